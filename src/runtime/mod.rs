@@ -1,0 +1,90 @@
+//! The container runtimes lxdev drives, behind one trait.
+//!
+//! Nothing outside this module spawns `lxc` or `incus`. Every method is a
+//! slow, lock-free step of a command: callers never hold the config lock
+//! while calling one. Instance names are the runtime's (`<project>-<name>`).
+
+pub mod fake;
+pub mod lxd;
+
+use std::path::Path;
+
+use anyhow::Result;
+
+/// What the runtime reports about one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub name: String,
+    /// The runtime's word for it: `Running`, `Stopped`, ...
+    pub status: String,
+    /// Snapshot names, in the runtime's order.
+    pub snapshots: Vec<String>,
+    /// The `user.lxdev.project` tag, when lxdev created it.
+    pub project_tag: Option<String>,
+}
+
+/// Tags lxdev puts on every instance it creates, so `doctor` can find the
+/// project's instances even when the name prefix is ambiguous.
+#[derive(Debug, Clone)]
+pub struct Tags<'a> {
+    pub project: &'a str,
+    pub config_path: &'a Path,
+}
+
+pub trait Runtime: Send + Sync {
+    /// `fake`, `lxd` or `incus`.
+    fn name(&self) -> &'static str;
+
+    /// Creates `instance` from `image`. Returns only once the runtime shows
+    /// the instance under that exact name.
+    fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()>;
+
+    /// Copies `source` (or its snapshot) to `instance`, without snapshots.
+    fn clone_instance(
+        &self,
+        source: &str,
+        snapshot: Option<&str>,
+        instance: &str,
+        tags: &Tags<'_>,
+    ) -> Result<()>;
+
+    /// Deletes `instance`, stopping it first if needed.
+    fn remove(&self, instance: &str) -> Result<()>;
+
+    fn snapshot_create(&self, instance: &str, snapshot: &str) -> Result<()>;
+    fn snapshot_delete(&self, instance: &str, snapshot: &str) -> Result<()>;
+    fn snapshot_restore(&self, instance: &str, snapshot: &str) -> Result<()>;
+
+    /// The instances that belong to `project`: named `<project>-...` or
+    /// tagged with it.
+    fn list(&self, project: &str) -> Result<Vec<Instance>>;
+
+    /// The instance with exactly this name, or `None` if it does not exist.
+    fn status(&self, instance: &str) -> Result<Option<Instance>>;
+
+    fn start(&self, instance: &str) -> Result<()>;
+    fn stop(&self, instance: &str) -> Result<()>;
+
+    /// Runs `command` inside `instance` with the terminal attached and
+    /// returns its exit status. An empty command opens a login shell.
+    fn exec(&self, instance: &str, command: &[String]) -> Result<i32>;
+}
+
+/// The runtime names `--runtime` accepts.
+pub const NAMES: &[&str] = &["fake", "lxd", "incus"];
+
+/// Builds the runtime named `name`, or detects one when `name` is `None`.
+/// `project_dir` is where the fake runtime keeps its state.
+pub fn select(name: Option<&str>, project_dir: &Path) -> Result<Box<dyn Runtime>> {
+    match name {
+        Some("fake") => Ok(Box::new(fake::FakeRuntime::new(project_dir))),
+        Some("lxd") => Ok(Box::new(lxd::LxdRuntime::lxd()?)),
+        Some("incus") => Ok(Box::new(lxd::LxdRuntime::incus()?)),
+        Some(other) => Err(crate::error::Error::Usage(format!(
+            "unknown runtime `{other}`; expected one of: {}",
+            NAMES.join(", ")
+        ))
+        .into()),
+        None => lxd::LxdRuntime::detect().map(|r| Box::new(r) as Box<dyn Runtime>),
+    }
+}
