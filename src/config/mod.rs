@@ -2,5 +2,10 @@
 //! edits, and the `ConfigManager` that alone locks, reads and writes it.
 
 pub mod document;
+mod manager;
 pub mod model;
 pub mod names;
+mod project;
+
+pub use manager::{ConfigManager, FILE_NAME};
+pub use project::{NewContainer, Project};

@@ -1,63 +1,299 @@
 //! The `fake` runtime: containers as directories, for tests and for trying
 //! lxdev anywhere.
+//!
+//! State lives under `<project dir>/.lxdev/fake/instances/`, one directory
+//! per instance and one per snapshot (`<instance>/snapshots/<snap>/`). Every
+//! change is a single `mkdir` or `rename`, so the state is shared by
+//! processes and race-safe without a lock of its own: two creates of one
+//! name cannot both succeed, and a removal is never half-visible (the
+//! directory is renamed away before it is deleted).
+//!
+//! Knobs, read from the environment at each operation:
+//! - `LXDEV_FAKE_DELAY_MS=N`: every operation that changes something sleeps
+//!   N ms first (queries do not).
+//! - `LXDEV_FAKE_FAIL=op:name[,op:name...]`: that operation fails before it
+//!   does anything. `op` is `create`, `clone`, `remove`, `snapshot_create`,
+//!   `snapshot_delete`, `snapshot_restore`, `start` or `stop`; `name` is the
+//!   lxdev container name (`dev2`), `container/snapshot` for snapshot
+//!   operations, or `*`. A third field `:after` makes the operation take
+//!   effect and then report failure, like a runtime that dies mid-way.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use super::{Instance, Runtime, Tags};
 
 #[derive(Debug)]
 pub struct FakeRuntime {
-    #[allow(dead_code)]
-    root: PathBuf,
+    instances: PathBuf,
+    /// Project prefix (`<project>-`), to map instance names back to the
+    /// container names `LXDEV_FAKE_FAIL` uses.
+    prefix: String,
+}
+
+/// How an injected failure behaves.
+#[derive(Debug, PartialEq, Eq)]
+enum Failure {
+    Before,
+    After,
 }
 
 impl FakeRuntime {
-    pub fn new(project_dir: &Path) -> FakeRuntime {
+    pub fn new(project_dir: &Path, project: &str) -> FakeRuntime {
         FakeRuntime {
-            root: project_dir.join(".lxdev").join("fake"),
+            instances: project_dir.join(".lxdev").join("fake").join("instances"),
+            prefix: format!("{project}-"),
         }
+    }
+
+    fn dir(&self, instance: &str) -> PathBuf {
+        self.instances.join(instance)
+    }
+
+    fn snapshot_dir(&self, instance: &str, snapshot: &str) -> PathBuf {
+        self.dir(instance).join("snapshots").join(snapshot)
+    }
+
+    /// Sleeps for the configured delay, then says whether to fail.
+    fn step(&self, op: &str, target: &str) -> Option<Failure> {
+        if let Some(ms) = std::env::var("LXDEV_FAKE_DELAY_MS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            std::thread::sleep(Duration::from_millis(ms));
+        }
+        let spec = std::env::var("LXDEV_FAKE_FAIL").ok()?;
+        let short = target.strip_prefix(&self.prefix).unwrap_or(target);
+        spec.split(',').find_map(|rule| {
+            let mut fields = rule.trim().splitn(3, ':');
+            let (rule_op, rule_name) = (fields.next()?, fields.next()?);
+            let when = match fields.next() {
+                Some("after") => Failure::After,
+                _ => Failure::Before,
+            };
+            (rule_op == op && (rule_name == "*" || rule_name == short || rule_name == target))
+                .then_some(when)
+        })
+    }
+
+    fn injected(&self, op: &str, target: &str) -> anyhow::Error {
+        anyhow::anyhow!("fake runtime: {op} of `{target}` failed (injected by LXDEV_FAKE_FAIL)")
+    }
+
+    /// Runs `change` unless a failure is injected before it; reports an
+    /// injected failure after it.
+    fn mutate(&self, op: &str, target: &str, change: impl FnOnce() -> Result<()>) -> Result<()> {
+        match self.step(op, target) {
+            Some(Failure::Before) => Err(self.injected(op, target)),
+            Some(Failure::After) => {
+                change()?;
+                Err(self.injected(op, target))
+            }
+            None => change(),
+        }
+    }
+
+    fn make_instance(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
+        std::fs::create_dir_all(&self.instances)
+            .with_context(|| format!("failed to create `{}`", self.instances.display()))?;
+        let dir = self.dir(instance);
+        // mkdir is the atomic claim on the name.
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                bail!("fake runtime: instance `{instance}` already exists")
+            }
+            Err(err) => {
+                return Err(err).with_context(|| format!("failed to create `{}`", dir.display()));
+            }
+        }
+        let write = |name: &str, value: &str| {
+            std::fs::write(dir.join(name), value)
+                .with_context(|| format!("failed to write `{}`", dir.join(name).display()))
+        };
+        write("image", image)?;
+        write("project", tags.project)?;
+        write("status", "Running")
+    }
+
+    fn require_instance(&self, instance: &str) -> Result<PathBuf> {
+        let dir = self.dir(instance);
+        if !dir.is_dir() {
+            bail!("fake runtime: instance `{instance}` does not exist");
+        }
+        Ok(dir)
+    }
+
+    fn require_snapshot(&self, instance: &str, snapshot: &str) -> Result<PathBuf> {
+        self.require_instance(instance)?;
+        let dir = self.snapshot_dir(instance, snapshot);
+        if !dir.is_dir() {
+            bail!("fake runtime: snapshot `{instance}/{snapshot}` does not exist");
+        }
+        Ok(dir)
+    }
+
+    fn read_instance(&self, name: &str) -> Option<Instance> {
+        let dir = self.dir(name);
+        if !dir.is_dir() {
+            return None;
+        }
+        let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok();
+        let mut snapshots: Vec<String> = std::fs::read_dir(dir.join("snapshots"))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        snapshots.sort();
+        Some(Instance {
+            name: name.to_string(),
+            // Metadata is written just after the mkdir that creates the
+            // instance; a reader in between sees it as running.
+            status: read("status").unwrap_or_else(|| "Running".into()),
+            snapshots,
+            project_tag: read("project"),
+        })
+    }
+
+    fn set_status(&self, instance: &str, status: &str) -> Result<()> {
+        let dir = self.require_instance(instance)?;
+        std::fs::write(dir.join("status"), status)
+            .with_context(|| format!("failed to write status of `{instance}`"))
     }
 }
 
-impl super::Runtime for FakeRuntime {
+impl Runtime for FakeRuntime {
     fn name(&self) -> &'static str {
         "fake"
     }
-    fn create(&self, _: &str, _: &str, _: &super::Tags<'_>) -> anyhow::Result<()> {
-        unimplemented!()
+
+    fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
+        self.mutate("create", instance, || {
+            self.make_instance(instance, image, tags)
+        })
     }
+
     fn clone_instance(
         &self,
-        _: &str,
-        _: Option<&str>,
-        _: &str,
-        _: &super::Tags<'_>,
-    ) -> anyhow::Result<()> {
-        unimplemented!()
+        source: &str,
+        snapshot: Option<&str>,
+        instance: &str,
+        tags: &Tags<'_>,
+    ) -> Result<()> {
+        self.mutate("clone", instance, || {
+            let source_dir = match snapshot {
+                Some(snap) => {
+                    self.require_snapshot(source, snap)?;
+                    self.dir(source)
+                }
+                None => self.require_instance(source)?,
+            };
+            let image = std::fs::read_to_string(source_dir.join("image")).unwrap_or_default();
+            self.make_instance(instance, &image, tags)
+        })
     }
-    fn remove(&self, _: &str) -> anyhow::Result<()> {
-        unimplemented!()
+
+    fn remove(&self, instance: &str) -> Result<()> {
+        self.mutate("remove", instance, || {
+            let dir = self.require_instance(instance)?;
+            // Rename first so the instance disappears in one step, then
+            // delete at leisure.
+            let trash = self.instances.with_file_name(format!(
+                "trash-{instance}-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            std::fs::rename(&dir, &trash)
+                .with_context(|| format!("fake runtime: failed to remove `{instance}`"))?;
+            std::fs::remove_dir_all(&trash)
+                .with_context(|| format!("failed to delete `{}`", trash.display()))
+        })
     }
-    fn snapshot_create(&self, _: &str, _: &str) -> anyhow::Result<()> {
-        unimplemented!()
+
+    fn snapshot_create(&self, instance: &str, snapshot: &str) -> Result<()> {
+        let target = format!("{instance}/{snapshot}");
+        self.mutate("snapshot_create", &target, || {
+            let dir = self.require_instance(instance)?.join("snapshots");
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("failed to create `{}`", dir.display()))?;
+            match std::fs::create_dir(dir.join(snapshot)) {
+                Ok(()) => Ok(()),
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    bail!("fake runtime: snapshot `{target}` already exists")
+                }
+                Err(err) => {
+                    Err(err).with_context(|| format!("failed to create snapshot `{target}`"))
+                }
+            }
+        })
     }
-    fn snapshot_delete(&self, _: &str, _: &str) -> anyhow::Result<()> {
-        unimplemented!()
+
+    fn snapshot_delete(&self, instance: &str, snapshot: &str) -> Result<()> {
+        let target = format!("{instance}/{snapshot}");
+        self.mutate("snapshot_delete", &target, || {
+            let dir = self.require_snapshot(instance, snapshot)?;
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("failed to delete snapshot `{target}`"))
+        })
     }
-    fn snapshot_restore(&self, _: &str, _: &str) -> anyhow::Result<()> {
-        unimplemented!()
+
+    fn snapshot_restore(&self, instance: &str, snapshot: &str) -> Result<()> {
+        let target = format!("{instance}/{snapshot}");
+        self.mutate("snapshot_restore", &target, || {
+            self.require_snapshot(instance, snapshot).map(drop)
+        })
     }
-    fn list(&self, _: &str) -> anyhow::Result<Vec<super::Instance>> {
-        unimplemented!()
+
+    fn list(&self, project: &str) -> Result<Vec<Instance>> {
+        let prefix = format!("{project}-");
+        let entries = match std::fs::read_dir(&self.instances) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("failed to list `{}`", self.instances.display()));
+            }
+        };
+        let mut found: Vec<Instance> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| self.read_instance(&e.file_name().to_string_lossy()))
+            .filter(|i| i.name.starts_with(&prefix) || i.project_tag.as_deref() == Some(project))
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
     }
-    fn status(&self, _: &str) -> anyhow::Result<Option<super::Instance>> {
-        unimplemented!()
+
+    fn status(&self, instance: &str) -> Result<Option<Instance>> {
+        Ok(self.read_instance(instance))
     }
-    fn start(&self, _: &str) -> anyhow::Result<()> {
-        unimplemented!()
+
+    fn start(&self, instance: &str) -> Result<()> {
+        self.mutate("start", instance, || self.set_status(instance, "Running"))
     }
-    fn stop(&self, _: &str) -> anyhow::Result<()> {
-        unimplemented!()
+
+    fn stop(&self, instance: &str) -> Result<()> {
+        self.mutate("stop", instance, || self.set_status(instance, "Stopped"))
     }
-    fn exec(&self, _: &str, _: &[String]) -> anyhow::Result<i32> {
-        unimplemented!()
+
+    /// Runs the command on the host, in the instance's directory: enough to
+    /// exercise `lxdev exec` without containers.
+    fn exec(&self, instance: &str, command: &[String]) -> Result<i32> {
+        let dir = self.require_instance(instance)?;
+        let (program, args) = match command.split_first() {
+            Some((program, args)) => (program.as_str(), args),
+            None => ("sh", &[][..]),
+        };
+        let status = std::process::Command::new(program)
+            .args(args)
+            .current_dir(&dir)
+            .status()
+            .with_context(|| format!("fake runtime: failed to run `{program}`"))?;
+        Ok(status.code().unwrap_or(1))
     }
 }

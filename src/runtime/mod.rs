@@ -75,9 +75,9 @@ pub const NAMES: &[&str] = &["fake", "lxd", "incus"];
 
 /// Builds the runtime named `name`, or detects one when `name` is `None`.
 /// `project_dir` is where the fake runtime keeps its state.
-pub fn select(name: Option<&str>, project_dir: &Path) -> Result<Box<dyn Runtime>> {
+pub fn select(name: Option<&str>, project: &str, project_dir: &Path) -> Result<Box<dyn Runtime>> {
     match name {
-        Some("fake") => Ok(Box::new(fake::FakeRuntime::new(project_dir))),
+        Some("fake") => Ok(Box::new(fake::FakeRuntime::new(project_dir, project))),
         Some("lxd") => Ok(Box::new(lxd::LxdRuntime::lxd()?)),
         Some("incus") => Ok(Box::new(lxd::LxdRuntime::incus()?)),
         Some(other) => Err(crate::error::Error::Usage(format!(

@@ -1,0 +1,177 @@
+//! The command line, as clap derive types. The `///` comments are the help
+//! text users read.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Dev containers on LXD/Incus for a project, recorded in containers.yaml.
+///
+/// Any number of lxdev commands may run at once: each change to
+/// containers.yaml is made under a short exclusive lock and saved atomically,
+/// and slow container work runs outside the lock.
+#[derive(Debug, Parser)]
+#[command(name = "lxdev", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Project directory [default: the nearest directory upward with a containers.yaml]
+    #[arg(short = 'C', long = "dir", value_name = "DIR", global = true)]
+    pub dir: Option<PathBuf>,
+
+    /// The project file itself, instead of searching for containers.yaml
+    #[arg(long, value_name = "FILE", global = true, conflicts_with = "dir")]
+    pub config: Option<PathBuf>,
+
+    /// Seconds to wait for the lock on containers.yaml; 0 fails at once if busy
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "LXDEV_LOCK_TIMEOUT",
+        default_value_t = 10.0,
+        global = true
+    )]
+    pub lock_timeout: f64,
+
+    /// Container runtime: fake, lxd or incus [default: the file's `runtime:`, else detected]
+    #[arg(long, value_name = "NAME", env = "LXDEV_RUNTIME", global = true)]
+    pub runtime: Option<String>,
+
+    /// Print machine-readable JSON (list, container list, snapshot list, doctor)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print each step, with lock wait times
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a project: write a new containers.yaml here (or in -C DIR)
+    Init(InitArgs),
+    /// Create, clone, remove and list containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Create, delete, list and restore snapshots
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// List the project's containers (same as `container list`)
+    List,
+    /// Find stale or failed operations and disagreements between
+    /// containers.yaml and the runtime
+    Doctor(DoctorArgs),
+    /// Start a container
+    Up(NameArg),
+    /// Stop a container
+    Down(NameArg),
+    /// Run a command inside a container
+    Exec(ExecArgs),
+    /// Open a shell inside a container
+    Shell(NameArg),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Project name, the prefix of every runtime container name [default: the directory name]
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Record this runtime in the file (fake, lxd or incus)
+    #[arg(long = "runtime", id = "init_runtime", value_name = "NAME")]
+    pub runtime: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Create a container from an image
+    Create {
+        /// Container name: letters, digits and `-` (the runtime name is `<project>-<name>`)
+        name: String,
+        /// Image to launch, e.g. `busybox` or `ubuntu:24.04`
+        image: String,
+    },
+    /// Copy a container (or one of its snapshots) to a new container
+    Clone {
+        /// The container to copy
+        source: String,
+        /// Name of the new container
+        name: String,
+        /// Copy this snapshot of SOURCE instead of its current state
+        #[arg(long, value_name = "SNAP")]
+        snapshot: Option<String>,
+    },
+    /// Remove containers, from the runtime and from containers.yaml
+    Remove {
+        /// Containers to remove
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Remove even containers owned by another user
+        #[arg(long)]
+        force: bool,
+    },
+    /// List containers with their state, owner and runtime status
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Take a snapshot of a container
+    Create {
+        container: String,
+        snapshot: String,
+        /// A note stored with the snapshot
+        #[arg(short, long)]
+        description: Option<String>,
+    },
+    /// Delete a snapshot
+    Delete {
+        container: String,
+        snapshot: String,
+        /// Delete even if the container is owned by another user
+        #[arg(long)]
+        force: bool,
+    },
+    /// List a container's snapshots
+    List { container: String },
+    /// Roll a container back to a snapshot
+    Restore {
+        container: String,
+        snapshot: String,
+        /// Restore even if the container is owned by another user
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Settle every finding by asking the runtime what exists
+    #[arg(long)]
+    pub fix: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// Container name
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Container name
+    pub name: String,
+    /// The command and its arguments (after `--`)
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}

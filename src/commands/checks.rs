@@ -1,0 +1,213 @@
+//! The rules a command checks inside its reserving transaction, shared so
+//! that every command words them the same way.
+
+use crate::config::Project;
+use crate::config::model::{Container, ContainerState, Operation, SnapshotState};
+use crate::error::Error;
+use crate::operation;
+
+/// The container `name`, which must be ready: not in flight, not failed.
+pub fn ready_container<'p>(project: &'p Project, name: &str) -> Result<&'p Container, Error> {
+    let container = project.container(name)?;
+    match container.state {
+        None => Ok(container),
+        Some(ContainerState::Failed) => Err(Error::Conflict(format!(
+            "container `{name}` is in the failed state ({}); remove it with \
+             `lxdev container remove {name}` or settle it with `lxdev doctor --fix`",
+            container.error.as_deref().unwrap_or("no error recorded")
+        ))),
+        Some(state) => Err(busy(
+            &format!("container `{name}`"),
+            container_state_word(state),
+            container.operation.as_ref(),
+        )),
+    }
+}
+
+/// Fails if any snapshot of `name` has an operation in flight of a kind in
+/// `blocking` (all kinds when `None`).
+pub fn no_snapshot_in_flight(
+    project: &Project,
+    name: &str,
+    blocking: Option<&[SnapshotState]>,
+) -> Result<(), Error> {
+    let container = project.container(name)?;
+    for (snap, snapshot) in &container.snapshots {
+        let Some(state) = snapshot.state else {
+            continue;
+        };
+        if state == SnapshotState::Failed {
+            continue;
+        }
+        if blocking.is_none_or(|kinds| kinds.contains(&state)) {
+            return Err(busy(
+                &format!("snapshot `{name}/{snap}`"),
+                snapshot_state_word(state),
+                snapshot.operation.as_ref(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Fails if a clone of `name` (or of its snapshot `snapshot`) is in flight:
+/// its source must not change or vanish mid-copy.
+pub fn no_clone_in_flight_from(
+    project: &Project,
+    name: &str,
+    snapshot: Option<&str>,
+) -> Result<(), Error> {
+    for (target, container) in &project.config().containers {
+        if container.state != Some(ContainerState::Creating) {
+            continue;
+        }
+        let Some(from) = container.cloned_from.as_deref() else {
+            continue;
+        };
+        let (from_container, from_snapshot) = match from.split_once('/') {
+            Some((c, s)) => (c, Some(s)),
+            None => (from, None),
+        };
+        let hit = from_container == name && (snapshot.is_none() || from_snapshot == snapshot);
+        if hit {
+            return Err(busy(
+                &format!("container `{from}`"),
+                &format!("being cloned to `{target}`"),
+                container.operation.as_ref(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The name must be free: no entry in any state.
+pub fn name_free(project: &Project, name: &str) -> Result<(), Error> {
+    let Some(existing) = project.config().containers.get(name) else {
+        return Ok(());
+    };
+    let detail = match (existing.state, existing.operation.as_ref()) {
+        (Some(state), Some(op)) if state != ContainerState::Failed => {
+            format!(
+                " (being {} by {})",
+                container_state_verb(state),
+                operation::describe(op)
+            )
+        }
+        (Some(ContainerState::Failed), _) => " (in the failed state)".to_string(),
+        _ => String::new(),
+    };
+    Err(Error::Conflict(format!(
+        "container `{name}` already exists{detail} in `{}`",
+        project.path().display()
+    )))
+}
+
+/// `defaults.max_containers` counts entries in every state, in-flight
+/// ones included, so parallel creates cannot overshoot it.
+pub fn within_quota(project: &Project) -> Result<(), Error> {
+    let config = project.config();
+    let Some(max) = config.defaults.max_containers else {
+        return Ok(());
+    };
+    let count = config.containers.len();
+    if count >= max as usize {
+        let in_flight = config
+            .containers
+            .values()
+            .filter(|c| {
+                matches!(
+                    c.state,
+                    Some(ContainerState::Creating | ContainerState::Removing)
+                )
+            })
+            .count();
+        return Err(Error::Conflict(format!(
+            "container limit reached: defaults.max_containers is {max} and the project has \
+             {count} containers ({in_flight} in flight); remove one or raise the limit"
+        )));
+    }
+    Ok(())
+}
+
+/// Another user's container is only touched with `--force`. Entries
+/// without an owner (made by lxc-dev-manager) belong to everyone.
+pub fn owned_or_forced(
+    container: &Container,
+    name: &str,
+    user: &str,
+    force: bool,
+) -> Result<(), Error> {
+    match container.owner.as_deref() {
+        Some(owner) if owner != user && !force => Err(Error::Conflict(format!(
+            "container `{name}` is owned by `{owner}`, not `{user}`; pass --force to do it anyway"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// "try again" error for something with an operation in flight, or a note
+/// that the operation is stale and how to settle it.
+pub fn busy(what: &str, doing: &str, op: Option<&Operation>) -> Error {
+    let Some(op) = op else {
+        return Error::Busy(format!(
+            "{what} is {doing} (no operation recorded); run `lxdev doctor --fix` to settle it"
+        ));
+    };
+    match operation::stale_reason(op) {
+        Some(reason) => Error::Busy(format!(
+            "{what} was left {doing} by {}, which is stale ({reason}); run `lxdev doctor --fix` to settle it",
+            operation::describe(op)
+        )),
+        None => Error::Busy(format!(
+            "{what} is {doing} by {} ({}); try again when it finishes",
+            operation::describe(op),
+            op.kind
+        )),
+    }
+}
+
+fn container_state_word(state: ContainerState) -> &'static str {
+    match state {
+        ContainerState::Creating => "being created",
+        ContainerState::Removing => "being removed",
+        ContainerState::Failed => "failed",
+    }
+}
+
+fn container_state_verb(state: ContainerState) -> &'static str {
+    match state {
+        ContainerState::Creating => "created",
+        ContainerState::Removing => "removed",
+        ContainerState::Failed => "failed",
+    }
+}
+
+fn snapshot_state_word(state: SnapshotState) -> &'static str {
+    match state {
+        SnapshotState::Creating => "being created",
+        SnapshotState::Deleting => "being deleted",
+        SnapshotState::Restoring => "being restored",
+        SnapshotState::Failed => "failed",
+    }
+}
+
+/// The word `list` shows for a container state.
+pub fn container_state_name(state: Option<ContainerState>) -> &'static str {
+    match state {
+        None => "ready",
+        Some(ContainerState::Creating) => "creating",
+        Some(ContainerState::Removing) => "removing",
+        Some(ContainerState::Failed) => "failed",
+    }
+}
+
+/// The word `snapshot list` shows for a snapshot state.
+pub fn snapshot_state_name(state: Option<SnapshotState>) -> &'static str {
+    match state {
+        None => "ready",
+        Some(SnapshotState::Creating) => "creating",
+        Some(SnapshotState::Deleting) => "deleting",
+        Some(SnapshotState::Restoring) => "restoring",
+        Some(SnapshotState::Failed) => "failed",
+    }
+}

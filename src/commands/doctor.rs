@@ -1,0 +1,385 @@
+//! `lxdev doctor [--fix]`: find what a crash or another tool left behind,
+//! and settle it by asking the runtime what exists.
+//!
+//! Findings come from the file as loaded *before* the runtime is asked, and
+//! `--fix` re-checks each one under the lock against the file as it is
+//! then: an entry that changed meanwhile belongs to a live command and is
+//! left alone. (A ready entry's instance only disappears after a remove
+//! has marked it `removing`, and an instance only appears after a create
+//! has reserved its name, so this ordering never misreads work in flight.)
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::Context;
+use crate::config::model::{Config, Operation};
+use crate::config::{NewContainer, Project, names};
+use crate::runtime::Instance;
+use crate::{operation, time};
+
+#[derive(Debug, Clone)]
+enum Finding {
+    /// An operation whose process is gone.
+    StaleOperation {
+        target: Target,
+        state: String,
+        op: Operation,
+        reason: String,
+    },
+    /// A failed entry.
+    Failed { target: Target, error: String },
+    /// A ready entry the runtime does not have.
+    MissingFromRuntime { target: Target },
+    /// Something the runtime has that the file does not record.
+    MissingFromConfig { target: Target },
+    /// A temp file left by a save that was killed.
+    TempFile { path: PathBuf },
+    /// Work in flight by a live process: reported, never touched.
+    InFlight {
+        target: Target,
+        state: String,
+        op: Operation,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Container(String),
+    Snapshot(String, String),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Container(c) => write!(f, "container `{c}`"),
+            Target::Snapshot(c, s) => write!(f, "snapshot `{c}/{s}`"),
+        }
+    }
+}
+
+impl Finding {
+    fn is_problem(&self) -> bool {
+        !matches!(self, Finding::InFlight { .. })
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Finding::StaleOperation { .. } => "stale_operation",
+            Finding::Failed { .. } => "failed",
+            Finding::MissingFromRuntime { .. } => "missing_from_runtime",
+            Finding::MissingFromConfig { .. } => "missing_from_config",
+            Finding::TempFile { .. } => "temp_file",
+            Finding::InFlight { .. } => "in_flight",
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Finding::StaleOperation {
+                target,
+                state,
+                op,
+                reason,
+            } => format!(
+                "{target} was left `{state}` by {} ({reason})",
+                operation::describe(op)
+            ),
+            Finding::Failed { target, error } => format!("{target} failed: {error}"),
+            Finding::MissingFromRuntime { target } => {
+                format!("{target} is in the file but the runtime does not have it")
+            }
+            Finding::MissingFromConfig { target } => {
+                format!("{target} exists in the runtime but not in the file")
+            }
+            Finding::TempFile { path } => format!(
+                "temp file `{}` was left by an interrupted save",
+                path.display()
+            ),
+            Finding::InFlight { target, state, op } => {
+                format!(
+                    "{target} is `{state}` by {} (still running; left alone)",
+                    operation::describe(op)
+                )
+            }
+        }
+    }
+}
+
+pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
+    let project = ctx.manager.load()?;
+    let runtime = ctx.runtime(&project)?;
+    let instances = runtime.list(project.name())?;
+    let mut findings = file_findings(&project, &instances);
+    findings.extend(
+        ctx.manager
+            .leftover_temp_files()?
+            .into_iter()
+            .map(|path| Finding::TempFile { path }),
+    );
+
+    let mut fixed = Vec::new();
+    if fix && findings.iter().any(Finding::is_problem) {
+        let has = |target: &Target| exists_in(&instances, &project, target);
+        fixed = ctx.manager.update(|current| {
+            let mut fixed = Vec::new();
+            for finding in findings.iter().filter(|f| f.is_problem()) {
+                if let Some(action) = settle(current, project.config(), finding, &has)? {
+                    fixed.push(format!("{}: {action}", finding.describe()));
+                }
+            }
+            Ok(fixed)
+        })?;
+        if findings
+            .iter()
+            .any(|f| matches!(f, Finding::TempFile { .. }))
+        {
+            ctx.manager.sweep_temp_files()?;
+        }
+    }
+
+    let problems = findings.iter().filter(|f| f.is_problem()).count();
+    if ctx.out.json {
+        let items: Vec<_> = findings
+            .iter()
+            .map(|f| json!({ "kind": f.kind(), "message": f.describe() }))
+            .collect();
+        ctx.out.json(&json!({ "findings": items, "fixed": fixed }));
+    } else if findings.is_empty() {
+        ctx.out.say(format!(
+            "no problems: `{}` and the {} runtime agree",
+            project.path().display(),
+            runtime.name()
+        ));
+    } else if fix {
+        for finding in findings.iter().filter(|f| !f.is_problem()) {
+            ctx.out.say(finding.describe());
+        }
+        for line in &fixed {
+            ctx.out.say(format!("fixed: {line}"));
+        }
+    } else {
+        for finding in &findings {
+            ctx.out.say(finding.describe());
+        }
+    }
+    if problems > 0 && !fix {
+        return Err(anyhow::anyhow!(
+            "{problems} problem(s) found; run `lxdev doctor --fix` to settle them"
+        ));
+    }
+    Ok(())
+}
+
+/// What the file says that the runtime contradicts, or that a crash left.
+fn file_findings(project: &Project, instances: &[Instance]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let config = project.config();
+    for (name, c) in &config.containers {
+        let target = Target::Container(name.clone());
+        let state = c
+            .state
+            .map(|s| super::checks::container_state_name(Some(s)).to_string());
+        if let Some(f) = operation_finding(&target, state, c.operation.as_ref(), c.error.as_deref())
+        {
+            findings.push(f);
+            continue;
+        }
+        let instance = instances
+            .iter()
+            .find(|i| i.name == project.instance_name(name));
+        let Some(instance) = instance else {
+            findings.push(Finding::MissingFromRuntime { target });
+            continue;
+        };
+        for (snap, s) in &c.snapshots {
+            let target = Target::Snapshot(name.clone(), snap.clone());
+            let state = s
+                .state
+                .map(|st| super::checks::snapshot_state_name(Some(st)).to_string());
+            if let Some(f) =
+                operation_finding(&target, state, s.operation.as_ref(), s.error.as_deref())
+            {
+                findings.push(f);
+            } else if !instance.snapshots.contains(snap) {
+                findings.push(Finding::MissingFromRuntime { target });
+            }
+        }
+        for snap in instance
+            .snapshots
+            .iter()
+            .filter(|s| !c.snapshots.contains_key(*s))
+        {
+            findings.push(Finding::MissingFromConfig {
+                target: Target::Snapshot(name.clone(), snap.clone()),
+            });
+        }
+    }
+    let recorded: BTreeSet<String> = config
+        .containers
+        .keys()
+        .map(|n| project.instance_name(n))
+        .collect();
+    let prefix = format!("{}-", project.name());
+    for instance in instances.iter().filter(|i| !recorded.contains(&i.name)) {
+        let name = instance
+            .name
+            .strip_prefix(&prefix)
+            .unwrap_or(&instance.name);
+        findings.push(Finding::MissingFromConfig {
+            target: Target::Container(name.to_string()),
+        });
+    }
+    findings
+}
+
+fn operation_finding(
+    target: &Target,
+    state: Option<String>,
+    op: Option<&Operation>,
+    error: Option<&str>,
+) -> Option<Finding> {
+    let state = state?;
+    if state == "failed" {
+        return Some(Finding::Failed {
+            target: target.clone(),
+            error: error.unwrap_or("no error recorded").to_string(),
+        });
+    }
+    let Some(op) = op else {
+        return Some(Finding::StaleOperation {
+            target: target.clone(),
+            state,
+            op: operation::begin("unknown"),
+            reason: "no operation recorded".into(),
+        });
+    };
+    Some(match operation::stale_reason(op) {
+        Some(reason) => Finding::StaleOperation {
+            target: target.clone(),
+            state,
+            op: op.clone(),
+            reason,
+        },
+        None => Finding::InFlight {
+            target: target.clone(),
+            state,
+            op: op.clone(),
+        },
+    })
+}
+
+/// Whether the runtime (as listed) has `target`.
+fn exists_in(instances: &[Instance], project: &Project, target: &Target) -> bool {
+    let find = |c: &str| {
+        instances
+            .iter()
+            .find(|i| i.name == project.instance_name(c))
+    };
+    match target {
+        Target::Container(c) => find(c).is_some(),
+        Target::Snapshot(c, s) => find(c).is_some_and(|i| i.snapshots.contains(s)),
+    }
+}
+
+/// Settles one finding in the current file, if it still stands as found.
+/// Returns what was done.
+fn settle(
+    current: &mut Project,
+    seen: &Config,
+    finding: &Finding,
+    has: &dyn Fn(&Target) -> bool,
+) -> Result<Option<String>> {
+    let target = match finding {
+        Finding::StaleOperation { target, .. }
+        | Finding::Failed { target, .. }
+        | Finding::MissingFromRuntime { target }
+        | Finding::MissingFromConfig { target } => target,
+        Finding::TempFile { .. } => return Ok(Some("removed".into())),
+        Finding::InFlight { .. } => return Ok(None),
+    };
+    if !unchanged(seen, current.config(), target) {
+        return Ok(None);
+    }
+    let exists = has(target);
+    let recorded = recorded(current.config(), target);
+    Ok(Some(match (target, exists, recorded) {
+        (Target::Container(c), true, true) => {
+            current.finish_container_operation(c)?;
+            "the runtime has it: marked ready".into()
+        }
+        (Target::Container(c), false, true) => {
+            current.remove_container(c)?;
+            "the runtime does not have it: removed from the file".into()
+        }
+        (Target::Container(c), true, false) => {
+            if names::validate_container(current.name(), c).is_err() {
+                return Ok(Some("not a valid lxdev container name: left alone".into()));
+            }
+            let now = time::now_rfc3339();
+            let op = operation::begin("adopt");
+            current.insert_container(
+                c,
+                &NewContainer {
+                    image: "unknown",
+                    owner: "unknown",
+                    created_at: &now,
+                    cloned_from: None,
+                },
+                "creating",
+                &op,
+            )?;
+            current.finish_container_operation(c)?;
+            "added to the file (image unknown)".into()
+        }
+        (Target::Snapshot(c, s), true, true) => {
+            current.finish_snapshot_operation(c, s)?;
+            "the runtime has it: marked ready".into()
+        }
+        (Target::Snapshot(c, s), false, true) => {
+            current.remove_snapshot(c, s)?;
+            "the runtime does not have it: removed from the file".into()
+        }
+        (Target::Snapshot(c, s), true, false) => {
+            if current.config().containers.contains_key(c) {
+                let now = time::now_rfc3339();
+                let op = operation::begin("adopt");
+                current.insert_snapshot(c, s, None, &now, &op)?;
+                current.finish_snapshot_operation(c, s)?;
+                "added to the file".into()
+            } else {
+                return Ok(None);
+            }
+        }
+        (_, false, false) => return Ok(None),
+    }))
+}
+
+fn recorded(config: &Config, target: &Target) -> bool {
+    match target {
+        Target::Container(c) => config.containers.contains_key(c),
+        Target::Snapshot(c, s) => config
+            .containers
+            .get(c)
+            .is_some_and(|e| e.snapshots.contains_key(s)),
+    }
+}
+
+/// The target's record (presence, state and operation) is as it was when
+/// the findings were made.
+fn unchanged(seen: &Config, now: &Config, target: &Target) -> bool {
+    let fingerprint = |config: &Config| match target {
+        Target::Container(c) => config
+            .containers
+            .get(c)
+            .map(|e| (format!("{:?}", e.state), e.operation.clone())),
+        Target::Snapshot(c, s) => config
+            .containers
+            .get(c)
+            .and_then(|e| e.snapshots.get(s))
+            .map(|e| (format!("{:?}", e.state), e.operation.clone())),
+    };
+    fingerprint(seen) == fingerprint(now)
+}

@@ -1,0 +1,51 @@
+//! `lxdev init`: write a new containers.yaml.
+
+use anyhow::Result;
+
+use super::Context;
+use crate::config::names;
+use crate::error::Error;
+use crate::runtime;
+
+pub fn init(ctx: &Context, project: Option<&str>, runtime_name: Option<&str>) -> Result<()> {
+    let path = ctx.manager.path();
+    let project = match project {
+        Some(name) => name.to_string(),
+        None => path
+            .parent()
+            .and_then(|dir| std::fs::canonicalize(dir).ok())
+            .and_then(|dir| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default(),
+    };
+    names::validate_project(&project)
+        .map_err(|why| Error::Usage(format!("{why}; choose a project name with --project NAME")))?;
+    if let Some(name) = runtime_name {
+        if !runtime::NAMES.contains(&name) {
+            return Err(Error::Usage(format!(
+                "unknown runtime `{name}`; expected one of: {}",
+                runtime::NAMES.join(", ")
+            ))
+            .into());
+        }
+    }
+    // Quoted: a project named `007` or `no` must stay a string for every
+    // YAML reader. Validated names need no escaping.
+    let runtime_line = runtime_name
+        .map(|r| format!("runtime: {r}\n"))
+        .unwrap_or_default();
+    let text = format!(
+        "# Dev containers of this project, managed by lxdev (compatible with lxc-dev-manager).\n\
+         # Runtime containers are named <project>-<name>. Edit by hand freely:\n\
+         # lxdev keeps comments, key order and keys it does not know.\n\
+         project: \"{project}\"\n\
+         {runtime_line}\
+         defaults:\n  ports: []\n\
+         containers: {{}}\n"
+    );
+    ctx.manager.create(&text)?;
+    ctx.out.say(format!(
+        "created {} for project `{project}`",
+        path.display()
+    ));
+    Ok(())
+}

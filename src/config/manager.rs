@@ -1,0 +1,244 @@
+//! `ConfigManager`: the only code that locates, locks, reads and writes
+//! containers.yaml.
+//!
+//! Invariants:
+//! - Every write happens inside `update`, under the exclusive lock on
+//!   `containers.yaml.lock` (lxc-dev-manager's lock file, so the two tools
+//!   exclude each other), after re-reading the file under that lock.
+//! - Nothing is written that lxdev itself could not load: the edited text is
+//!   parsed with the typed model first.
+//! - Saves are atomic (`fs::atomic`), so `load` needs no lock: a reader sees
+//!   the old file or the new one.
+//! - The lock is released when `update` returns, on error and on panic too
+//!   (the guard's `Drop`). It never covers runtime work.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use super::document::Document;
+use super::model;
+use super::project::Project;
+use crate::error::Error;
+use crate::fs::atomic;
+use crate::fs::lock::{FileLock, LockHolder, WaitStrategy};
+use crate::{process, time};
+
+pub const FILE_NAME: &str = "containers.yaml";
+
+/// A waiter says once, after this long, who it is waiting for.
+const WAIT_NOTICE_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct ConfigManager {
+    path: PathBuf,
+    lock_path: PathBuf,
+    lock_timeout: Duration,
+    wait_strategy: WaitStrategy,
+    /// Print the waiting notice (off with `--quiet`).
+    notify_wait: bool,
+    /// Print how long each lock wait took (`--verbose`; the benchmark reads it).
+    report_wait: bool,
+}
+
+impl ConfigManager {
+    /// A manager for the project file at `path` (which may not exist yet).
+    pub fn new(path: PathBuf) -> ConfigManager {
+        let mut lock_name = path.file_name().unwrap_or_default().to_os_string();
+        lock_name.push(".lock");
+        ConfigManager {
+            lock_path: path.with_file_name(lock_name),
+            path,
+            lock_timeout: Duration::from_secs(10),
+            wait_strategy: WaitStrategy::from_env(),
+            notify_wait: true,
+            report_wait: false,
+        }
+    }
+
+    /// Finds the project file: `--config FILE`, else `DIR/containers.yaml`
+    /// for `-C DIR`, else the nearest containers.yaml upward from `cwd`.
+    pub fn discover(dir: Option<&Path>, file: Option<&Path>, cwd: &Path) -> Result<ConfigManager> {
+        let path = match (file, dir) {
+            (Some(file), _) => cwd.join(file),
+            (None, Some(dir)) => cwd.join(dir).join(FILE_NAME),
+            (None, None) => {
+                return cwd
+                    .ancestors()
+                    .map(|d| d.join(FILE_NAME))
+                    .find(|p| p.exists() || p.is_symlink())
+                    .map(ConfigManager::new)
+                    .ok_or_else(|| {
+                        Error::NotFound(format!(
+                            "no {FILE_NAME} in `{}` or any parent directory; \
+                             run `lxdev init` to start a project, or pass -C DIR",
+                            cwd.display()
+                        ))
+                        .into()
+                    });
+            }
+        };
+        Ok(ConfigManager::new(path))
+    }
+
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> ConfigManager {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    pub fn with_messages(mut self, notify_wait: bool, report_wait: bool) -> ConfigManager {
+        self.notify_wait = notify_wait;
+        self.report_wait = report_wait;
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn lock_path(&self) -> &Path {
+        &self.lock_path
+    }
+
+    pub fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
+    }
+
+    /// Reads the file without the lock (saves are atomic renames).
+    pub fn load(&self) -> Result<Project> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(format!(
+                    "no project file at `{}`; run `lxdev init` to start a project",
+                    self.path.display()
+                ))
+                .into());
+            }
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("failed to read `{}`", self.path.display()));
+            }
+        };
+        let config = model::parse_bytes(&bytes, &self.path)?;
+        // parse_bytes has checked UTF-8.
+        let text = String::from_utf8(bytes).expect("validated as UTF-8");
+        let doc = Document::parse(&text)
+            .with_context(|| format!("failed to parse `{}`", self.path.display()))?;
+        Ok(Project::new(self.path.clone(), text, doc, config))
+    }
+
+    /// One transaction: lock, load, `change`, save if the document changed,
+    /// unlock. Nothing is written if `change` fails or panics.
+    pub fn update<T>(&self, change: impl FnOnce(&mut Project) -> Result<T>) -> Result<T> {
+        self.update_with_timeout(self.lock_timeout, change)
+    }
+
+    /// `update` with its own lock timeout: committing work the runtime has
+    /// already done waits longer than starting new work, since giving up
+    /// would leave the entry in flight.
+    pub fn update_with_timeout<T>(
+        &self,
+        timeout: Duration,
+        change: impl FnOnce(&mut Project) -> Result<T>,
+    ) -> Result<T> {
+        let _lock = self.lock(timeout)?;
+        let mut project = self.load()?;
+        let result = change(&mut project)?;
+        if let Some(text) = project.edited_text() {
+            self.save(&text)?;
+        }
+        Ok(result)
+    }
+
+    /// Writes a new project file; refuses (conflict) if one exists.
+    pub fn create(&self, text: &str) -> Result<()> {
+        let _lock = self.lock(self.lock_timeout)?;
+        if self.path.exists() || self.path.is_symlink() {
+            return Err(Error::Conflict(format!(
+                "`{}` already exists; edit it, or remove it first",
+                self.path.display()
+            ))
+            .into());
+        }
+        self.save(text)
+    }
+
+    /// Leftover temp files beside the project file (for `doctor`).
+    pub fn leftover_temp_files(&self) -> Result<Vec<PathBuf>> {
+        atomic::leftover_temp_files(&self.path)
+            .with_context(|| format!("failed to list temp files beside `{}`", self.path.display()))
+    }
+
+    /// Removes leftover temp files, under the lock.
+    pub fn sweep_temp_files(&self) -> Result<usize> {
+        let _lock = self.lock(self.lock_timeout)?;
+        atomic::sweep_leftover_temp_files(&self.path).with_context(|| {
+            format!(
+                "failed to remove temp files beside `{}`",
+                self.path.display()
+            )
+        })
+    }
+
+    fn save(&self, text: &str) -> Result<()> {
+        // Never write what we could not load back.
+        model::parse(text, &self.path).map_err(|err| {
+            anyhow::anyhow!(
+                "refusing to save `{}`: the edit would make it invalid: {err}",
+                self.path.display()
+            )
+        })?;
+        atomic::write_atomic(&self.path, text.as_bytes())
+    }
+
+    fn lock(&self, timeout: Duration) -> Result<FileLock> {
+        if let Some(dir) = self
+            .lock_path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            if !dir.is_dir() {
+                return Err(Error::NotFound(format!(
+                    "directory `{}` does not exist",
+                    dir.display()
+                ))
+                .into());
+            }
+        }
+        let started = Instant::now();
+        let notify = self.notify_wait;
+        let lock_path = self.lock_path.clone();
+        let mut on_wait = |holder: &str| {
+            if notify {
+                eprintln!(
+                    "waiting for lock on {} held by {holder}",
+                    lock_path.display()
+                );
+            }
+        };
+        let mut lock = FileLock::acquire(
+            &self.lock_path,
+            timeout,
+            self.wait_strategy,
+            WAIT_NOTICE_AFTER,
+            &mut on_wait,
+        )?;
+        if self.report_wait {
+            eprintln!(
+                "lxdev: lock acquired after {:.3} ms",
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        // Advice for waiters and humans; a failure to write it must not fail
+        // the command.
+        let _ = lock.write_holder(&LockHolder {
+            pid: std::process::id(),
+            host: process::hostname(),
+            command: process::command_line(),
+            since: time::now_rfc3339(),
+        });
+        Ok(lock)
+    }
+}

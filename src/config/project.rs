@@ -1,0 +1,203 @@
+//! One loaded containers.yaml: the typed model for reading, the document
+//! for edits.
+//!
+//! Within a transaction `config()` is the file as it was when the lock was
+//! taken; edits go to the document only, and the manager validates the
+//! edited text (parsing it with the typed model) before saving it. Commands
+//! therefore check first, then edit.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::document::{Document, Value};
+use super::model::{Config, Container, Operation};
+use super::names;
+use crate::error::Error;
+
+pub struct Project {
+    path: PathBuf,
+    loaded_text: String,
+    doc: Document,
+    config: Config,
+}
+
+/// What lxdev records about a container it is about to create.
+pub struct NewContainer<'a> {
+    pub image: &'a str,
+    pub owner: &'a str,
+    pub created_at: &'a str,
+    /// `SOURCE` or `SOURCE/SNAPSHOT` for clones.
+    pub cloned_from: Option<&'a str>,
+}
+
+impl Project {
+    pub(super) fn new(path: PathBuf, text: String, doc: Document, config: Config) -> Project {
+        Project {
+            path,
+            loaded_text: text,
+            doc,
+            config,
+        }
+    }
+
+    /// The file as loaded at the start of this transaction.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.project
+    }
+
+    /// The path of containers.yaml.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory that holds containers.yaml.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// The runtime's name for container `name`.
+    pub fn instance_name(&self, name: &str) -> String {
+        names::instance_name(&self.config.project, name)
+    }
+
+    /// The container `name`, or a not-found error naming the file.
+    pub fn container(&self, name: &str) -> Result<&Container, Error> {
+        self.config.containers.get(name).ok_or_else(|| {
+            Error::NotFound(format!(
+                "no container `{name}` in `{}`",
+                self.path.display()
+            ))
+        })
+    }
+
+    /// The edited text, if any edit changed it.
+    pub(super) fn edited_text(&self) -> Option<String> {
+        let text = self.doc.text();
+        (text != self.loaded_text).then_some(text)
+    }
+
+    // --- Edits. Paths are chains of mapping keys from the root. ---
+
+    pub fn insert_container(
+        &mut self,
+        name: &str,
+        new: &NewContainer<'_>,
+        state: &str,
+        op: &Operation,
+    ) -> Result<()> {
+        let base = ["containers", name];
+        self.set(&base, "image", Value::Str(new.image))?;
+        self.set(&base, "owner", Value::Str(new.owner))?;
+        self.set(&base, "created_at", Value::Str(new.created_at))?;
+        if let Some(source) = new.cloned_from {
+            self.set(&base, "cloned_from", Value::Str(source))?;
+        }
+        self.begin_operation(&base, state, op)
+    }
+
+    /// Marks container `name` as busy with `op` (state `removing`, ...).
+    pub fn begin_container_operation(
+        &mut self,
+        name: &str,
+        state: &str,
+        op: &Operation,
+    ) -> Result<()> {
+        self.begin_operation(&["containers", name], state, op)
+    }
+
+    /// The container's operation succeeded: it is ready.
+    pub fn finish_container_operation(&mut self, name: &str) -> Result<()> {
+        self.clear_operation(&["containers", name], true)
+    }
+
+    /// The container's operation failed and the runtime still has something.
+    pub fn fail_container(&mut self, name: &str, error: &str) -> Result<()> {
+        self.fail(&["containers", name], error)
+    }
+
+    pub fn remove_container(&mut self, name: &str) -> Result<()> {
+        self.doc.remove(&["containers", name])?;
+        Ok(())
+    }
+
+    pub fn insert_snapshot(
+        &mut self,
+        container: &str,
+        snapshot: &str,
+        description: Option<&str>,
+        created_at: &str,
+        op: &Operation,
+    ) -> Result<()> {
+        let base = ["containers", container, "snapshots", snapshot];
+        if let Some(description) = description {
+            self.set(&base, "description", Value::Str(description))?;
+        }
+        self.set(&base, "created_at", Value::Str(created_at))?;
+        self.begin_operation(&base, "creating", op)
+    }
+
+    pub fn begin_snapshot_operation(
+        &mut self,
+        container: &str,
+        snapshot: &str,
+        state: &str,
+        op: &Operation,
+    ) -> Result<()> {
+        self.begin_operation(&["containers", container, "snapshots", snapshot], state, op)
+    }
+
+    pub fn finish_snapshot_operation(&mut self, container: &str, snapshot: &str) -> Result<()> {
+        self.clear_operation(&["containers", container, "snapshots", snapshot], true)
+    }
+
+    pub fn fail_snapshot(&mut self, container: &str, snapshot: &str, error: &str) -> Result<()> {
+        self.fail(&["containers", container, "snapshots", snapshot], error)
+    }
+
+    pub fn remove_snapshot(&mut self, container: &str, snapshot: &str) -> Result<()> {
+        self.doc
+            .remove(&["containers", container, "snapshots", snapshot])?;
+        Ok(())
+    }
+
+    fn set(&mut self, base: &[&str], key: &str, value: Value<'_>) -> Result<()> {
+        let path: Vec<&str> = base.iter().copied().chain([key]).collect();
+        self.doc.set(&path, value)
+    }
+
+    fn begin_operation(&mut self, base: &[&str], state: &str, op: &Operation) -> Result<()> {
+        self.set(base, "state", Value::Str(state))?;
+        let op_base: Vec<&str> = base.iter().copied().chain(["operation"]).collect();
+        self.set(&op_base, "kind", Value::Str(&op.kind))?;
+        self.set(&op_base, "pid", Value::Int(i64::from(op.pid)))?;
+        self.set(&op_base, "host", Value::Str(&op.host))?;
+        self.set(&op_base, "started_at", Value::Str(&op.started_at))?;
+        self.remove_key(base, "error")
+    }
+
+    fn clear_operation(&mut self, base: &[&str], clear_error: bool) -> Result<()> {
+        self.remove_key(base, "state")?;
+        self.remove_key(base, "operation")?;
+        if clear_error {
+            self.remove_key(base, "error")?;
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, base: &[&str], error: &str) -> Result<()> {
+        self.clear_operation(base, false)?;
+        self.set(base, "state", Value::Str("failed"))?;
+        self.set(base, "error", Value::Str(error))
+    }
+
+    fn remove_key(&mut self, base: &[&str], key: &str) -> Result<()> {
+        let path: Vec<&str> = base.iter().copied().chain([key]).collect();
+        self.doc.remove(&path)?;
+        Ok(())
+    }
+}

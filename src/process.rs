@@ -1,0 +1,123 @@
+//! Facts about processes and this host: who we are, and whether the process
+//! that recorded an operation still runs.
+//!
+//! Linux only (lxdev drives LXD/Incus, which are Linux only): reads `/proc`.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// This machine's hostname, as recorded in `operation.host`.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// The invoking user's name (from the real uid and /etc/passwd, so `USER`
+/// cannot be spoofed by accident), recorded as a container's `owner`.
+pub fn current_user() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let uid = match std::fs::metadata("/proc/self") {
+        Ok(meta) => meta.uid(),
+        Err(_) => return std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+    };
+    user_name(uid).unwrap_or_else(|| format!("uid{uid}"))
+}
+
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let uid_field = fields.nth(1)?;
+        (uid_field.parse() == Ok(uid)).then(|| name.to_string())
+    })
+}
+
+/// The command line of this process, for the lock holder record.
+pub fn command_line() -> String {
+    let mut args = std::env::args();
+    let program = args
+        .next()
+        .map(|p| {
+            Path::new(&p)
+                .file_name()
+                .map_or(p.clone(), |f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "lxdev".into());
+    std::iter::once(program)
+        .chain(args)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// When process `pid` started, or `None` if it does not exist.
+pub fn start_time(pid: u32) -> Option<SystemTime> {
+    // Field 22 of /proc/PID/stat is the start time in clock ticks after boot
+    // (proc(5)); the command name before it may contain spaces and
+    // parentheses, so split after the last `)`.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let ticks: u64 = after_comm.split_whitespace().nth(19)?.parse().ok()?;
+    // USER_HZ is 100 on every Linux ABI lxdev runs on (it is fixed by the
+    // kernel ABI, unlike CONFIG_HZ).
+    const USER_HZ: u64 = 100;
+    Some(boot_time()? + Duration::from_millis(ticks * 1000 / USER_HZ))
+}
+
+fn boot_time() -> Option<SystemTime> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let btime: u64 = stat
+        .lines()
+        .find_map(|line| line.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs(btime))
+}
+
+/// Whether the process that recorded an operation at `since` is still the
+/// process running as `pid`. A pid reused by a newer process does not count:
+/// that process started after the operation did.
+pub fn runs_since(pid: u32, since: SystemTime) -> bool {
+    match start_time(pid) {
+        // btime has one-second resolution: allow for it.
+        Some(started) => started <= since + Duration::from_secs(2),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_runs_since_now() {
+        let me = std::process::id();
+        assert!(runs_since(me, SystemTime::now()));
+        assert!(start_time(me).unwrap() <= SystemTime::now());
+    }
+
+    #[test]
+    fn a_process_started_later_does_not_own_an_older_operation() {
+        let me = std::process::id();
+        let long_ago = SystemTime::now() - Duration::from_secs(24 * 3600 * 365);
+        assert!(!runs_since(me, long_ago));
+    }
+
+    #[test]
+    fn an_exited_process_does_not_run() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!runs_since(pid, SystemTime::now()));
+    }
+
+    #[test]
+    fn host_and_user_are_known() {
+        assert!(!hostname().is_empty());
+        assert!(!current_user().is_empty());
+    }
+}
