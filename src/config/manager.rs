@@ -30,6 +30,18 @@ pub const FILE_NAME: &str = "containers.yaml";
 /// A waiter says once, after this long, who it is waiting for.
 const WAIT_NOTICE_AFTER: Duration = Duration::from_secs(1);
 
+/// Test hook: `LXDEV_DEBUG_HOLD_LOCK_MS=N` sleeps N ms inside every
+/// transaction, so crash tests can SIGKILL a process that surely holds the
+/// lock.
+fn hold_for_crash_tests() {
+    if let Some(ms) = std::env::var("LXDEV_DEBUG_HOLD_LOCK_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ConfigManager {
     path: PathBuf,
@@ -145,6 +157,7 @@ impl ConfigManager {
     ) -> Result<T> {
         let _lock = self.lock(timeout)?;
         let mut project = self.load()?;
+        hold_for_crash_tests();
         let result = change(&mut project)?;
         if let Some(text) = project.edited_text() {
             self.save(&text)?;

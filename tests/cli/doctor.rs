@@ -1,0 +1,121 @@
+use predicates::prelude::*;
+
+use crate::support::{Project, dead_operation, live_operation};
+
+#[test]
+fn a_healthy_project_has_no_problems() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "dev", "busybox"])
+        .assert()
+        .success();
+    project
+        .lxdev(["doctor"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no problems"));
+}
+
+#[test]
+fn stale_creates_are_settled_by_what_the_runtime_has() {
+    let project = Project::new();
+    let op = dead_operation("create", "    ");
+    project.append_containers(&format!(
+        "  made:\n    image: busybox\n    state: creating\n{op}  lost:\n    image: busybox\n    state: creating\n{op}"
+    ));
+    project.make_runtime_instance("demo-made");
+    let before = project.bytes();
+    project
+        .lxdev(["doctor"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("made").and(predicate::str::contains("no longer runs")))
+        .stderr(predicate::str::contains("doctor --fix"));
+    assert_eq!(
+        project.bytes(),
+        before,
+        "doctor without --fix changes nothing"
+    );
+    project.lxdev(["doctor", "--fix"]).assert().success();
+    let config = project.config();
+    assert_eq!(config.containers.keys().collect::<Vec<_>>(), ["made"]);
+    assert_eq!(config.containers["made"].state, None);
+    assert_eq!(config.containers["made"].operation, None);
+    project.lxdev(["doctor"]).assert().success();
+}
+
+#[test]
+fn live_operations_are_left_alone() {
+    let project = Project::new();
+    let op = live_operation("create", "    ");
+    project.append_containers(&format!(
+        "  busy:\n    image: busybox\n    state: creating\n{op}"
+    ));
+    let before = project.bytes();
+    project
+        .lxdev(["doctor", "--fix"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("left alone"));
+    assert_eq!(project.bytes(), before);
+}
+
+#[test]
+fn orphans_missing_entries_and_temp_files_are_found_and_fixed() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "kept", "busybox"])
+        .assert()
+        .success();
+    project.append_containers("  gone:\n    image: busybox\n");
+    project.make_runtime_instance("demo-orphan");
+    std::fs::write(project.dir().join(".containers.yaml.tmp-abc123"), "partial").unwrap();
+    project.lxdev(["--json", "doctor"]).assert().code(1).stdout(
+        predicate::str::contains("missing_from_runtime")
+            .and(predicate::str::contains("missing_from_config"))
+            .and(predicate::str::contains("temp_file")),
+    );
+    project.lxdev(["doctor", "--fix"]).assert().success();
+    assert_eq!(project.container_names(), ["kept", "orphan"]);
+    assert!(project.temp_files().is_empty());
+    project.lxdev(["doctor"]).assert().success();
+}
+
+#[test]
+fn failed_entries_are_settled() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "dev", "busybox"])
+        .env("LXDEV_FAKE_FAIL", "create:dev:after")
+        .assert()
+        .code(1);
+    project
+        .lxdev(["doctor"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("failed"));
+    project.lxdev(["doctor", "--fix"]).assert().success();
+    assert_eq!(project.config().containers["dev"].state, None);
+}
+
+#[test]
+fn stale_snapshot_operations_are_settled() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "dev", "busybox"])
+        .assert()
+        .success();
+    let op = dead_operation("snapshot_create", "        ");
+    let text = project.yaml().replace(
+        "    created_at:",
+        &format!("    snapshots:\n      half:\n        created_at: \"2026-01-01T00:00:00Z\"\n        state: creating\n{op}    created_at:"),
+    );
+    std::fs::write(project.config_path(), text).unwrap();
+    assert!(
+        project.config().containers["dev"]
+            .snapshots
+            .contains_key("half")
+    );
+    project.lxdev(["doctor", "--fix"]).assert().success();
+    assert!(project.config().containers["dev"].snapshots.is_empty());
+}

@@ -1,0 +1,175 @@
+//! The lock: timeouts, the waiting notice, and crash release.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+
+use crate::support::Project;
+
+/// Holds the project's lock with flock(1) until the child is killed.
+fn hold_lock(project: &Project, seconds: u32) -> std::process::Child {
+    let child = Command::new("flock")
+        .arg(project.lock_path())
+        .args(["sleep", &seconds.to_string()])
+        .spawn()
+        .expect("flock(1) from util-linux");
+    // Wait until the kernel shows the lock taken.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let busy = Command::new("flock")
+            .args(["-n"])
+            .arg(project.lock_path())
+            .arg("true")
+            .status()
+            .unwrap();
+        if !busy.success() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("flock never took the lock");
+}
+
+#[test]
+fn a_lock_timeout_is_try_again_and_names_the_holder() {
+    let project = Project::new();
+    let before = project.bytes();
+    let mut holder = hold_lock(&project, 30);
+    project
+        .lxdev([
+            "--lock-timeout",
+            "0.5",
+            "container",
+            "create",
+            "dev",
+            "busybox",
+        ])
+        .assert()
+        .code(75)
+        .stderr(
+            predicate::str::contains("containers.yaml.lock")
+                .and(predicate::str::contains(format!("pid {}", holder.id())))
+                .and(predicate::str::contains("--lock-timeout"))
+                .and(predicate::str::contains("LXDEV_LOCK_TIMEOUT")),
+        );
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(project.bytes(), before);
+    assert!(
+        project.runtime_instances().is_empty(),
+        "no runtime work without the reservation"
+    );
+}
+
+#[test]
+fn lock_timeout_zero_fails_at_once_and_env_var_is_read() {
+    let project = Project::new();
+    let mut holder = hold_lock(&project, 30);
+    project
+        .lxdev(["container", "create", "dev", "busybox"])
+        .env("LXDEV_LOCK_TIMEOUT", "0")
+        .assert()
+        .code(75);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert!(project.container_names().is_empty());
+}
+
+#[test]
+fn a_waiter_says_once_who_it_waits_for_then_proceeds() {
+    let project = Project::new();
+    let _holder = hold_lock(&project, 2);
+    project
+        .lxdev(["container", "create", "dev", "busybox"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("waiting for lock on")
+                .count(1)
+                .and(predicate::str::contains("held by pid")),
+        );
+    assert_eq!(project.container_names(), ["dev"]);
+}
+
+#[test]
+fn sigkill_of_a_process_holding_the_lock_frees_it_at_once() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "before", "busybox"])
+        .assert()
+        .success();
+    let before = project.bytes();
+    // LXDEV_DEBUG_HOLD_LOCK_MS makes lxdev sleep inside its transaction.
+    let mut victim = project
+        .spawn_lxdev(&["container", "create", "victim", "busybox"])
+        .env("LXDEV_DEBUG_HOLD_LOCK_MS", "30000")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until it holds the lock.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let free = Command::new("flock")
+            .arg("-n")
+            .arg(project.lock_path())
+            .arg("true")
+            .status()
+            .unwrap();
+        if !free.success() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "victim never took the lock");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    // Fails unless the lock is free right away.
+    project
+        .lxdev([
+            "--lock-timeout",
+            "0",
+            "container",
+            "create",
+            "after",
+            "busybox",
+        ])
+        .assert()
+        .success();
+    let names = project.container_names();
+    assert_eq!(
+        names,
+        ["after", "before"],
+        "the killed transaction wrote nothing"
+    );
+    assert_ne!(project.bytes(), before);
+    assert!(project.temp_files().is_empty());
+}
+
+#[test]
+fn the_lock_is_not_inherited_by_runtime_commands() {
+    // `exec` runs a child through the runtime; a long-lived child must not
+    // keep the lock (close-on-exec).
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "dev", "busybox"])
+        .assert()
+        .success();
+    let mut child = project
+        .spawn_lxdev(&["exec", "dev", "--", "sleep", "3"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    project
+        .lxdev([
+            "--lock-timeout",
+            "0",
+            "container",
+            "create",
+            "other",
+            "busybox",
+        ])
+        .assert()
+        .success();
+    child.wait().unwrap();
+}

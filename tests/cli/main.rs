@@ -1,0 +1,12 @@
+//! End-to-end tests of the `lxdev` binary with the fake runtime. Each test
+//! asserts what ended up in containers.yaml and in the runtime, not only
+//! the exit code.
+
+mod bad_input;
+mod concurrency;
+mod container;
+mod doctor;
+mod init;
+mod locking;
+mod snapshot;
+mod support;
