@@ -485,3 +485,378 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Child, Command};
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+
+    const BOTH: [WaitStrategy; 2] = [WaitStrategy::Blocking, WaitStrategy::Backoff];
+
+    fn lock_path(dir: &tempfile::TempDir) -> PathBuf {
+        dir.path().join("containers.yaml.lock")
+    }
+
+    fn acquire(path: &Path, timeout: Duration, strategy: WaitStrategy) -> anyhow::Result<FileLock> {
+        FileLock::acquire(path, timeout, strategy, Duration::from_secs(1), &mut |_| {})
+    }
+
+    /// Polls `cond` for up to `limit`; true if it became true.
+    fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if cond() {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        cond()
+    }
+
+    /// Kills and reaps a child this test spawned, even when an assert fails.
+    struct KillOnDrop(Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    #[test]
+    fn threads_exclude_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = lock_path(&dir);
+        let counter = dir.path().join("counter");
+        std::fs::write(&counter, "0").unwrap();
+        const THREADS: usize = 8;
+        const ROUNDS: usize = 50;
+        thread::scope(|scope| {
+            for i in 0..THREADS {
+                let (lock, counter) = (&lock, &counter);
+                scope.spawn(move || {
+                    let strategy = BOTH[i % 2];
+                    for _ in 0..ROUNDS {
+                        let _guard = acquire(lock, Duration::from_secs(30), strategy).unwrap();
+                        let n: usize = std::fs::read_to_string(counter).unwrap().parse().unwrap();
+                        // Widen the read-modify-write window so a missing
+                        // lock loses increments reliably.
+                        thread::yield_now();
+                        std::fs::write(counter, (n + 1).to_string()).unwrap();
+                    }
+                });
+            }
+        });
+        let total: usize = std::fs::read_to_string(&counter).unwrap().parse().unwrap();
+        assert_eq!(total, THREADS * ROUNDS);
+    }
+
+    #[test]
+    fn try_acquire_is_none_while_held_and_creates_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        let held = FileLock::try_acquire(&path).unwrap().expect("free lock");
+        assert!(path.exists());
+        assert_eq!(held.path(), path);
+        assert!(FileLock::try_acquire(&path).unwrap().is_none());
+        drop(held);
+        assert!(FileLock::try_acquire(&path).unwrap().is_some());
+        assert!(path.exists(), "the lock file is never deleted");
+    }
+
+    #[test]
+    fn zero_timeout_fails_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        let _held = FileLock::try_acquire(&path).unwrap().unwrap();
+        for strategy in BOTH {
+            let start = Instant::now();
+            let err = acquire(&path, Duration::ZERO, strategy).unwrap_err();
+            assert!(start.elapsed() < Duration::from_millis(200), "{strategy:?}");
+            assert!(err.downcast_ref::<LockTimeout>().is_some(), "{err:#}");
+        }
+    }
+
+    #[test]
+    fn timeout_names_the_holder_and_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        let _held = FileLock::try_acquire(&path).unwrap().unwrap();
+        let timeout = Duration::from_millis(300);
+        for strategy in BOTH {
+            let start = Instant::now();
+            let err = acquire(&path, timeout, strategy).unwrap_err();
+            let elapsed = start.elapsed();
+            assert!(
+                elapsed >= timeout,
+                "{strategy:?} gave up early: {elapsed:?}"
+            );
+            assert!(
+                elapsed < timeout + Duration::from_millis(500),
+                "{strategy:?}: {elapsed:?}"
+            );
+            let timeout_err = err.downcast_ref::<LockTimeout>().expect("LockTimeout");
+            assert_eq!(timeout_err.path, path);
+            assert!(timeout_err.waited >= timeout);
+            // This process holds it through another file description.
+            let me = format!("pid {} (", std::process::id());
+            assert!(
+                timeout_err.holder.starts_with(&me),
+                "{}",
+                timeout_err.holder
+            );
+            let message = err.to_string();
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            assert!(message.contains("LXDEV_LOCK_TIMEOUT"), "{message}");
+        }
+    }
+
+    #[test]
+    fn waiter_gets_the_lock_soon_after_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        for strategy in BOTH {
+            let held = FileLock::try_acquire(&path).unwrap().unwrap();
+            let releaser = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(100));
+                drop(held);
+                Instant::now()
+            });
+            let _lock = acquire(&path, Duration::from_secs(10), strategy).unwrap();
+            let handoff = releaser.join().unwrap().elapsed();
+            assert!(
+                handoff < Duration::from_millis(100),
+                "{strategy:?}: {handoff:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn abandoned_blocking_waiter_releases_when_it_gets_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        let held = FileLock::try_acquire(&path).unwrap().unwrap();
+        let err = acquire(&path, Duration::from_millis(100), WaitStrategy::Blocking).unwrap_err();
+        assert!(err.downcast_ref::<LockTimeout>().is_some());
+        // The helper thread is still parked in flock(2); it wins the lock
+        // now and must let go at once.
+        drop(held);
+        let free = eventually(Duration::from_secs(2), || {
+            FileLock::try_acquire(&path).unwrap().is_some()
+        });
+        assert!(free, "the abandoned waiter kept the lock");
+    }
+
+    #[test]
+    fn on_wait_is_called_once_while_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        for strategy in BOTH {
+            let held = FileLock::try_acquire(&path).unwrap().unwrap();
+            let still_held = Arc::new(AtomicBool::new(true));
+            let releaser = {
+                let still_held = Arc::clone(&still_held);
+                thread::spawn(move || {
+                    thread::sleep(Duration::from_millis(400));
+                    still_held.store(false, Ordering::SeqCst);
+                    drop(held);
+                })
+            };
+            let notices = Mutex::new(Vec::new());
+            let _lock = FileLock::acquire(
+                &path,
+                Duration::from_secs(10),
+                strategy,
+                Duration::from_millis(50),
+                &mut |holder| {
+                    assert!(still_held.load(Ordering::SeqCst), "notice after release");
+                    notices.lock().unwrap().push(holder.to_string());
+                },
+            )
+            .unwrap();
+            releaser.join().unwrap();
+            let notices = notices.into_inner().unwrap();
+            assert_eq!(notices.len(), 1, "{strategy:?}: {notices:?}");
+            let me = format!("pid {} (", std::process::id());
+            assert!(notices[0].starts_with(&me), "{}", notices[0]);
+        }
+    }
+
+    #[test]
+    fn no_notice_when_the_lock_is_free_or_quick() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        let calls = AtomicUsize::new(0);
+        let _lock = FileLock::acquire(
+            &path,
+            Duration::from_secs(1),
+            WaitStrategy::Blocking,
+            Duration::ZERO,
+            &mut |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+            },
+        )
+        .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn holder_is_written_and_parsed_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        let mut lock = FileLock::try_acquire(&path).unwrap().unwrap();
+        let long = LockHolder {
+            pid: 123,
+            host: "h".into(),
+            command: "lxdev container create a b with a much longer command line".into(),
+            since: "2026-01-31T12:34:56Z".into(),
+        };
+        lock.write_holder(&long).unwrap();
+        let holder = LockHolder {
+            pid: 42,
+            host: "box".into(),
+            command: "lxdev container create dev\nbusybox".into(),
+            since: "2026-02-01T00:00:00Z".into(),
+        };
+        lock.write_holder(&holder).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "pid: 42\nhost: box\ncommand: lxdev container create dev busybox\n\
+             since: 2026-02-01T00:00:00Z\n"
+        );
+        let parsed = parse_holder(&text).unwrap();
+        assert_eq!(parsed.pid, 42);
+        assert_eq!(parsed.command, "lxdev container create dev busybox");
+        assert_eq!(parsed.since, holder.since);
+        assert_eq!(parse_holder("pid: 42\nhost: box\n"), None);
+        assert_eq!(parse_holder(""), None);
+    }
+
+    #[test]
+    fn current_holder_has_an_rfc3339_time() {
+        let holder = LockHolder::current("lxdev x");
+        assert_eq!(holder.pid, std::process::id());
+        assert_eq!(
+            holder.since.len(),
+            "2026-01-31T12:34:56Z".len(),
+            "{}",
+            holder.since
+        );
+        assert!(holder.since.ends_with('Z'));
+        assert_eq!(rfc3339_utc(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3661); // 2000-02-29
+        assert_eq!(rfc3339_utc(leap), "2000-02-29T01:01:01Z");
+    }
+
+    #[test]
+    fn describe_holder_falls_back_to_the_lock_file_then_to_another_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        let mut lock = FileLock::try_acquire(&path).unwrap().unwrap();
+        lock.write_holder(&LockHolder::current("lxdev container create a b"))
+            .unwrap();
+        drop(lock);
+        // Unlocked, so /proc/locks has nothing; the note names a live pid.
+        let described = describe_holder(&path);
+        let expected = format!(
+            "pid {} (lxdev container create a b) on host ",
+            std::process::id()
+        );
+        assert!(described.starts_with(&expected), "{described}");
+
+        let mut dead = Command::new("true").spawn().unwrap();
+        let dead_pid = dead.id();
+        dead.wait().unwrap();
+        let mut lock = FileLock::try_acquire(&path).unwrap().unwrap();
+        lock.write_holder(&LockHolder {
+            pid: dead_pid,
+            ..LockHolder::current("gone")
+        })
+        .unwrap();
+        drop(lock);
+        assert_eq!(describe_holder(&path), "another process");
+    }
+
+    #[test]
+    fn describe_holder_finds_a_flock_1_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        std::fs::write(&path, "").unwrap();
+        let child = Command::new("flock")
+            .arg(&path)
+            .args(["sleep", "3"])
+            .spawn()
+            .expect("flock(1) from util-linux");
+        let child = KillOnDrop(child);
+        let taken = eventually(Duration::from_secs(2), || {
+            FileLock::try_acquire(&path).unwrap().is_none()
+        });
+        assert!(taken, "flock(1) never took the lock");
+        let described = describe_holder(&path);
+        let expected = format!("pid {} (flock {} sleep 3)", child.0.id(), path.display());
+        assert_eq!(described, expected);
+    }
+
+    #[test]
+    fn proc_locks_parsing_skips_waiters_and_other_files() {
+        let locks = "\
+1: -> FLOCK  ADVISORY  WRITE 8378 fe:00:10011764 0 EOF
+1: FLOCK  ADVISORY  WRITE 8374 fe:00:10011764 0 EOF
+2: POSIX  ADVISORY  WRITE 999 fe:00:10011764 0 EOF
+3: FLOCK  ADVISORY  WRITE 77 fe:01:10011764 0 EOF
+";
+        assert_eq!(find_flock_holder(locks, 0xfe, 0, 10_011_764), Some(8374));
+        assert_eq!(find_flock_holder(locks, 0xfe, 1, 10_011_764), Some(77));
+        assert_eq!(find_flock_holder(locks, 0xfe, 0, 1), None);
+        // st_dev 0xfe00 is major 254, minor 0; large minors use high bits.
+        assert_eq!((dev_major(0xfe00), dev_minor(0xfe00)), (0xfe, 0));
+        assert_eq!(
+            (dev_major(0x0100_0103), dev_minor(0x0100_0103)),
+            (1, 0x1003)
+        );
+    }
+
+    #[test]
+    fn spawned_children_do_not_inherit_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        let lock = FileLock::try_acquire(&path).unwrap().unwrap();
+        let mut child = KillOnDrop(Command::new("sleep").arg("2").spawn().unwrap());
+        drop(lock);
+        assert!(
+            FileLock::try_acquire(&path).unwrap().is_some(),
+            "a child kept the lock: the descriptor is not close-on-exec"
+        );
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "the child must still run"
+        );
+    }
+
+    #[test]
+    fn panic_unwind_releases_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = lock_path(&dir);
+        let result = std::panic::catch_unwind(|| {
+            let _lock = FileLock::try_acquire(&path).unwrap().unwrap();
+            panic!("boom while holding the lock");
+        });
+        assert!(result.is_err());
+        assert!(FileLock::try_acquire(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn wait_strategy_parses_env_values() {
+        assert_eq!(
+            WaitStrategy::parse("blocking"),
+            Some(WaitStrategy::Blocking)
+        );
+        assert_eq!(
+            WaitStrategy::parse(" Backoff\n"),
+            Some(WaitStrategy::Backoff)
+        );
+        assert_eq!(WaitStrategy::parse("spin"), None);
+    }
+}
