@@ -640,8 +640,10 @@ mod tests {
         let err = acquire(&path, Duration::from_millis(100), WaitStrategy::Blocking).unwrap_err();
         assert!(err.downcast_ref::<LockTimeout>().is_some());
         // The helper thread is still parked in flock(2); it wins the lock
-        // now and must let go at once.
+        // now and must let go at once. Give it time to win the handoff
+        // first, or the check below could beat it to the lock.
         drop(held);
+        thread::sleep(Duration::from_millis(200));
         let free = eventually(Duration::from_secs(2), || {
             FileLock::try_acquire(&path).unwrap().is_some()
         });
