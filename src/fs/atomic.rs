@@ -191,3 +191,220 @@ fn sweep(dir: &Path, name: &str) -> io::Result<usize> {
     }
     Ok(removed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::thread;
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().mode() & 0o7777
+    }
+
+    /// Every entry in `dir` that looks like one of our temp files, whatever
+    /// the target name.
+    fn temp_like_entries(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains(".tmp-"))
+            .collect()
+    }
+
+    #[test]
+    fn replaces_the_content_and_creates_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("containers.yaml");
+        write_atomic(&path, b"first\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"first\n");
+        write_atomic(&path, b"second, longer\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second, longer\n");
+        write_atomic(&path, b"").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"");
+        assert!(temp_like_entries(dir.path()).is_empty());
+        assert!(leftover_temp_files(&path).unwrap().is_empty());
+    }
+
+    #[test]
+    fn keeps_the_mode_of_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("containers.yaml");
+        for wanted in [0o600, 0o640, 0o664, 0o400] {
+            fs::write(&path, "old").unwrap();
+            fs::set_permissions(&path, Permissions::from_mode(wanted)).unwrap();
+            write_atomic(&path, b"new").unwrap();
+            assert_eq!(mode(&path), wanted, "mode {wanted:o}");
+            assert_eq!(fs::read(&path).unwrap(), b"new");
+            fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+
+    #[test]
+    fn keeps_owner_and_group_when_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("containers.yaml");
+        fs::write(&path, "old").unwrap();
+        if fs::metadata(&path).unwrap().uid() != 0 {
+            return; // only root can give files away
+        }
+        std::os::unix::fs::chown(&path, Some(1234), Some(5678)).unwrap();
+        fs::set_permissions(&path, Permissions::from_mode(0o2640)).unwrap();
+        write_atomic(&path, b"new").unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (1234, 5678));
+        assert_eq!(meta.mode() & 0o7777, 0o2640, "chown must not eat setgid");
+    }
+
+    #[test]
+    fn symlink_stays_a_symlink_and_its_target_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let real_dir = dir.path().join("real");
+        fs::create_dir(&real_dir).unwrap();
+        let real = real_dir.join("data.yaml");
+        fs::write(&real, "old").unwrap();
+        fs::set_permissions(&real, Permissions::from_mode(0o600)).unwrap();
+        // A chain of two links, the first relative.
+        let middle = dir.path().join("middle.yaml");
+        symlink(&real, &middle).unwrap();
+        let link = dir.path().join("containers.yaml");
+        symlink("middle.yaml", &link).unwrap();
+
+        write_atomic(&link, b"new").unwrap();
+
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            fs::symlink_metadata(&middle)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&real).unwrap(), b"new");
+        assert_eq!(mode(&real), 0o600);
+        // The temp file lived beside the real file, not beside the link.
+        assert!(temp_like_entries(dir.path()).is_empty());
+        assert!(temp_like_entries(&real_dir).is_empty());
+    }
+
+    #[test]
+    fn dangling_symlink_gets_its_target_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("containers.yaml");
+        symlink("elsewhere.yaml", &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(dir.path().join("elsewhere.yaml")).unwrap(), b"new");
+    }
+
+    #[test]
+    fn stale_temp_files_are_found_and_swept_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("containers.yaml");
+        fs::write(&path, "old").unwrap();
+        let stale = dir
+            .path()
+            .join(format!("{}abc123", temp_prefix("containers.yaml")));
+        fs::write(&stale, "half a write").unwrap();
+        // Neighbours that must survive: another file's temp, the lock file,
+        // and the bare prefix with no random part.
+        let other = dir
+            .path()
+            .join(format!("{}abc123", temp_prefix("other.yaml")));
+        fs::write(&other, "x").unwrap();
+        let lock = dir.path().join("containers.yaml.lock");
+        fs::write(&lock, "").unwrap();
+        let bare = dir.path().join(temp_prefix("containers.yaml"));
+        fs::write(&bare, "").unwrap();
+
+        assert_eq!(leftover_temp_files(&path).unwrap(), vec![stale.clone()]);
+        write_atomic(&path, b"new").unwrap();
+        assert!(!stale.exists());
+        assert!(other.exists() && lock.exists() && bare.exists());
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+
+        fs::write(&stale, "again").unwrap();
+        assert_eq!(sweep_leftover_temp_files(&path).unwrap(), 1);
+        assert_eq!(sweep_leftover_temp_files(&path).unwrap(), 0);
+        assert!(!stale.exists());
+    }
+
+    #[test]
+    fn missing_parent_directory_fails_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-dir").join("containers.yaml");
+        let err = write_atomic(&path, b"new").unwrap_err();
+        let message = format!("{err:#}");
+        assert!(
+            message.starts_with(&format!("failed to write `{}`", path.display())),
+            "{message}"
+        );
+        assert!(!path.exists());
+        assert!(temp_like_entries(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn failed_rename_leaves_the_target_and_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // rename(2) of a file over a non-empty directory fails (EISDIR), after
+        // the temp file was written and synced: the late-failure path.
+        let path = dir.path().join("containers.yaml");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("inside"), "keep").unwrap();
+        let err = write_atomic(&path, b"new").unwrap_err();
+        let message = format!("{err:#}");
+        assert!(message.contains("failed to rename"), "{message}");
+        assert!(fs::metadata(&path).unwrap().is_dir());
+        assert_eq!(fs::read(path.join("inside")).unwrap(), b"keep");
+        assert!(
+            temp_like_entries(dir.path()).is_empty(),
+            "temp file left behind"
+        );
+    }
+
+    #[test]
+    fn readers_see_only_complete_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("containers.yaml");
+        // Different lengths and bytes, large enough to need several writes,
+        // so a torn read would show up as a prefix, a mix or a truncation.
+        let a = vec![b'a'; 256 * 1024];
+        let b = vec![b'b'; 100 * 1024 + 7];
+        write_atomic(&path, &a).unwrap();
+        let done = AtomicBool::new(false);
+        let reads = thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                let mut reads = 0usize;
+                while !done.load(Ordering::SeqCst) {
+                    let seen = fs::read(&path).unwrap();
+                    assert!(
+                        seen == a || seen == b,
+                        "torn read: {} bytes, first {:?}, last {:?}",
+                        seen.len(),
+                        seen.first(),
+                        seen.last()
+                    );
+                    reads += 1;
+                }
+                reads
+            });
+            for i in 0..200 {
+                write_atomic(&path, if i % 2 == 0 { &b } else { &a }).unwrap();
+            }
+            done.store(true, Ordering::SeqCst);
+            reader.join().unwrap()
+        });
+        assert!(reads > 10, "the reader barely ran ({reads} reads)");
+        assert!(temp_like_entries(dir.path()).is_empty());
+    }
+}
