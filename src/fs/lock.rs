@@ -21,6 +21,9 @@
 //! lock file is advice for humans (not fsynced, may be stale), the kernel
 //! lock is the truth. A `Blocking` waiter that timed out leaves its helper
 //! thread parked in flock(2) until the holder releases or the process exits.
+//! Dropping the guard while another thread of this process is between fork
+//! and exec in a spawn delays the release until that exec (O_CLOEXEC acts
+//! only at exec): microseconds, never a lost exclusion.
 //!
 //! This is the only module that calls file-lock methods (see `clippy.toml`).
 
@@ -515,6 +518,18 @@ mod tests {
         cond()
     }
 
+    /// Taken by tests that spawn processes and by tests that expect a dropped
+    /// lock to be free at once. Between fork and exec a child holds copies of
+    /// all our descriptors (O_CLOEXEC only acts at exec), so another test
+    /// thread's spawn can keep a just-dropped lock alive for a moment.
+    static SPAWNS: Mutex<()> = Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SPAWNS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Kills and reaps a child this test spawned, even when an assert fails.
     struct KillOnDrop(Child);
     impl Drop for KillOnDrop {
@@ -554,6 +569,7 @@ mod tests {
 
     #[test]
     fn try_acquire_is_none_while_held_and_creates_the_file() {
+        let _serial = serial();
         let dir = tempfile::tempdir().unwrap();
         let path = lock_path(&dir);
         let held = FileLock::try_acquire(&path).unwrap().expect("free lock");
@@ -754,6 +770,7 @@ mod tests {
 
     #[test]
     fn describe_holder_falls_back_to_the_lock_file_then_to_another_process() {
+        let _serial = serial();
         let dir = tempfile::tempdir().unwrap();
         let path = lock_path(&dir);
         let mut lock = FileLock::try_acquire(&path).unwrap().unwrap();
@@ -783,6 +800,7 @@ mod tests {
 
     #[test]
     fn describe_holder_finds_a_flock_1_holder() {
+        let _serial = serial();
         let dir = tempfile::tempdir().unwrap();
         let path = lock_path(&dir);
         std::fs::write(&path, "").unwrap();
@@ -822,6 +840,7 @@ mod tests {
 
     #[test]
     fn spawned_children_do_not_inherit_the_lock() {
+        let _serial = serial();
         let dir = tempfile::tempdir().unwrap();
         let path = lock_path(&dir);
         let lock = FileLock::try_acquire(&path).unwrap().unwrap();
@@ -839,6 +858,7 @@ mod tests {
 
     #[test]
     fn panic_unwind_releases_the_lock() {
+        let _serial = serial();
         let dir = tempfile::tempdir().unwrap();
         let path = lock_path(&dir);
         let result = std::panic::catch_unwind(|| {
