@@ -318,6 +318,10 @@ impl Waiter<'_> {
     }
 
     fn wait_blocking(&mut self, file: File) -> io::Result<Option<File>> {
+        if Instant::now() >= self.deadline {
+            // Timeout zero: no helper thread to park for nothing.
+            return Ok(None);
+        }
         // Capacity 1 so the helper never blocks on send: if nobody receives,
         // the File sits in the channel and is dropped (unlocked) with it.
         let (sender, receiver) = mpsc::sync_channel::<io::Result<File>>(1);
