@@ -106,12 +106,12 @@ pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Re
             _ => project.remove_snapshot(container, snapshot),
         }
     })?;
-    if let Err(err) = result {
-        if leftover {
-            return Err(err.context(format!(
-                "failed to delete snapshot `{container}/{snapshot}`"
-            )));
-        }
+    if let Err(err) = result
+        && leftover
+    {
+        return Err(err.context(format!(
+            "failed to delete snapshot `{container}/{snapshot}`"
+        )));
     }
     ctx.out
         .say(format!("deleted snapshot {container}/{snapshot}"));

@@ -23,7 +23,7 @@ use super::project::Project;
 use crate::error::Error;
 use crate::fs::atomic;
 use crate::fs::lock::{FileLock, LockHolder, WaitStrategy};
-use crate::{process, time};
+use crate::process;
 
 pub const FILE_NAME: &str = "containers.yaml";
 
@@ -207,18 +207,13 @@ impl ConfigManager {
     }
 
     fn lock(&self, timeout: Duration) -> Result<FileLock> {
-        if let Some(dir) = self
-            .lock_path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
+        if let Some(dir) = self.lock_path.parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.is_dir()
         {
-            if !dir.is_dir() {
-                return Err(Error::NotFound(format!(
-                    "directory `{}` does not exist",
-                    dir.display()
-                ))
-                .into());
-            }
+            return Err(
+                Error::NotFound(format!("directory `{}` does not exist", dir.display())).into(),
+            );
         }
         let started = Instant::now();
         let notify = self.notify_wait;
@@ -246,12 +241,7 @@ impl ConfigManager {
         }
         // Advice for waiters and humans; a failure to write it must not fail
         // the command.
-        let _ = lock.write_holder(&LockHolder {
-            pid: std::process::id(),
-            host: process::hostname(),
-            command: process::command_line(),
-            since: time::now_rfc3339(),
-        });
+        let _ = lock.write_holder(&LockHolder::current(process::command_line()));
         Ok(lock)
     }
 }

@@ -9,7 +9,7 @@ use crate::support::Project;
 
 /// Holds the project's lock with flock(1) until the child is killed.
 fn hold_lock(project: &Project, seconds: u32) -> std::process::Child {
-    let child = Command::new("flock")
+    let mut child = Command::new("flock")
         .arg(project.lock_path())
         .args(["sleep", &seconds.to_string()])
         .spawn()
@@ -28,6 +28,8 @@ fn hold_lock(project: &Project, seconds: u32) -> std::process::Child {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("flock never took the lock");
 }
 
@@ -79,7 +81,7 @@ fn lock_timeout_zero_fails_at_once_and_env_var_is_read() {
 #[test]
 fn a_waiter_says_once_who_it_waits_for_then_proceeds() {
     let project = Project::new();
-    let _holder = hold_lock(&project, 2);
+    let mut holder = hold_lock(&project, 2);
     project
         .lxdev(["container", "create", "dev", "busybox"])
         .assert()
@@ -90,6 +92,7 @@ fn a_waiter_says_once_who_it_waits_for_then_proceeds() {
                 .and(predicate::str::contains("held by pid")),
         );
     assert_eq!(project.container_names(), ["dev"]);
+    holder.wait().unwrap();
 }
 
 #[test]
