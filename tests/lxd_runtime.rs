@@ -6,6 +6,7 @@
 //! "skipped: ..." and passes, unless `LXDEV_REQUIRE_LXD=1` (CI after
 //! setup-lxd.sh), where a missing daemon is a failure.
 
+use std::io::Write;
 use std::path::Path;
 
 use lxdev::runtime::{Runtime, Tags, lxd::LxdRuntime};
@@ -23,7 +24,12 @@ fn runtime(test: &str) -> Option<LxdRuntime> {
             panic!("{test}: LXD not reachable and LXDEV_REQUIRE_LXD is set: {err:#}")
         }
         Err(_) => {
-            eprintln!("skipped: {test}: LXD not reachable (run scripts/setup-lxd.sh)");
+            // Straight to the process's stderr: libtest captures `eprintln!`
+            // of passing tests, and a skip should be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: {test}: LXD not reachable (run scripts/setup-lxd.sh)"
+            );
             None
         }
     }
@@ -55,10 +61,10 @@ impl<'a> Cleanup<'a> {
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         for name in &self.names {
-            if let Ok(Some(_)) = self.runtime.status(name) {
-                if let Err(err) = self.runtime.remove(name) {
-                    eprintln!("cleanup: {err:#}");
-                }
+            if let Ok(Some(_)) = self.runtime.status(name)
+                && let Err(err) = self.runtime.remove(name)
+            {
+                eprintln!("cleanup: {err:#}");
             }
         }
     }

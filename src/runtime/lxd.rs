@@ -456,6 +456,49 @@ impl Runtime for LxdRuntime {
 mod tests {
     use super::*;
 
+    fn unavailable_message(err: anyhow::Error) -> String {
+        match err.downcast_ref::<Error>() {
+            Some(Error::RuntimeUnavailable(message)) => message.clone(),
+            _ => panic!("expected RuntimeUnavailable, got {err:#}"),
+        }
+    }
+
+    #[test]
+    fn connect_without_the_client_says_it_is_not_installed() {
+        let err = LxdRuntime::connect("lxdev-no-such-client").unwrap_err();
+        let message = unavailable_message(err);
+        assert!(
+            message.starts_with("`lxdev-no-such-client` is not installed"),
+            "{message}"
+        );
+        assert!(message.contains("run scripts/setup-lxd.sh"), "{message}");
+    }
+
+    #[test]
+    fn connect_without_a_daemon_names_the_command_its_stderr_and_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let client = dir.path().join("lxc");
+        std::fs::write(
+            &client,
+            "#!/bin/sh\necho 'Error: dial unix /var/lib/lxd/unix.socket: connect: no such file' >&2\n\
+             echo 'second line' >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let client: &'static str = Box::leak(client.to_str().unwrap().to_owned().into_boxed_str());
+
+        let message = unavailable_message(LxdRuntime::connect(client).unwrap_err());
+        assert_eq!(
+            message,
+            format!(
+                "`{client} query /1.0` failed: Error: dial unix /var/lib/lxd/unix.socket: \
+                 connect: no such file; run scripts/setup-lxd.sh, or start the daemon with \
+                 `lxd --group root &`"
+            )
+        );
+    }
+
     #[test]
     fn shell_quote_leaves_plain_words_and_quotes_the_rest() {
         assert_eq!(
