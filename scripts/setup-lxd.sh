@@ -26,6 +26,11 @@ die() {
     exit 1
 }
 
+work=
+errors=
+cleanup_temp() { rm -rf "${work:-/nonexistent}" "${errors:-/nonexistent}" "${errors:-/nonexistent}.out"; }
+trap cleanup_temp EXIT
+
 [[ $(id -u) -eq 0 ]] || die "must run as root (it installs packages and starts the LXD daemon)"
 
 # --- 1. packages -----------------------------------------------------------
@@ -96,7 +101,6 @@ fi
 if ! lxc image info "$ALIAS" >/dev/null 2>&1; then
     say "building image '$ALIAS' from busybox-static"
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
     rootfs=$work/rootfs
     mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,root,home,var/log,tmp}
     chmod 1777 "$rootfs/tmp"
@@ -160,26 +164,27 @@ errors=$(mktemp)
 check() {
     if ! "$@" </dev/null >"$errors.out" 2>"$errors"; then
         {
+            # shellcheck disable=SC2016 # the backticks are literal quotes
             printf 'setup-lxd: error: `%s` failed:\n' "$*"
             cat "$errors"
             echo "instance log (lxc info --show-log $probe):"
-            lxc info --show-log "$probe" 2>&1 | sed -n '/^Log:/,$p'
+            lxc info --show-log "$probe" 2>&1 | sed -n '/^Log:/,$p' || true
             echo "last lines of the daemon log ($LOG, if this script started lxd):"
-            tail -n 10 "$LOG" 2>/dev/null
+            tail -n 10 "$LOG" 2>/dev/null || true
         } >&2
         # One name per call: `lxc delete a b` checks that both exist first
         # and deletes neither when one is missing.
         lxc delete --force "$probe" >/dev/null 2>&1 || true
         lxc delete --force "$copy" >/dev/null 2>&1 || true
-        rm -f "$errors" "$errors.out"
         exit 1
     fi
 }
 check lxc launch "$ALIAS" "$probe"
+# The hostname comes from the image's template: proves exec runs inside it.
+# shellcheck disable=SC2016 # $(hostname) and $1 expand in the container
 check lxc exec "$probe" -- sh -c 'test "$(hostname)" = "$1"' sh "$probe"
 check lxc snapshot "$probe" snap0
 check lxc copy "$probe/snap0" "$copy"
 check lxc delete --force "$probe" "$copy"
-rm -f "$errors" "$errors.out"
 
 echo "LXD is ready: lxd $(lxd --version), storage pool 'default' (dir), image '$ALIAS', no network"
