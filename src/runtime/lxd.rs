@@ -14,6 +14,7 @@
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
@@ -159,22 +160,40 @@ impl LxdRuntime {
         ]
     }
 
-    /// Starts a just-made `instance`; if it will not start, deletes it so a
-    /// failed create or clone leaves nothing behind, then confirms that the
-    /// daemon shows it.
+    /// Confirms that the daemon shows the instance `made_by` just made,
+    /// then starts it; if it will not start, deletes it again so a failed
+    /// create or clone leaves nothing behind.
     fn start_new(&self, instance: &str, made_by: &str) -> Result<()> {
+        match self.status(instance)? {
+            Some(found) if found.name == instance => {}
+            _ => bail!("`{made_by}` reported success but instance `{instance}` does not exist"),
+        }
         if let Err(err) = self.start(instance) {
-            let cleanup = match self.run(&["delete", "--force", instance]) {
-                Ok(_) => "removed it again".to_owned(),
-                Err(del) => format!("and could not remove it: {del}"),
+            let cleanup = match self.delete_after_failed_start(instance) {
+                Ok(()) => "removed it again".to_owned(),
+                Err(del) => format!("could not remove it: {del}"),
             };
             return Err(err.context(format!(
                 "`{made_by}` made instance `{instance}` but it did not start; {cleanup}"
             )));
         }
-        match self.status(instance)? {
-            Some(found) if found.name == instance => Ok(()),
-            _ => bail!("`{made_by}` reported success but instance `{instance}` does not exist"),
+        Ok(())
+    }
+
+    /// `delete --force`, retried while the daemon is still cleaning up the
+    /// failed start: LXD 5.0 runs a "stop" operation then and refuses the
+    /// delete meanwhile ("Instance is busy running a "stop" operation").
+    fn delete_after_failed_start(&self, instance: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(STOP_TIMEOUT_SECS.into());
+        let args = ["delete", "--force", instance];
+        loop {
+            match self.try_run(&args)? {
+                Ok(_) => return Ok(()),
+                Err(failure) if failure.stderr.contains("is busy") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(failure) => bail!(failure.message),
+            }
         }
     }
 }
