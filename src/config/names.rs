@@ -126,10 +126,7 @@ pub fn validate_snapshot(name: &str) -> Result<(), String> {
              (it separates container and snapshot in `CONTAINER/SNAPSHOT`)"
         ));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control())
-    {
+    if let Some(bad) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
             "snapshot name `{shown}` is invalid: {} is not allowed",
             describe_char(bad)
@@ -203,7 +200,11 @@ mod tests {
         assert!(err.contains("`web-Dev_1`"), "{err}");
         assert!(validate_container("web", "dev.1").is_err());
         assert!(validate_container("web", "dév").is_err());
-        assert!(validate_container("web", "a b").unwrap_err().contains("a space"));
+        assert!(
+            validate_container("web", "a b")
+                .unwrap_err()
+                .contains("a space")
+        );
         assert!(validate_container("web", "a/b").is_err());
     }
 
@@ -251,7 +252,14 @@ mod tests {
 
     #[test]
     fn snapshot_rules() {
-        for ok in ["clean", "before-upgrade", "v1.2", "snap_0", "2026-01-02", "ünï"] {
+        for ok in [
+            "clean",
+            "before-upgrade",
+            "v1.2",
+            "snap_0",
+            "2026-01-02",
+            "ünï",
+        ] {
             assert_eq!(validate_snapshot(ok), Ok(()), "{ok}");
         }
         assert!(validate_snapshot("").unwrap_err().contains("empty"));
