@@ -47,8 +47,8 @@ struct LxdProject {
 }
 
 impl LxdProject {
-    /// `lxdev init --project lxt<pid>x<n> --runtime lxd` in a new temp dir,
-    /// or `None` (after saying so) when LXD is not reachable.
+    /// A temp dir whose containers.yaml is project `lxt<pid>x<n>` with
+    /// `runtime: lxd` and no containers, or `None` (after saying so) when LXD is not reachable.
     fn start(test: &str) -> Option<LxdProject> {
         if !lxd_reachable(test) {
             return None;
@@ -59,17 +59,19 @@ impl LxdProject {
             NEXT_PROJECT.fetch_add(1, Ordering::SeqCst)
         );
         let lxd = LxdProject {
-            project: Project::empty(),
+            project: Project::with_yaml(&format!(
+                "project: {name}\nruntime: lxd\ncontainers: {{}}\n"
+            )),
             name,
         };
-        lxd.lxdev(["init", "--project", &lxd.name, "--runtime", "lxd"])
-            .assert()
-            .success();
-        let config = lxd.project.config();
-        assert_eq!(config.project, lxd.name);
-        assert_eq!(config.runtime.as_deref(), Some("lxd"));
-        assert!(config.containers.is_empty());
         lxd.assert_agree_and_ready();
+        Some(lxd)
+    }
+
+    /// Like [`LxdProject::start`] with no project file yet.
+    fn start_empty(test: &str) -> Option<LxdProject> {
+        let lxd = LxdProject::start(test)?;
+        std::fs::remove_file(lxd.project.config_path()).unwrap();
         Some(lxd)
     }
 
@@ -292,6 +294,23 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 
 fn json_stdout(assert: &Assert) -> Value {
     serde_json::from_slice(&assert.get_output().stdout).expect("--json prints JSON")
+}
+
+#[test]
+fn init_records_the_lxd_runtime() {
+    let Some(lxd) = LxdProject::start_empty("init_records_the_lxd_runtime") else {
+        return;
+    };
+    lxd.lxdev(["init", "--project", &lxd.name, "--runtime", "lxd"])
+        .assert()
+        .success();
+    let config = lxd.project.config();
+    assert_eq!(config.project, lxd.name);
+    assert_eq!(config.runtime.as_deref(), Some("lxd"));
+    assert!(config.containers.is_empty());
+    lxd.assert_agree_and_ready();
+    lxd.ok(["doctor"])
+        .stdout(predicate::str::contains("no problems").and(predicate::str::contains("lxd")));
 }
 
 #[test]
