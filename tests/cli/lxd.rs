@@ -583,12 +583,39 @@ fn doctor_finds_and_fixes_orphans_and_missing_instances() {
         .stdout(predicate::str::contains("no problems"));
 }
 
+/// When the kill test kills lxdev.
+#[derive(Debug, Clone, Copy)]
+enum KillPoint {
+    /// As soon as the file shows the reservation (`state: creating`).
+    Reserved,
+    /// Once LXD shows the instance and the file still says `creating`.
+    InstanceMade,
+}
+
 #[test]
 fn sigkill_after_reserving_a_create_is_settled_by_doctor_fix() {
-    let Some(lxd) = LxdProject::start("sigkill_after_reserving_a_create_is_settled_by_doctor_fix")
-    else {
+    kill_a_create_then_doctor_fix(
+        "sigkill_after_reserving_a_create_is_settled_by_doctor_fix",
+        KillPoint::Reserved,
+    );
+}
+
+#[test]
+fn sigkill_after_lxd_made_the_instance_is_settled_by_doctor_fix() {
+    kill_a_create_then_doctor_fix(
+        "sigkill_after_lxd_made_the_instance_is_settled_by_doctor_fix",
+        KillPoint::InstanceMade,
+    );
+}
+
+/// SIGKILLs `lxdev container create k` at `point`; `doctor` then reports
+/// the stale operation without changing anything, and `doctor --fix`
+/// makes the file agree with whatever LXD ended up with.
+fn kill_a_create_then_doctor_fix(test: &str, point: KillPoint) {
+    let Some(lxd) = LxdProject::start(test) else {
         return;
     };
+    let inst = lxd.instance("k");
     lxd.ok(["container", "create", "before", IMAGE]);
     let mut child = lxd
         .project
@@ -606,29 +633,41 @@ fn sigkill_after_reserving_a_create_is_settled_by_doctor_fix() {
             .containers
             .get("k")
             .is_some_and(|k| k.state == Some(ContainerState::Creating));
-        if reserved {
+        let ready = match point {
+            KillPoint::Reserved => reserved,
+            KillPoint::InstanceMade => {
+                reserved
+                    && lxc(&["query", &format!("/1.0/instances/{inst}")])
+                        .status
+                        .success()
+            }
+        };
+        if ready {
             break;
         }
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("lxdev exited ({status}) before the file showed `k` creating");
+            panic!("lxdev exited ({status}) before the kill point {point:?}");
         }
-        assert!(Instant::now() < deadline, "`k` never showed up as creating");
+        assert!(Instant::now() < deadline, "kill point {point:?} never came");
         std::thread::sleep(Duration::from_millis(2));
     }
     child.kill().expect("SIGKILL lxdev");
     child.wait().unwrap();
     // lxdev's `lxc` child, if any, outlives it and may still make or start
     // the instance: let it finish so LXD holds still.
-    wait_for_clients_of(&lxd.instance("k"));
+    wait_for_clients_of(&inst);
 
     let k = &lxd.project.config().containers["k"];
     assert_eq!(k.state, Some(ContainerState::Creating), "the kill left it");
     assert_eq!(k.operation.as_ref().map(|op| op.pid), Some(child.id()));
-    let made = lxd.instances().contains_key(&lxd.instance("k"));
+    let made = lxd.instances().contains_key(&inst);
+    if matches!(point, KillPoint::InstanceMade) {
+        assert!(made, "LXD showed `{inst}` before the kill");
+    }
     let _ = writeln!(
         std::io::stderr(),
-        "sigkill test: the instance was {}made before the kill",
-        if made { "" } else { "not " }
+        "{test}: `{inst}` {} after the kill",
+        if made { "exists" } else { "does not exist" }
     );
 
     let before = lxd.project.bytes();
@@ -636,11 +675,22 @@ fn sigkill_after_reserving_a_create_is_settled_by_doctor_fix() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("no longer runs"));
-    assert_eq!(lxd.project.bytes(), before);
+    assert_eq!(lxd.project.bytes(), before, "doctor without --fix");
 
     lxd.ok(["doctor", "--fix"]);
     let expected: &[&str] = if made { &["before", "k"] } else { &["before"] };
     assert_eq!(lxd.container_names(), expected);
+    if made {
+        // Settled as it is: a create killed before `lxc start` leaves it stopped.
+        let listed = json_stdout(&lxd.ok(["--json", "list"]));
+        let row = listed["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["name"] == "k")
+            .unwrap_or_else(|| panic!("no `k` in {listed}"));
+        assert_eq!(row["status"], lxd.lxd("k").status.as_str(), "{listed}");
+    }
     lxd.ok(["doctor"])
         .stdout(predicate::str::contains("no problems"));
 }
