@@ -327,6 +327,12 @@ fn create_duplicate_and_missing_image() {
         Some(&lxd.name),
         "{dev:?}"
     );
+    let config_path = std::fs::canonicalize(lxd.project.config_path()).unwrap();
+    assert_eq!(
+        dev.config.get("user.lxdev.config").map(String::as_str),
+        config_path.to_str(),
+        "{dev:?}"
+    );
     let entry = &lxd.project.config().containers["dev"];
     assert_eq!(entry.image, IMAGE);
     assert_eq!(
@@ -349,9 +355,38 @@ fn create_duplicate_and_missing_image() {
     );
 }
 
+/// An instance named like a container but made by someone else (here by
+/// hand) is not lxdev's: a create under that name must change nothing, or a
+/// later `remove` would delete what lxdev never made.
 #[test]
-fn two_parallel_creates_both_land() {
-    let Some(lxd) = LxdProject::start("two_parallel_creates_both_land") else {
+fn create_over_an_unrecorded_instance_is_a_conflict_and_changes_nothing() {
+    let Some(lxd) =
+        LxdProject::start("create_over_an_unrecorded_instance_is_a_conflict_and_changes_nothing")
+    else {
+        return;
+    };
+    let inst = lxd.instance("taken");
+    assert!(lxc(&["init", IMAGE, &inst]).status.success());
+    let by_hand = lxd.lxd("taken");
+    let before = lxd.project.bytes();
+    lxd.lxdev(["container", "create", "taken", IMAGE])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("already exists"));
+    assert_eq!(
+        String::from_utf8_lossy(&lxd.project.bytes()),
+        String::from_utf8_lossy(&before),
+        "a create that made nothing records nothing"
+    );
+    assert_eq!(lxd.lxd("taken"), by_hand, "the instance is left as it was");
+    // It is an orphan, which doctor adopts.
+    lxd.ok(["doctor", "--fix"]);
+    assert_eq!(lxd.container_names(), ["taken"]);
+}
+
+#[test]
+fn parallel_creates_and_snapshots_all_land() {
+    let Some(lxd) = LxdProject::start("parallel_creates_and_snapshots_all_land") else {
         return;
     };
     let children: Vec<_> = ["a", "b"]
@@ -380,6 +415,32 @@ fn two_parallel_creates_both_land() {
     for name in ["a", "b"] {
         assert_eq!(lxd.lxd(name).status, "Running");
     }
+
+    // Two snapshots of one container at once: LXD runs them one after the
+    // other, and both must be recorded.
+    let children: Vec<_> = ["s1", "s2"]
+        .into_iter()
+        .map(|snap| {
+            lxd.project
+                .spawn_lxdev(&["snapshot", "create", "a", snap])
+                .env("LXDEV_RUNTIME", "lxd")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn lxdev")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    lxd.assert_agree_and_ready();
+    assert_eq!(lxd.lxd("a").snapshots, set(&["s1", "s2"]));
 }
 
 #[test]
