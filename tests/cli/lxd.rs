@@ -48,7 +48,8 @@ struct LxdProject {
 
 impl LxdProject {
     /// A temp dir whose containers.yaml is project `lxt<pid>x<n>` with
-    /// `runtime: lxd` and no containers, or `None` (after saying so) when LXD is not reachable.
+    /// `runtime: lxd` and no containers, or `None` (after saying so) when
+    /// LXD is not reachable.
     fn start(test: &str) -> Option<LxdProject> {
         if !lxd_reachable(test) {
             return None;
