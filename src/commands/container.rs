@@ -128,7 +128,7 @@ fn settle_creation(
             project.finish_container_operation(name)
         }),
         Err(err) => {
-            let leftover = runtime_has(runtime, instance);
+            let leftover = !made_nothing(&err) && runtime_has(runtime, instance);
             let message = format!("{err:#}");
             ctx.commit(|project| {
                 ensure_still_ours(project, name, op)?;
@@ -360,6 +360,12 @@ pub(super) fn print_table<const N: usize>(ctx: &Context, header: [&str; N], rows
 
 fn check_name(project: &Project, name: &str) -> Result<()> {
     names::validate_container(project.name(), name).map_err(|why| Error::Usage(why).into())
+}
+
+/// The runtime refused because the name was taken: whatever exists under
+/// it is not ours to record.
+pub(super) fn made_nothing(err: &anyhow::Error) -> bool {
+    matches!(err.downcast_ref::<Error>(), Some(Error::Conflict(_)))
 }
 
 /// Whether the runtime has `instance`; when it cannot tell, assume it does

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use serde_json::json;
 
-use super::container::{print_table, runtime_has};
+use super::container::{made_nothing, print_table, runtime_has};
 use super::{Context, checks};
 use crate::config::model::{Operation, SnapshotState};
 use crate::config::{Project, names};
@@ -51,7 +51,8 @@ pub fn create(
             project.finish_snapshot_operation(container, snapshot)
         })?,
         Err(err) => {
-            let leftover = snapshot_exists(runtime.as_ref(), &instance, snapshot);
+            let leftover =
+                !made_nothing(&err) && snapshot_exists(runtime.as_ref(), &instance, snapshot);
             let message = format!("{err:#}");
             ctx.commit(|project| {
                 ensure_still_ours(project, container, snapshot, &op)?;

@@ -24,6 +24,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use super::{Instance, Runtime, Tags};
+use crate::error::Error;
 
 #[derive(Debug)]
 pub struct FakeRuntime {
@@ -103,7 +104,10 @@ impl FakeRuntime {
         match std::fs::create_dir(&dir) {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-                bail!("fake runtime: instance `{instance}` already exists")
+                return Err(Error::Conflict(format!(
+                    "fake runtime: instance `{instance}` already exists"
+                ))
+                .into());
             }
             Err(err) => {
                 return Err(err).with_context(|| format!("failed to create `{}`", dir.display()));
@@ -224,9 +228,10 @@ impl Runtime for FakeRuntime {
                 .with_context(|| format!("failed to create `{}`", dir.display()))?;
             match std::fs::create_dir(dir.join(snapshot)) {
                 Ok(()) => Ok(()),
-                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-                    bail!("fake runtime: snapshot `{target}` already exists")
-                }
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(
+                    Error::Conflict(format!("fake runtime: snapshot `{target}` already exists"))
+                        .into(),
+                ),
                 Err(err) => {
                     Err(err).with_context(|| format!("failed to create snapshot `{target}`"))
                 }

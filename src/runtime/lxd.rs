@@ -115,6 +115,25 @@ impl LxdRuntime {
     /// Like [`Self::run`], but a command that ran and failed comes back as
     /// `Ok(Err(..))` so callers can look at its stderr; only a client that
     /// cannot be started is an `Err`.
+    /// Runs a command that makes `what`. "Already exists" means the command
+    /// made nothing, so it is a conflict (exit 4): callers then drop their
+    /// reservation instead of recording a failure over someone else's
+    /// instance.
+    fn run_making<S: AsRef<OsStr>>(&self, args: &[S], what: &str, remedy: &str) -> Result<()> {
+        match self.try_run(args)? {
+            Ok(_) => Ok(()),
+            Err(failure) if failure.stderr.contains("already exists") => {
+                Err(Error::Conflict(format!(
+                    "{}; {what} already exists in {}: {remedy}",
+                    failure.message,
+                    self.name()
+                ))
+                .into())
+            }
+            Err(failure) => bail!(failure.message),
+        }
+    }
+
     fn try_run<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Result<String, Failure>> {
         let cmdline = self.cmdline(args);
         let out = self
@@ -311,20 +330,11 @@ impl Runtime for LxdRuntime {
         let mut args: Vec<OsString> = vec!["init".into(), image.into(), instance.into()];
         args.extend(Self::tag_args(tags));
         let made_by = self.cmdline(&args);
-        match self.try_run(&args)? {
-            Ok(_) => {}
-            Err(failure) if failure.stderr.contains("already exists") => {
-                return Err(Error::Conflict(format!(
-                    "{}; instance `{instance}` already exists in {}: pick another name \
-                     or remove it with `{} delete --force {instance}`",
-                    failure.message,
-                    self.name(),
-                    self.client
-                ))
-                .into());
-            }
-            Err(failure) => bail!(failure.message),
-        }
+        let remedy = format!(
+            "pick another name or remove it with `{} delete --force {instance}`",
+            self.client
+        );
+        self.run_making(&args, &format!("instance `{instance}`"), &remedy)?;
         self.start_new(instance, &made_by)
     }
 
@@ -350,7 +360,11 @@ impl Runtime for LxdRuntime {
         }
         args.extend(Self::tag_args(tags));
         let made_by = self.cmdline(&args);
-        self.run(&args)?;
+        let remedy = format!(
+            "pick another name or remove it with `{} delete --force {instance}`",
+            self.client
+        );
+        self.run_making(&args, &format!("instance `{instance}`"), &remedy)?;
         self.start_new(instance, &made_by)
     }
 
@@ -361,7 +375,11 @@ impl Runtime for LxdRuntime {
 
     fn snapshot_create(&self, instance: &str, snapshot: &str) -> Result<()> {
         let args = ["snapshot", instance, snapshot];
-        self.run(&args)?;
+        let remedy = format!(
+            "pick another name or delete it with `{} delete {instance}/{snapshot}`",
+            self.client
+        );
+        self.run_making(&args, &format!("snapshot `{instance}/{snapshot}`"), &remedy)?;
         let listed = self
             .status(instance)?
             .is_some_and(|found| found.snapshots.iter().any(|s| s == snapshot));

@@ -31,6 +31,10 @@ pub struct Tags<'a> {
     pub config_path: &'a Path,
 }
 
+/// Errors: a create, clone or snapshot whose name is already taken in the
+/// runtime fails with [`crate::error::Error::Conflict`]: it made nothing, so
+/// the caller must not record anything as made. Every other failure carries
+/// the runtime command and its stderr.
 pub trait Runtime: Send + Sync {
     /// `fake`, `lxd` or `incus`.
     fn name(&self) -> &'static str;

@@ -349,3 +349,22 @@ fn up_down_and_exec_use_the_runtime_without_touching_the_file() {
         .code(3);
     assert_eq!(project.bytes(), before);
 }
+
+#[test]
+fn create_over_an_unrecorded_runtime_instance_changes_nothing() {
+    // The runtime refuses the taken name: lxdev made nothing, so it must
+    // neither record the name as failed nor (later) remove that instance.
+    let project = Project::new();
+    project.make_runtime_instance("demo-dev");
+    let before = project.bytes();
+    project
+        .lxdev(["container", "create", "dev", "busybox"])
+        .assert()
+        .code(4)
+        .stderr(
+            predicate::str::contains("already exists")
+                .and(predicate::str::contains("not recorded")),
+        );
+    assert_eq!(project.bytes(), before);
+    assert_eq!(project.runtime_instances(), ["demo-dev"]);
+}
