@@ -40,6 +40,8 @@ pub enum Value<'a> {
     Int(i64),
     /// A block sequence of integers (ports).
     IntList(&'a [i64]),
+    /// A block mapping, in this key order: a whole new entry in one edit.
+    Map(&'a [(&'a str, Value<'a>)]),
 }
 
 /// A parsed containers.yaml that can be edited and printed back.
@@ -133,6 +135,11 @@ impl Document {
             Value::IntList(list) => {
                 let items: Vec<YamlValue> = list.iter().map(|&i| YamlValue::from(i)).collect();
                 self.put(&map, entry, last, &items, true)
+            }
+            Value::Map([]) => self.put(&map, entry, last, &block_mapping(&[], self.indent)?, false),
+            Value::Map(entries) => {
+                let node = block_mapping(entries, self.indent)?;
+                self.put(&map, entry, last, &node, true)
             }
         }
     }
@@ -288,7 +295,42 @@ fn subtree(rest: &[&str], value: Value<'_>, indent: usize) -> anyhow::Result<Map
             text.push('\n');
         }
     }
-    let item_column = rest.len().saturating_sub(1) * indent + indent;
+    write_value(
+        &mut text,
+        value,
+        rest.len().saturating_sub(1) * indent,
+        indent,
+    );
+    parse_mapping(&text).with_context(|| format!("cannot write the key path {rest:?} as YAML"))
+}
+
+/// `entries` as a block mapping node (`{}` when empty).
+fn block_mapping(entries: &[(&str, Value<'_>)], indent: usize) -> anyhow::Result<Mapping> {
+    let mut text = String::new();
+    if entries.is_empty() {
+        text.push_str("{}\n");
+    }
+    write_entries(&mut text, entries, 0, indent);
+    parse_mapping(&text).context("cannot write the mapping as YAML")
+}
+
+fn parse_mapping(text: &str) -> Option<Mapping> {
+    YamlFile::from_str(text)
+        .ok()
+        .and_then(|f| f.document())
+        .and_then(|d| d.as_mapping())
+}
+
+fn write_entries(text: &mut String, entries: &[(&str, Value<'_>)], column: usize, indent: usize) {
+    for (key, value) in entries {
+        let _ = write!(text, "{:column$}{}:", "", quote(key));
+        write_value(text, *value, column, indent);
+    }
+}
+
+/// Writes `value` after a `key:` that starts at `key_column`.
+fn write_value(text: &mut String, value: Value<'_>, key_column: usize, indent: usize) {
+    let nested = key_column + indent;
     match value {
         Value::Str(s) => {
             let _ = writeln!(text, " {}", quote(s));
@@ -300,15 +342,15 @@ fn subtree(rest: &[&str], value: Value<'_>, indent: usize) -> anyhow::Result<Map
         Value::IntList(list) => {
             text.push('\n');
             for i in list {
-                let _ = writeln!(text, "{:item_column$}- {i}", "");
+                let _ = writeln!(text, "{:nested$}- {i}", "");
             }
         }
+        Value::Map([]) => text.push_str(" {}\n"),
+        Value::Map(entries) => {
+            text.push('\n');
+            write_entries(text, entries, nested, indent);
+        }
     }
-    YamlFile::from_str(&text)
-        .ok()
-        .and_then(|f| f.document())
-        .and_then(|d| d.as_mapping())
-        .with_context(|| format!("cannot write the key path {rest:?} as YAML"))
 }
 
 /// Writes `s` as a YAML scalar that PyYAML (YAML 1.1) and YAML 1.2 readers
@@ -990,5 +1032,63 @@ containers:
             best[3],
             best[4]
         );
+    }
+}
+
+#[cfg(test)]
+mod map_tests {
+    use super::*;
+
+    const ENTRY: &[(&str, Value<'static>)] = &[
+        ("image", Value::Str("ubuntu:24.04")),
+        ("owner", Value::Str("no")),
+        ("ports", Value::IntList(&[80, 443])),
+        (
+            "operation",
+            Value::Map(&[("kind", Value::Str("create")), ("pid", Value::Int(42))]),
+        ),
+        ("empty", Value::Map(&[])),
+    ];
+
+    fn reread(text: &str) -> serde_json::Value {
+        let value: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+        value
+    }
+
+    #[test]
+    fn a_whole_entry_is_inserted_in_one_edit_at_the_files_indent() {
+        for (text, indent) in [
+            ("project: p\ncontainers: {}\n", "  "),
+            (
+                "project: p\ncontainers:\n    old:\n        image: a\n",
+                "    ",
+            ),
+            ("# c\nproject: p\n", "  "),
+        ] {
+            let mut doc = Document::parse(text).unwrap();
+            doc.set(&["containers", "new"], Value::Map(ENTRY)).unwrap();
+            let out = doc.text();
+            let value = reread(&out);
+            let new = &value["containers"]["new"];
+            assert_eq!(new["image"], "ubuntu:24.04", "{out}");
+            assert_eq!(new["owner"], "no", "{out}");
+            assert_eq!(new["ports"], serde_json::json!([80, 443]), "{out}");
+            assert_eq!(new["operation"]["pid"], 42, "{out}");
+            assert_eq!(new["empty"], serde_json::json!({}), "{out}");
+            assert!(
+                out.contains(&format!("\n{indent}new:\n{indent}{indent}image:")),
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_map_replaces_an_existing_value() {
+        let mut doc = Document::parse("c:\n  op:\n    kind: old # note\n  keep: 1\n").unwrap();
+        doc.set(&["c", "op"], Value::Map(&[("kind", Value::Str("new"))]))
+            .unwrap();
+        let value = reread(&doc.text());
+        assert_eq!(value["c"]["op"]["kind"], "new");
+        assert_eq!(value["c"]["keep"], 1);
     }
 }

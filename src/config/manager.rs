@@ -13,12 +13,12 @@
 //!   (the guard's `Drop`). It never covers runtime work.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::document::Document;
-use super::model;
+use super::model::{self, Config};
 use super::project::Project;
 use crate::error::Error;
 use crate::fs::atomic;
@@ -42,7 +42,7 @@ fn hold_for_crash_tests() {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ConfigManager {
     path: PathBuf,
     lock_path: PathBuf,
@@ -52,6 +52,8 @@ pub struct ConfigManager {
     notify_wait: bool,
     /// Print how long each lock wait took (`--verbose`; the benchmark reads it).
     report_wait: bool,
+    /// The last text read or written, with its typed model (see `parse`).
+    last_parsed: Mutex<Option<(String, Arc<Config>)>>,
 }
 
 impl ConfigManager {
@@ -66,6 +68,7 @@ impl ConfigManager {
             wait_strategy: WaitStrategy::from_env(),
             notify_wait: true,
             report_wait: false,
+            last_parsed: Mutex::new(None),
         }
     }
 
@@ -133,12 +136,26 @@ impl ConfigManager {
                     .with_context(|| format!("failed to read `{}`", self.path.display()));
             }
         };
-        let config = model::parse_bytes(&bytes, &self.path)?;
-        // parse_bytes has checked UTF-8.
+        let config = self.parse(&bytes)?;
+        // parse has checked UTF-8.
         let text = String::from_utf8(bytes).expect("validated as UTF-8");
-        let doc = Document::parse(&text)
-            .with_context(|| format!("failed to parse `{}`", self.path.display()))?;
-        Ok(Project::new(self.path.clone(), text, doc, config))
+        Ok(Project::new(self.path.clone(), text, config))
+    }
+
+    /// The typed model of `bytes`, reusing the last text this manager read
+    /// or wrote: an uncontended command reads back what it just wrote, and
+    /// parsing is most of a transaction's cost on a large file.
+    fn parse(&self, bytes: &[u8]) -> Result<Arc<Config>> {
+        let mut last = self.last_parsed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((text, config)) = last.as_ref()
+            && text.as_bytes() == bytes
+        {
+            return Ok(Arc::clone(config));
+        }
+        let config = Arc::new(model::parse_bytes(bytes, &self.path)?);
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        *last = Some((text, Arc::clone(&config)));
+        Ok(config)
     }
 
     /// One transaction: lock, load, `change`, save if the document changed,
@@ -197,13 +214,16 @@ impl ConfigManager {
 
     fn save(&self, text: &str) -> Result<()> {
         // Never write what we could not load back.
-        model::parse(text, &self.path).map_err(|err| {
+        let config = model::parse(text, &self.path).map_err(|err| {
             anyhow::anyhow!(
                 "refusing to save `{}`: the edit would make it invalid: {err}",
                 self.path.display()
             )
         })?;
-        atomic::write_atomic(&self.path, text.as_bytes())
+        atomic::write_atomic(&self.path, text.as_bytes())?;
+        *self.last_parsed.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((text.to_string(), Arc::new(config)));
+        Ok(())
     }
 
     fn lock(&self, timeout: Duration) -> Result<FileLock> {

@@ -4,9 +4,11 @@
 //! Within a transaction `config()` is the file as it was when the lock was
 //! taken; edits go to the document only, and the manager validates the
 //! edited text (parsing it with the typed model) before saving it. Commands
-//! therefore check first, then edit.
+//! therefore check first, then edit. The document is parsed on the first
+//! edit: read-only loads never pay for it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Result;
 
@@ -18,8 +20,8 @@ use crate::error::Error;
 pub struct Project {
     path: PathBuf,
     loaded_text: String,
-    doc: Document,
-    config: Config,
+    doc: Option<Document>,
+    config: Arc<Config>,
 }
 
 /// What lxdev records about a container it is about to create.
@@ -32,11 +34,11 @@ pub struct NewContainer<'a> {
 }
 
 impl Project {
-    pub(super) fn new(path: PathBuf, text: String, doc: Document, config: Config) -> Project {
+    pub(super) fn new(path: PathBuf, text: String, config: Arc<Config>) -> Project {
         Project {
             path,
             loaded_text: text,
-            doc,
+            doc: None,
             config,
         }
     }
@@ -95,12 +97,13 @@ impl Project {
 
     /// The edited text, if any edit changed it.
     pub(super) fn edited_text(&self) -> Option<String> {
-        let text = self.doc.text();
+        let text = self.doc.as_ref()?.text();
         (text != self.loaded_text).then_some(text)
     }
 
     // --- Edits. Paths are chains of mapping keys from the root. ---
 
+    /// Records a new container, in flight (`state`) with `op`, in one edit.
     pub fn insert_container(
         &mut self,
         name: &str,
@@ -108,14 +111,18 @@ impl Project {
         state: &str,
         op: &Operation,
     ) -> Result<()> {
-        let base = ["containers", name];
-        self.set(&base, "image", Value::Str(new.image))?;
-        self.set(&base, "owner", Value::Str(new.owner))?;
-        self.set(&base, "created_at", Value::Str(new.created_at))?;
+        let operation = operation_fields(op);
+        let mut fields = vec![
+            ("image", Value::Str(new.image)),
+            ("owner", Value::Str(new.owner)),
+            ("created_at", Value::Str(new.created_at)),
+        ];
         if let Some(source) = new.cloned_from {
-            self.set(&base, "cloned_from", Value::Str(source))?;
+            fields.push(("cloned_from", Value::Str(source)));
         }
-        self.begin_operation(&base, state, op)
+        fields.push(("state", Value::Str(state)));
+        fields.push(("operation", Value::Map(&operation)));
+        self.doc()?.set(&["containers", name], Value::Map(&fields))
     }
 
     /// Marks container `name` as busy with `op` (state `removing`, ...).
@@ -139,10 +146,11 @@ impl Project {
     }
 
     pub fn remove_container(&mut self, name: &str) -> Result<()> {
-        self.doc.remove(&["containers", name])?;
+        self.doc()?.remove(&["containers", name])?;
         Ok(())
     }
 
+    /// Records a new snapshot, in flight (`creating`) with `op`, in one edit.
     pub fn insert_snapshot(
         &mut self,
         container: &str,
@@ -151,12 +159,18 @@ impl Project {
         created_at: &str,
         op: &Operation,
     ) -> Result<()> {
-        let base = ["containers", container, "snapshots", snapshot];
+        let operation = operation_fields(op);
+        let mut fields = Vec::new();
         if let Some(description) = description {
-            self.set(&base, "description", Value::Str(description))?;
+            fields.push(("description", Value::Str(description)));
         }
-        self.set(&base, "created_at", Value::Str(created_at))?;
-        self.begin_operation(&base, "creating", op)
+        fields.push(("created_at", Value::Str(created_at)));
+        fields.push(("state", Value::Str("creating")));
+        fields.push(("operation", Value::Map(&operation)));
+        self.doc()?.set(
+            &["containers", container, "snapshots", snapshot],
+            Value::Map(&fields),
+        )
     }
 
     pub fn begin_snapshot_operation(
@@ -182,26 +196,35 @@ impl Project {
     /// for byte (lxc-dev-manager omits an empty `snapshots` too).
     pub fn remove_snapshot(&mut self, container: &str, snapshot: &str) -> Result<()> {
         let snapshots = ["containers", container, "snapshots"];
-        self.doc
-            .remove(&["containers", container, "snapshots", snapshot])?;
-        if self.doc.is_empty_mapping(&snapshots)? {
-            self.doc.remove(&snapshots)?;
+        let doc = self.doc()?;
+        doc.remove(&["containers", container, "snapshots", snapshot])?;
+        if doc.is_empty_mapping(&snapshots)? {
+            doc.remove(&snapshots)?;
         }
         Ok(())
     }
 
+    /// The document, parsed on first use.
+    fn doc(&mut self) -> Result<&mut Document> {
+        if self.doc.is_none() {
+            // The typed model accepted this text; should the editor not,
+            // the file is still reported as the user's to fix.
+            let doc = Document::parse(&self.loaded_text).map_err(|err| {
+                Error::InvalidConfig(format!("invalid `{}`: {err:#}", self.path.display()))
+            })?;
+            self.doc = Some(doc);
+        }
+        Ok(self.doc.as_mut().expect("parsed above"))
+    }
+
     fn set(&mut self, base: &[&str], key: &str, value: Value<'_>) -> Result<()> {
         let path: Vec<&str> = base.iter().copied().chain([key]).collect();
-        self.doc.set(&path, value)
+        self.doc()?.set(&path, value)
     }
 
     fn begin_operation(&mut self, base: &[&str], state: &str, op: &Operation) -> Result<()> {
         self.set(base, "state", Value::Str(state))?;
-        let op_base: Vec<&str> = base.iter().copied().chain(["operation"]).collect();
-        self.set(&op_base, "kind", Value::Str(&op.kind))?;
-        self.set(&op_base, "pid", Value::Int(i64::from(op.pid)))?;
-        self.set(&op_base, "host", Value::Str(&op.host))?;
-        self.set(&op_base, "started_at", Value::Str(&op.started_at))?;
+        self.set(base, "operation", Value::Map(&operation_fields(op)))?;
         self.remove_key(base, "error")
     }
 
@@ -222,7 +245,17 @@ impl Project {
 
     fn remove_key(&mut self, base: &[&str], key: &str) -> Result<()> {
         let path: Vec<&str> = base.iter().copied().chain([key]).collect();
-        self.doc.remove(&path)?;
+        self.doc()?.remove(&path)?;
         Ok(())
     }
+}
+
+/// An operation record as document fields.
+fn operation_fields(op: &Operation) -> [(&'static str, Value<'_>); 4] {
+    [
+        ("kind", Value::Str(&op.kind)),
+        ("pid", Value::Int(i64::from(op.pid))),
+        ("host", Value::Str(&op.host)),
+        ("started_at", Value::Str(&op.started_at)),
+    ]
 }

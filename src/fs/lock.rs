@@ -812,8 +812,18 @@ mod tests {
         let lock = FileLock::try_acquire(&path).unwrap().unwrap();
         let mut child = KillOnDrop(Command::new("sleep").arg("2").spawn().unwrap());
         drop(lock);
+        // Other tests in this binary spawn processes too, and a child
+        // between fork and exec briefly holds copies of our descriptors;
+        // retry for a moment. An inherited descriptor would keep the lock
+        // for the whole 2 s the child runs.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let mut freed = FileLock::try_acquire(&path).unwrap().is_some();
+        while !freed && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+            freed = FileLock::try_acquire(&path).unwrap().is_some();
+        }
         assert!(
-            FileLock::try_acquire(&path).unwrap().is_some(),
+            freed,
             "a child kept the lock: the descriptor is not close-on-exec"
         );
         assert!(
