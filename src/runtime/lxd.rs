@@ -1,7 +1,35 @@
 //! LXD (`lxc`) and Incus (`incus`) backends: the same verbs, a different
 //! client binary.
+//!
+//! Invariant: every `lxc`/`incus` process lxdev spawns is spawned here, and a
+//! method returns `Ok` only once the daemon shows the result under the exact
+//! name asked for. Queries go through `<client> query` on the REST API, never
+//! `<client> list NAME`, which matches by prefix (`web-c1` also finds
+//! `web-c10`).
+//!
+//! Limits: the client's default remote and project are used as configured;
+//! no call has a timeout of its own (a hung daemon hangs the call); failure
+//! messages are the client's own, in English (`LC_ALL=C`).
 
-use anyhow::Result;
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{Instance, Runtime, Tags};
+use crate::error::Error;
+
+/// Seconds `stop` gives the instance's init to shut down cleanly before it
+/// is killed (LXD's own default for host shutdown is 30 s too).
+const STOP_TIMEOUT_SECS: u32 = 30;
+
+/// The shell an empty `exec` opens. `/bin/sh` exists on every image,
+/// busybox included; `-l` reads `/etc/profile`.
+const LOGIN_SHELL: &[&str] = &["/bin/sh", "-l"];
 
 /// A runtime driven through the `lxc` or `incus` command-line client.
 #[derive(Debug)]
@@ -24,27 +52,250 @@ impl LxdRuntime {
 
     /// `incus`, then `lxc`, whichever reaches a daemon first.
     pub fn detect() -> Result<LxdRuntime> {
-        Self::connect("incus")
-            .or_else(|_| Self::connect("lxc"))
-            .map_err(|_| {
-                crate::error::Error::RuntimeUnavailable(
-                    "no container runtime found: neither `incus` nor `lxc` reaches a daemon; \
-                 install LXD (see scripts/setup-lxd.sh) or pass --runtime fake"
-                        .into(),
-                )
-                .into()
-            })
-    }
-
-    fn connect(client: &'static str) -> Result<LxdRuntime> {
-        Err(crate::error::Error::RuntimeUnavailable(format!(
-            "the `{client}` runtime is not implemented yet; pass --runtime fake"
+        let incus = match Self::connect("incus") {
+            Ok(runtime) => return Ok(runtime),
+            Err(err) => err,
+        };
+        let lxc = match Self::connect("lxc") {
+            Ok(runtime) => return Ok(runtime),
+            Err(err) => err,
+        };
+        Err(Error::RuntimeUnavailable(format!(
+            "no container runtime found: {incus}; {lxc}; or pass --runtime fake"
         ))
         .into())
     }
+
+    /// Checks that `client` exists and a daemon answers it. `query /1.0` is
+    /// the cheapest call that needs the daemon (about 20 ms).
+    fn connect(client: &'static str) -> Result<LxdRuntime> {
+        let runtime = LxdRuntime { client };
+        let args = ["query", "/1.0"];
+        let how = match client {
+            "incus" => "start incusd, or initialise Incus with `incus admin init`",
+            _ => "run scripts/setup-lxd.sh, or start the daemon with `lxd --group root &`",
+        };
+        let cmdline = runtime.cmdline(&args);
+        let output = runtime.command(&args).output();
+        let reason = match output {
+            Ok(out) if out.status.success() => return Ok(runtime),
+            Ok(out) => format!("`{cmdline}` failed: {}", one_line(&out.stderr, out.status)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                format!("`{client}` is not installed (not found on PATH)")
+            }
+            Err(err) => format!("`{cmdline}` could not be started: {err}"),
+        };
+        Err(Error::RuntimeUnavailable(format!("{reason}; {how}")).into())
+    }
+
+    /// `client` with `args`, stdin closed and messages in English, so the
+    /// error text lxdev matches on ("not found") is stable.
+    fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
+        let mut command = Command::new(self.client);
+        command.args(args).env("LC_ALL", "C").stdin(Stdio::null());
+        command
+    }
+
+    /// The command line as a user would type it, for error messages.
+    fn cmdline<S: AsRef<OsStr>>(&self, args: &[S]) -> String {
+        std::iter::once(OsStr::new(self.client))
+            .chain(args.iter().map(AsRef::as_ref))
+            .map(|arg| shell_quote(&arg.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Runs the client to completion with stdout and stderr captured, and
+    /// returns stdout. A failure names the command line and its stderr.
+    fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<String> {
+        self.try_run(args)?
+            .map_err(|failure| anyhow!(failure.message))
+    }
+
+    /// Like [`Self::run`], but a command that ran and failed comes back as
+    /// `Ok(Err(..))` so callers can look at its stderr; only a client that
+    /// cannot be started is an `Err`.
+    fn try_run<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Result<String, Failure>> {
+        let cmdline = self.cmdline(args);
+        let out = self
+            .command(args)
+            .output()
+            .with_context(|| format!("failed to run `{cmdline}`"))?;
+        if out.status.success() {
+            return Ok(Ok(String::from_utf8_lossy(&out.stdout).into_owned()));
+        }
+        let stderr = one_line(&out.stderr, out.status);
+        Ok(Err(Failure {
+            message: format!("`{cmdline}` failed: {stderr}"),
+            stderr,
+        }))
+    }
+
+    /// `GET path` through `<client> query`, parsed; `None` on 404.
+    fn query<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<Option<T>> {
+        let args = ["query", path];
+        let body = match self.try_run(&args)? {
+            Ok(body) => body,
+            // The client prints the API's error, "Error: Instance not found"
+            // for a 404, and exits 1; there is no flag for the status code.
+            Err(failure) if failure.stderr.to_lowercase().contains("not found") => {
+                return Ok(None);
+            }
+            Err(failure) => bail!(failure.message),
+        };
+        serde_json::from_str(&body)
+            .map(Some)
+            .with_context(|| format!("`{}` printed JSON lxdev cannot read", self.cmdline(&args)))
+    }
+
+    /// `--config` flags for the tags lxdev puts on every instance it makes.
+    fn tag_args(tags: &Tags<'_>) -> Vec<OsString> {
+        let mut config = OsString::from("user.lxdev.config=");
+        config.push(tags.config_path.as_os_str());
+        vec![
+            "-c".into(),
+            format!("user.lxdev.project={}", tags.project).into(),
+            "-c".into(),
+            config,
+        ]
+    }
+
+    /// Confirms that the daemon shows the instance `made_by` just made,
+    /// then starts it; if it will not start, deletes it again so a failed
+    /// create or clone leaves nothing behind.
+    fn start_new(&self, instance: &str, made_by: &str) -> Result<()> {
+        match self.status(instance)? {
+            Some(found) if found.name == instance => {}
+            _ => bail!("`{made_by}` reported success but instance `{instance}` does not exist"),
+        }
+        if let Err(err) = self.start(instance) {
+            let cleanup = match self.delete_after_failed_start(instance) {
+                Ok(()) => "removed it again".to_owned(),
+                Err(del) => format!("could not remove it: {del}"),
+            };
+            return Err(err.context(format!(
+                "`{made_by}` made instance `{instance}` but it did not start; {cleanup}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// `delete --force`, retried while the daemon is still cleaning up the
+    /// failed start: LXD 5.0 runs a "stop" operation then and refuses the
+    /// delete meanwhile ("Instance is busy running a "stop" operation").
+    fn delete_after_failed_start(&self, instance: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(STOP_TIMEOUT_SECS.into());
+        let args = ["delete", "--force", instance];
+        loop {
+            match self.try_run(&args)? {
+                Ok(_) => return Ok(()),
+                Err(failure) if failure.stderr.contains("is busy") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(failure) => bail!(failure.message),
+            }
+        }
+    }
 }
 
-impl super::Runtime for LxdRuntime {
+/// A client command that ran and exited non-zero.
+struct Failure {
+    /// "`lxc ...` failed: Error: ...", ready for the user.
+    message: String,
+    /// The client's stderr on one line.
+    stderr: String,
+}
+
+/// The instance as `GET /1.0/instances/NAME?recursion=1` (and each element
+/// of `GET /1.0/instances?recursion=2`) returns it; only what lxdev reads.
+#[derive(Debug, Deserialize)]
+struct ApiInstance {
+    name: String,
+    status: String,
+    #[serde(default)]
+    config: serde_json::Map<String, Value>,
+    /// `null` when the instance has none.
+    #[serde(default)]
+    snapshots: Option<Vec<ApiSnapshot>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiSnapshot {
+    name: String,
+}
+
+impl From<ApiInstance> for Instance {
+    fn from(api: ApiInstance) -> Instance {
+        let project_tag = api
+            .config
+            .get("user.lxdev.project")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let snapshots = api
+            .snapshots
+            .unwrap_or_default()
+            .into_iter()
+            // LXD 5.0 gives the bare name; older servers gave `inst/snap`.
+            .map(|snap| match snap.name.rsplit_once('/') {
+                Some((_, bare)) => bare.to_owned(),
+                None => snap.name,
+            })
+            .collect();
+        Instance {
+            name: api.name,
+            status: api.status,
+            snapshots,
+            project_tag,
+        }
+    }
+}
+
+/// The client's stderr as one line: the `Error:` lines when there are any
+/// (the rest is progress and notices), else every non-empty line.
+fn one_line(stderr: &[u8], status: ExitStatus) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let errors: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("Error:"))
+        .collect();
+    let chosen = if errors.is_empty() { lines } else { errors };
+    if chosen.is_empty() {
+        format!("{status}, with nothing on stderr")
+    } else {
+        chosen.join(" ")
+    }
+}
+
+/// Quotes `arg` for a POSIX shell when it needs it, so a pasted error
+/// message is a runnable command.
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// Whether `name` can be put in an API path as it is. LXD instance names
+/// are hostnames (letters, digits, `-`), so anything else cannot exist.
+fn is_url_safe(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+impl Runtime for LxdRuntime {
     fn name(&self) -> &'static str {
         if self.client == "incus" {
             "incus"
@@ -52,37 +303,249 @@ impl super::Runtime for LxdRuntime {
             "lxd"
         }
     }
-    fn create(&self, _: &str, _: &str, _: &super::Tags<'_>) -> Result<()> {
-        unimplemented!()
+
+    /// `init` then `start`, rather than `launch`: when the start fails, the
+    /// instance is known to be ours and is deleted again, whereas a failed
+    /// `launch` cannot tell "could not start" from "name already taken".
+    fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
+        let mut args: Vec<OsString> = vec!["init".into(), image.into(), instance.into()];
+        args.extend(Self::tag_args(tags));
+        let made_by = self.cmdline(&args);
+        match self.try_run(&args)? {
+            Ok(_) => {}
+            Err(failure) if failure.stderr.contains("already exists") => {
+                return Err(Error::Conflict(format!(
+                    "{}; instance `{instance}` already exists in {}: pick another name \
+                     or remove it with `{} delete --force {instance}`",
+                    failure.message,
+                    self.name(),
+                    self.client
+                ))
+                .into());
+            }
+            Err(failure) => bail!(failure.message),
+        }
+        self.start_new(instance, &made_by)
     }
-    fn clone_instance(&self, _: &str, _: Option<&str>, _: &str, _: &super::Tags<'_>) -> Result<()> {
-        unimplemented!()
+
+    /// `copy SRC NAME --instance-only` or `copy SRC/SNAP NAME` (a copy from
+    /// a snapshot never carries snapshots), with lxdev's tags replacing the
+    /// source's. A copy is left stopped by the daemon; lxdev starts it so a
+    /// clone is in the same state as a new instance.
+    fn clone_instance(
+        &self,
+        source: &str,
+        snapshot: Option<&str>,
+        instance: &str,
+        tags: &Tags<'_>,
+    ) -> Result<()> {
+        let mut args: Vec<OsString> = vec!["copy".into()];
+        match snapshot {
+            Some(snap) => args.push(format!("{source}/{snap}").into()),
+            None => args.push(source.into()),
+        }
+        args.push(instance.into());
+        if snapshot.is_none() {
+            args.push("--instance-only".into());
+        }
+        args.extend(Self::tag_args(tags));
+        let made_by = self.cmdline(&args);
+        self.run(&args)?;
+        self.start_new(instance, &made_by)
     }
-    fn remove(&self, _: &str) -> Result<()> {
-        unimplemented!()
+
+    fn remove(&self, instance: &str) -> Result<()> {
+        self.run(&["delete", "--force", instance])?;
+        Ok(())
     }
-    fn snapshot_create(&self, _: &str, _: &str) -> Result<()> {
-        unimplemented!()
+
+    fn snapshot_create(&self, instance: &str, snapshot: &str) -> Result<()> {
+        let args = ["snapshot", instance, snapshot];
+        self.run(&args)?;
+        let listed = self
+            .status(instance)?
+            .is_some_and(|found| found.snapshots.iter().any(|s| s == snapshot));
+        if !listed {
+            bail!(
+                "`{}` reported success but snapshot `{snapshot}` of `{instance}` does not exist",
+                self.cmdline(&args)
+            );
+        }
+        Ok(())
     }
-    fn snapshot_delete(&self, _: &str, _: &str) -> Result<()> {
-        unimplemented!()
+
+    fn snapshot_delete(&self, instance: &str, snapshot: &str) -> Result<()> {
+        self.run(&["delete", &format!("{instance}/{snapshot}")])?;
+        Ok(())
     }
-    fn snapshot_restore(&self, _: &str, _: &str) -> Result<()> {
-        unimplemented!()
+
+    /// A running instance is stopped, restored and started again by the
+    /// daemon itself.
+    fn snapshot_restore(&self, instance: &str, snapshot: &str) -> Result<()> {
+        self.run(&["restore", instance, snapshot])?;
+        Ok(())
     }
-    fn list(&self, _: &str) -> Result<Vec<super::Instance>> {
-        unimplemented!()
+
+    fn list(&self, project: &str) -> Result<Vec<Instance>> {
+        let prefix = format!("{project}-");
+        let all: Vec<ApiInstance> = self
+            .query("/1.0/instances?recursion=2")?
+            .with_context(|| format!("{} has no instances endpoint", self.name()))?;
+        Ok(all
+            .into_iter()
+            .map(Instance::from)
+            .filter(|i| i.name.starts_with(&prefix) || i.project_tag.as_deref() == Some(project))
+            .collect())
     }
-    fn status(&self, _: &str) -> Result<Option<super::Instance>> {
-        unimplemented!()
+
+    fn status(&self, instance: &str) -> Result<Option<Instance>> {
+        if !is_url_safe(instance) {
+            return Ok(None);
+        }
+        let found: Option<ApiInstance> =
+            self.query(&format!("/1.0/instances/{instance}?recursion=1"))?;
+        Ok(found.map(Instance::from))
     }
-    fn start(&self, _: &str) -> Result<()> {
-        unimplemented!()
+
+    fn start(&self, instance: &str) -> Result<()> {
+        self.run(&["start", instance])?;
+        Ok(())
     }
-    fn stop(&self, _: &str) -> Result<()> {
-        unimplemented!()
+
+    /// A clean shutdown first; `--force` only if init has not stopped within
+    /// [`STOP_TIMEOUT_SECS`] (busybox init takes about 2 s).
+    fn stop(&self, instance: &str) -> Result<()> {
+        let timeout = STOP_TIMEOUT_SECS.to_string();
+        let clean = match self.run(&["stop", instance, "--timeout", &timeout]) {
+            Ok(_) => return Ok(()),
+            Err(err) => err,
+        };
+        match self.status(instance)? {
+            Some(found) if found.status == "Running" => {
+                self.run(&["stop", instance, "--force"])
+                    .map_err(|forced| anyhow!("{clean:#}; then {forced:#}"))?;
+                Ok(())
+            }
+            _ => Err(clean),
+        }
     }
-    fn exec(&self, _: &str, _: &[String]) -> Result<i32> {
-        unimplemented!()
+
+    /// `exec NAME -- COMMAND...` with stdin, stdout and stderr inherited, so
+    /// the client allocates a pty when they are a terminal. The instance
+    /// must be running: checked first, because the client's own "not
+    /// running" failure exits 1, which would read as the command's status.
+    fn exec(&self, instance: &str, command: &[String]) -> Result<i32> {
+        match self.status(instance)? {
+            None => {
+                return Err(Error::NotFound(format!(
+                    "instance `{instance}` does not exist in {}",
+                    self.name()
+                ))
+                .into());
+            }
+            Some(found) if found.status != "Running" => bail!(
+                "instance `{instance}` is {}, not running: start it first",
+                found.status.to_lowercase()
+            ),
+            Some(_) => {}
+        }
+        let mut args: Vec<&str> = vec!["exec", instance, "--"];
+        if command.is_empty() {
+            args.extend(LOGIN_SHELL);
+        } else {
+            args.extend(command.iter().map(String::as_str));
+        }
+        let status = Command::new(self.client)
+            .args(&args)
+            .status()
+            .with_context(|| format!("failed to run `{}`", self.cmdline(&args)))?;
+        if let Some(code) = status.code() {
+            return Ok(code);
+        }
+        // Killed by a signal: report it the way a shell does, 128 + signal.
+        use std::os::unix::process::ExitStatusExt;
+        match status.signal() {
+            Some(signal) => Ok(128 + signal),
+            None => bail!("`{}` ended with {status}", self.cmdline(&args)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unavailable_message(err: anyhow::Error) -> String {
+        match err.downcast_ref::<Error>() {
+            Some(Error::RuntimeUnavailable(message)) => message.clone(),
+            _ => panic!("expected RuntimeUnavailable, got {err:#}"),
+        }
+    }
+
+    #[test]
+    fn connect_without_the_client_says_it_is_not_installed() {
+        let err = LxdRuntime::connect("lxdev-no-such-client").unwrap_err();
+        let message = unavailable_message(err);
+        assert!(
+            message.starts_with("`lxdev-no-such-client` is not installed"),
+            "{message}"
+        );
+        assert!(message.contains("run scripts/setup-lxd.sh"), "{message}");
+    }
+
+    #[test]
+    fn connect_without_a_daemon_names_the_command_its_stderr_and_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let client = dir.path().join("lxc");
+        std::fs::write(
+            &client,
+            "#!/bin/sh\necho 'Error: dial unix /var/lib/lxd/unix.socket: connect: no such file' >&2\n\
+             echo 'second line' >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let client: &'static str = Box::leak(client.to_str().unwrap().to_owned().into_boxed_str());
+
+        let message = unavailable_message(LxdRuntime::connect(client).unwrap_err());
+        assert_eq!(
+            message,
+            format!(
+                "`{client} query /1.0` failed: Error: dial unix /var/lib/lxd/unix.socket: \
+                 connect: no such file; run scripts/setup-lxd.sh, or start the daemon with \
+                 `lxd --group root &`"
+            )
+        );
+    }
+
+    #[test]
+    fn shell_quote_leaves_plain_words_and_quotes_the_rest() {
+        assert_eq!(
+            shell_quote("user.lxdev.project=web"),
+            "user.lxdev.project=web"
+        );
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn snapshot_names_lose_the_instance_prefix() {
+        let api: ApiInstance = serde_json::from_str(
+            r#"{"name":"web-dev","status":"Running",
+                "config":{"user.lxdev.project":"web"},
+                "snapshots":[{"name":"s1"},{"name":"web-dev/s2"}]}"#,
+        )
+        .unwrap();
+        let instance = Instance::from(api);
+        assert_eq!(instance.snapshots, ["s1", "s2"]);
+        assert_eq!(instance.project_tag.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn null_snapshots_mean_none() {
+        let api: ApiInstance =
+            serde_json::from_str(r#"{"name":"a","status":"Stopped","snapshots":null}"#).unwrap();
+        assert_eq!(Instance::from(api).snapshots, Vec::<String>::new());
     }
 }
