@@ -53,20 +53,25 @@ lib_project() {
   local err
   if ! err=$(lx -q init --project "$PROJECT" --runtime "$LXDEV_RUNTIME" 2>&1); then
     fail "lxdev init failed: $err"
-    finish
+    finish "-"
   fi
 }
 
 lib_cleanup() {
   local rc=$?
   # Kill background jobs we started that may still run (by pid, ours only).
-  local pids
-  pids=$(jobs -pr)
-  [[ -n $pids ]] && kill $pids 2>/dev/null
+  local pid
+  for pid in $(jobs -pr); do
+    kill "$pid" 2>/dev/null || true
+  done
   if [[ -n ${RT_CLIENT:-} && -n ${PROJECT:-} ]]; then
     rt_instances | xargs -r "$RT_CLIENT" delete --force >/dev/null 2>&1 || true
   fi
-  [[ -n ${KEEP_TMP:-} ]] && echo "kept $TMP" >&2 || rm -rf "$TMP"
+  if [[ -n ${KEEP_TMP:-} ]]; then
+    echo "kept $TMP" >&2
+  else
+    rm -rf "$TMP"
+  fi
   exit "$rc"
 }
 

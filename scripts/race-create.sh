@@ -28,7 +28,7 @@ if state=$(cfg_state); then
   [[ -z $mismatch ]] || fail "file and runtime disagree: $mismatch"
 else
   fail "lxdev list failed on the result"
-  entries=?
+  entries='?'
 fi
 instances=$(rt_instances | wc -l)
 [[ $instances == "$n" ]] || fail "$instances runtime instances, expected $n"

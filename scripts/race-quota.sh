@@ -12,14 +12,14 @@ lib_start race-quota
 lib_project rquota
 if ((limit > n)); then
   fail "LIMIT ($limit) must not exceed N ($n)"
-  finish
+  finish "-"
 fi
 
 # The init file has `defaults:` then `  ports: []`.
 sed -i "s/^defaults:\$/defaults:\n  max_containers: $limit/" "$FILE"
 if ! grep -qx "  max_containers: $limit" "$FILE" || ! lx list >/dev/null 2>&1; then
   fail "could not set defaults.max_containers in $FILE"
-  finish
+  finish "-"
 fi
 
 for ((i = 0; i < n; i++)); do
@@ -37,7 +37,7 @@ for f in "$WORK"/*.rc; do
     break
   fi
 done
-entries=?
+entries='?'
 if state=$(cfg_state); then
   entries=$(grep -c '^C ' <<<"$state" || true)
   [[ $entries == "$limit" ]] || fail "$entries entries in the file, expected $limit"

@@ -18,7 +18,7 @@ ok=$(rc_count 0)
 conflict=$(rc_count 4)
 [[ $ok == 1 ]] || fail "$ok runs exited 0, expected exactly 1 (exit codes: $(rc_summary))"
 [[ $conflict == $((n - 1)) ]] || fail "$conflict runs exited 4, expected $((n - 1)) (exit codes: $(rc_summary))"
-entries=?
+entries='?'
 if state=$(cfg_state); then
   entries=$(grep -c '^C ' <<<"$state" || true)
   [[ $state == "C dup ready" ]] || fail "the file should hold just dup, ready; it holds: $state"

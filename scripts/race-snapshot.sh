@@ -12,7 +12,7 @@ lib_project rsnap
 
 if ! err=$(lx -q container create c0 busybox 2>&1); then
   fail "container create c0 failed: $err"
-  finish
+  finish "-"
 fi
 for ((i = 0; i < n; i++)); do
   lx_bg "s$i" snapshot create c0 "s$i" -d "race $i"
@@ -21,7 +21,7 @@ wait
 
 ok=$(rc_count 0)
 [[ $ok == "$n" ]] || fail "$ok/$n exited 0 (exit codes: $(rc_summary))"
-recorded=?
+recorded='?'
 if state=$(cfg_state); then
   recorded=$(grep -c '^S c0 ' <<<"$state" || true)
   [[ $recorded == "$n" ]] || fail "$recorded snapshots recorded, expected $n"
