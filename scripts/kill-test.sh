@@ -22,7 +22,7 @@ unset LXDEV_FAKE_DELAY_MS LXDEV_FAKE_FAIL
 # fact["C name"] / fact["S name snap"]: 1 if an acknowledged run created
 # it, 0 if one removed it; dropped when a later run is killed on it.
 declare -A fact=()
-killed=0 acked=0 landed=0 temps_seen=0
+killed=0 acked=0 landed=0 temps_seen=0 checked=0
 
 # forget C: a killed run on container C may or may not have happened.
 forget_container() {
@@ -37,6 +37,7 @@ forget_container() {
 check_facts() {
   local key
   for key in "${!fact[@]}"; do
+    checked=$((checked + 1))
     if [[ ${fact[$key]} == 1 ]]; then
       grep -qxF "$key ready" <<<"$1" || { fail "round $r $2: acknowledged $key is not in the file as ready"; return 1; }
     else
@@ -68,7 +69,8 @@ for ((r = 0; r < rounds; r++)); do
   sleep "$pause"
   kill -9 "$pid" 2>/dev/null || true
   rc=0
-  wait "$pid" || rc=$?
+  # (Quiet: bash would report each job killed by a signal.)
+  wait "$pid" 2>/dev/null || rc=$?
   case $rc in
     0)
       acked=$((acked + 1))
@@ -130,4 +132,4 @@ if ((${#FAILURES[@]})); then
   KEEP_TMP=1
   fail "seed $seed; re-run: $0 $rounds $seed; files kept in $TMP"
 fi
-finish "$r rounds (seed $seed): $killed killed ($landed mid-operation, $temps_seen left a temp file), $acked completed, ${#fact[@]} acknowledged facts checked"
+finish "$r rounds (seed $seed): $killed killed ($landed mid-operation, $temps_seen left a temp file), $acked completed, $checked checks of acknowledged changes"

@@ -11,6 +11,13 @@ LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$LIB_DIR/.." && pwd)
 LXDEV=${LXDEV_BIN:-$REPO_ROOT/target/release/lxdev}
 export LXDEV_RUNTIME=${LXDEV_RUNTIME:-fake}
+# The interpreter itself, resolved once: version-manager shims (pyenv)
+# cost ~0.3 s per start, which the per-round checks would pay hundreds of
+# times.
+if [[ -z ${PYTHON:-} ]]; then
+  PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PYTHON=python3
+  export PYTHON
+fi
 
 # Microseconds since the epoch, without forking (bash 5).
 now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }
@@ -110,22 +117,32 @@ first_err() {
 #   C <container> <state>
 #   S <container> <snapshot> <state>
 # Fails (non-zero, lxdev's error on stderr) if lxdev cannot list it.
+# Reads lxdev's pretty JSON with awk (serde_json indents by two spaces, so
+# an entry's own keys sit at six spaces); a Python start costs ~0.1 s here,
+# too much for a check run after every round.
 cfg_state() {
-  python3 - "$LXDEV" "$PROJ" <<'PY'
-import json, subprocess, sys
-lxdev, proj = sys.argv[1], sys.argv[2]
-def run(*args):
-    p = subprocess.run([lxdev, "-C", proj, "--json", *args], capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.stderr.write("lxdev %s exited %d: %s" % (" ".join(args), p.returncode, p.stderr))
-        sys.exit(p.returncode)
-    return json.loads(p.stdout)
-for c in run("list")["containers"]:
-    print("C", c["name"], c["state"])
-    if c["snapshots"]:
-        for s in run("snapshot", "list", c["name"])["snapshots"]:
-            print("S", c["name"], s["name"], s["state"])
-PY
+  local list name count snaps
+  list=$(lx --json list) || return
+  while read -r name state count; do
+    echo "C $name $state"
+    ((count > 0)) || continue
+    snaps=$(lx --json snapshot list "$name") || return
+    json_entries <<<"$snaps" | while read -r snap sstate _; do
+      echo "S $name $snap $sstate"
+    done
+  done < <(json_entries <<<"$list")
+}
+
+# json_entries: "name state snapshots" for each entry of a `--json list` or
+# `--json snapshot list` document on stdin.
+json_entries() {
+  awk '
+    function value(line) { sub(/^ *"[a-z_]+": /, "", line); sub(/,$/, "", line); gsub(/"/, "", line); return line }
+    /^      "name": /      { name = value($0) }
+    /^      "state": /     { state = value($0) }
+    /^      "snapshots": / { count = value($0) }
+    /^    },?$/            { print name, state, (count == "" ? 0 : count); name = state = count = "" }
+  '
 }
 
 # rt_instances: runtime instance names of this project, one per line.
@@ -146,8 +163,8 @@ rt_snapshots() {
     [[ -d $dir ]] || return 0
     (cd "$dir" && ls -1A)
   else
-    "$RT_CLIENT" query "/1.0/instances/$1/snapshots" |
-      python3 -c 'import json,sys; [print(u.rsplit("/",1)[1]) for u in json.load(sys.stdin)]'
+    # A JSON list of URLs: /1.0/instances/<instance>/snapshots/<snap>
+    "$RT_CLIENT" query "/1.0/instances/$1/snapshots" | grep -o '/snapshots/[^"]*' | sed 's|^/snapshots/||'
   fi
 }
 

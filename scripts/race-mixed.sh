@@ -69,7 +69,7 @@ wait
 [[ -n ${KEEP_LOG:-} ]] && cp "$log" "$KEEP_LOG"
 
 rc=0
-verdict=$(python3 "$LIB_DIR/check_mixed.py" "$log" "$PROJ" 2>"$WORK/check.err") || rc=$?
+verdict=$("$PYTHON" "$LIB_DIR/check_mixed.py" "$log" "$PROJ" 2>"$WORK/check.err") || rc=$?
 if ((rc != 0)); then
   sed 's/^/  /' "$WORK/check.err" | head -20 >&2
   fail "$(head -3 "$WORK/check.err" | tr '\n' ' ')(seed $seed; $rerun)"
