@@ -8,6 +8,15 @@
 //! `defaults.user`, `containers.<name>.{image, ports, user, snapshots}`) plus
 //! lxdev's own optional keys (`runtime`, `defaults.max_containers`, and per
 //! entry `owner`, `created_at`, `cloned_from`, `state`, `operation`, `error`).
+//!
+//! Invariants of a `Config` returned by [`parse`]: no key was duplicated
+//! anywhere in the file, the project and every container and snapshot name
+//! passed `names.rs`. Limits: one YAML document per file; alias expansion
+//! and nesting are capped (see `options`) so a hostile file fails fast
+//! instead of eating memory; name errors point at the first line spelling
+//! that key, found by a text search since the typed model keeps no spans.
+//! Plain scalars are read into `String` fields as written (`image: 1.30`
+//! is the string "1.30"), which serde-saphyr allows for typed targets.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,16 +29,16 @@ pub struct Config {
     /// Runtime backend for this project (`fake`, `lxd`, `incus`).
     #[serde(default)]
     pub runtime: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub defaults: Defaults,
     /// `containers:` with no value (YAML null) reads as empty.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub containers: BTreeMap<String, Container>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Defaults {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub ports: Vec<u16>,
     #[serde(default)]
     pub user: Option<User>,
@@ -49,11 +58,12 @@ pub struct User {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Container {
     pub image: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub ports: Vec<u16>,
     #[serde(default)]
     pub user: Option<User>,
-    #[serde(default)]
+    /// `snapshots:` with no value (YAML null) reads as empty.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub snapshots: BTreeMap<String, Snapshot>,
     #[serde(default)]
     pub owner: Option<String>,
@@ -124,11 +134,385 @@ pub struct Operation {
 /// `project`, invalid project or container names (see `names.rs`).
 /// Input budgets guard against alias bombs.
 pub fn parse(text: &str, path: &Path) -> Result<Config, crate::error::Error> {
-    todo!("{} {path:?}", text.len())
+    if is_blank(text) {
+        return Err(invalid(
+            path,
+            None,
+            "the file is empty: expected `project: NAME` and `containers:`",
+        ));
+    }
+    let config: Config = serde_saphyr::from_str_with_options(text, options())
+        .map_err(|err| from_yaml_error(path, &err))?;
+    validate(&config, text, path)?;
+    Ok(config)
 }
 
 /// Like [`parse`] for raw bytes: non-UTF-8 input is an `InvalidConfig` error
 /// naming the byte offset (and line) of the first bad byte.
 pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Config, crate::error::Error> {
-    todo!("{} {path:?}", bytes.len())
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text, path),
+        Err(err) => {
+            let offset = err.valid_up_to();
+            let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+            Err(crate::error::Error::InvalidConfig(format!(
+                "invalid `{}`: not UTF-8 text (byte 0x{:02X} at offset {offset}, line {line}); \
+                 save the file as UTF-8",
+                path.display(),
+                bytes[offset]
+            )))
+        }
+    }
+}
+
+/// A null where a collection or section is expected reads as its empty
+/// default: lxc-dev-manager writes `containers:` with nothing after it, and
+/// people delete the last snapshot by hand leaving `snapshots:`.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Parser options: duplicate keys are an error (not last-wins, which would
+/// silently drop a container), and the budgets are far above any real
+/// project file (1,000 containers is about 20,000 nodes) but far below what
+/// an alias bomb ("billion laughs") expands to.
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        // We print our own one-line message; a multi-line snippet would be
+        // built only to be thrown away.
+        with_snippet: false,
+        budget: serde_saphyr::budget! {
+            max_aliases: 1_000,
+            max_anchors: 1_000,
+            max_nodes: 1_000_000,
+            max_events: 4_000_000,
+            max_depth: 32,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 10_000,
+            max_replay_stack_depth: 16,
+        },
+    }
+}
+
+/// Whether `text` holds no YAML content at all: only blank lines, comments
+/// and document markers. serde-saphyr would say "unexpected end of file",
+/// which does not tell the user what the file should hold.
+fn is_blank(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}').lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#') || line == "---" || line == "..."
+    })
+}
+
+/// Checks the names the typed structure cannot: the project, every
+/// container (joined with the project) and every snapshot.
+fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error::Error> {
+    use super::names;
+    let at = |key: &str| find_key_line(text, key);
+    names::validate_project(&config.project).map_err(|m| invalid(path, at("project"), &m))?;
+    for (name, container) in &config.containers {
+        names::validate_container(&config.project, name)
+            .map_err(|m| invalid(path, at(name), &m))?;
+        for snapshot in container.snapshots.keys() {
+            names::validate_snapshot(snapshot)
+                .map_err(|m| invalid(path, at(snapshot), &format!("in container `{name}`: {m}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// The 1-based line and column of the first block-mapping key spelled
+/// `key` (plain or quoted), for pointing at a name that failed validation.
+/// A heuristic: the typed model keeps no positions, and a wrong guess only
+/// costs a less precise pointer, so it gives up on anything unusual.
+fn find_key_line(text: &str, key: &str) -> Option<(usize, usize)> {
+    let candidates = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
+    text.lines().enumerate().find_map(|(i, line)| {
+        let body = line.trim_start();
+        let column = line.len() - body.len() + 1;
+        candidates
+            .iter()
+            .any(|c| body.starts_with(c.as_str()))
+            .then_some((i + 1, column))
+    })
+}
+
+/// Turns a serde-saphyr error into our one-line message.
+fn from_yaml_error(path: &Path, err: &serde_saphyr::Error) -> crate::error::Error {
+    use serde_saphyr::MessageFormatter;
+    // The user formatter words things for people rather than for Rust
+    // developers ("duplicate mapping key `d` is not allowed here" instead of
+    // "... set DuplicateKeyPolicy in Options if acceptable").
+    let message = serde_saphyr::UserMessageFormatter.format_message(err);
+    let message = message
+        .replace("unknown variant", "unknown value")
+        .replace("invalid u16", "expected an integer from 0 to 65535")
+        .replace("invalid u32", "expected an integer from 0 to 4294967295");
+    let location = err
+        .location()
+        .map(|l| (l.line() as usize, l.column() as usize))
+        .filter(|&(line, _)| line > 0);
+    invalid(path, location, &message)
+}
+
+/// `invalid `PATH` at line L, column C: MESSAGE` on one line: line breaks
+/// and other control characters in parser messages would break the
+/// single-line `error: ...` that `main` prints.
+fn invalid(path: &Path, at: Option<(usize, usize)>, message: &str) -> crate::error::Error {
+    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let message: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let path = path.display();
+    crate::error::Error::InvalidConfig(match at {
+        Some((line, column)) => {
+            format!("invalid `{path}` at line {line}, column {column}: {message}")
+        }
+        None => format!("invalid `{path}`: {message}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PATH: &str = "/p/containers.yaml";
+
+    fn ok(text: &str) -> Config {
+        parse(text, Path::new(PATH)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn err(text: &str) -> String {
+        let e = parse(text, Path::new(PATH)).expect_err("should be rejected");
+        let crate::error::Error::InvalidConfig(msg) = e else {
+            panic!("wrong kind: {e:?}")
+        };
+        assert!(!msg.contains('\n'), "not one line: {msg:?}");
+        assert!(msg.starts_with(&format!("invalid `{PATH}`")), "{msg}");
+        msg
+    }
+
+    #[test]
+    fn reads_the_documented_format_with_lxdev_keys() {
+        let c = ok(r#"# comment kept
+project: webapp
+runtime: fake
+defaults:
+  ports:
+    - 5173
+    - 8000
+  user:
+    name: dev
+    password: dev
+  max_containers: 5
+containers:
+  dev:
+    image: ubuntu:24.04
+    ports: [3000]
+    owner: alice
+    created_at: "2026-01-02T03:04:05.000Z"
+    cloned_from: base/clean
+    state: creating
+    operation: {kind: create, pid: 42, host: box, started_at: "2026-01-02T03:04:05.000Z"}
+    error: boom
+    snapshots:
+      clean:
+        description: fresh install
+        created_at: "2026-01-02T03:04:05Z"
+        state: restoring
+"#);
+        assert_eq!(c.project, "webapp");
+        assert_eq!(c.runtime.as_deref(), Some("fake"));
+        assert_eq!(c.defaults.ports, [5173, 8000]);
+        assert_eq!(c.defaults.max_containers, Some(5));
+        let user = c.defaults.user.as_ref().unwrap();
+        assert_eq!(user.name.as_deref(), Some("dev"));
+        let dev = &c.containers["dev"];
+        assert_eq!(dev.image, "ubuntu:24.04");
+        assert_eq!(dev.ports, [3000]);
+        assert_eq!(dev.state, Some(ContainerState::Creating));
+        assert_eq!(dev.operation.as_ref().unwrap().pid, 42);
+        assert_eq!(dev.cloned_from.as_deref(), Some("base/clean"));
+        let clean = &dev.snapshots["clean"];
+        assert_eq!(clean.state, Some(SnapshotState::Restoring));
+        assert_eq!(clean.created_at.as_deref(), Some("2026-01-02T03:04:05Z"));
+    }
+
+    #[test]
+    fn accepts_unknown_keys_everywhere() {
+        let c = ok(
+            "project: p\nextra: 1\ndefaults:\n  x: [1]\n  user: {name: a, shell: zsh}\n\
+                    containers:\n  dev:\n    image: i\n    labels: {a: b}\n    \
+                    snapshots:\n      s:\n        note: n\n        operation: {kind: k, pid: 1, host: h, started_at: t, extra: 2}\n",
+        );
+        assert!(c.containers["dev"].snapshots.contains_key("s"));
+    }
+
+    #[test]
+    fn nulls_read_as_empty() {
+        let c = ok("project: p\ndefaults:\ncontainers:\n");
+        assert!(c.containers.is_empty());
+        assert!(c.defaults.ports.is_empty());
+        let c = ok("project: p\ncontainers:\n  dev:\n    image: i\n    ports:\n    snapshots:\n");
+        assert!(c.containers["dev"].snapshots.is_empty());
+        assert!(c.containers["dev"].ports.is_empty());
+        let c = ok("project: p\ncontainers: {}\n");
+        assert!(c.containers.is_empty());
+    }
+
+    #[test]
+    fn plain_scalars_that_look_like_numbers_read_as_strings() {
+        let c = ok(
+            "project: p\ncontainers:\n  dev:\n    image: 1.30\n    owner: yes\n  a007:\n    image: 007\n",
+        );
+        assert_eq!(c.containers["dev"].image, "1.30");
+        assert_eq!(c.containers["dev"].owner.as_deref(), Some("yes"));
+        assert_eq!(c.containers["a007"].image, "007");
+    }
+
+    #[test]
+    fn malformed_yaml_names_line_and_column() {
+        let m = err("project: p\ncontainers:\n  dev: [1\n");
+        assert!(m.contains("at line "), "{m}");
+        let m = err("project: a\n  b: c\n");
+        assert!(m.contains("at line 2, column 4"), "{m}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let m = err("project: a\nproject: b\n");
+        assert!(
+            m.contains("line 2, column 1") && m.contains("duplicate"),
+            "{m}"
+        );
+        let m = err("project: a\ncontainers:\n  d:\n    image: x\n  d:\n    image: y\n");
+        assert!(m.contains("line 5, column 3") && m.contains("`d`"), "{m}");
+    }
+
+    #[test]
+    fn wrong_types_are_errors() {
+        let m = err("project: p\ncontainers:\n  dev:\n    image: x\n    ports: [abc]\n");
+        assert!(m.contains("line 5, column 13"), "{m}");
+        let m = err("project: p\ncontainers:\n  dev:\n    image: x\n    ports: [70000]\n");
+        assert!(m.contains("0 to 65535"), "{m}");
+        let m = err("project: p\ncontainers: 5\n");
+        assert!(m.contains("line 2, column 13"), "{m}");
+        let m = err("project: p\ncontainers:\n  dev:\n    image: ~\n");
+        assert!(m.contains("line 4"), "{m}");
+        err("project: [a]\n");
+        err("- just\n- a list\n");
+    }
+
+    #[test]
+    fn empty_files_say_what_is_expected() {
+        for text in [
+            "",
+            "\n\n",
+            "# only a comment\n  # and another\n",
+            "---\n",
+            "\u{feff}",
+        ] {
+            let m = err(text);
+            assert!(
+                m.contains("empty") && m.contains("`project: NAME`"),
+                "{text:?}: {m}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_project_is_an_error() {
+        let m = err("containers: {}\n");
+        assert!(m.contains("`project`"), "{m}");
+    }
+
+    #[test]
+    fn unknown_state_is_an_error() {
+        let m = err("project: p\ncontainers:\n  dev:\n    image: x\n    state: bogus\n");
+        assert!(
+            m.contains("line 5, column 12") && m.contains("`bogus`"),
+            "{m}"
+        );
+        assert!(m.contains("creating"), "{m}");
+        let m = err(
+            "project: p\ncontainers:\n  dev:\n    image: x\n    snapshots:\n      s:\n        state: removing\n",
+        );
+        assert!(m.contains("`removing`"), "{m}");
+    }
+
+    #[test]
+    fn invalid_names_are_errors_with_their_line() {
+        let m = err("project: web app\n");
+        assert!(
+            m.contains("line 1, column 1") && m.contains("project name"),
+            "{m}"
+        );
+        let m = err("project: web\ncontainers:\n  Dev_1:\n    image: x\n");
+        assert!(
+            m.contains("line 3, column 3") && m.contains("`web-Dev_1`"),
+            "{m}"
+        );
+        let m = err(
+            "project: web\ncontainers:\n  dev:\n    image: x\n    snapshots:\n      \"a b\": {}\n",
+        );
+        assert!(
+            m.contains("line 6, column 7") && m.contains("snapshot name"),
+            "{m}"
+        );
+        let m = err("project: web\ncontainers:\n  \"123\":\n    image: x\n");
+        assert!(m.contains("all digits"), "{m}");
+    }
+
+    #[test]
+    fn multiple_documents_are_an_error() {
+        let m = err("project: a\n---\nproject: b\n");
+        assert!(m.contains("line 3") && m.contains("multiple"), "{m}");
+    }
+
+    #[test]
+    fn alias_bombs_are_rejected() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        text.push_str("project: p\n");
+        let m = err(&text);
+        assert!(m.contains("too large or too complex"), "{m}");
+    }
+
+    #[test]
+    fn a_few_aliases_are_fine() {
+        let c = ok(
+            "project: p\ndefaults:\n  ports: &p [1, 2]\ncontainers:\n  dev:\n    image: x\n    ports: *p\n",
+        );
+        assert_eq!(c.containers["dev"].ports, [1, 2]);
+    }
+
+    #[test]
+    fn non_utf8_names_offset_and_line() {
+        let e = parse_bytes(b"project: p\nx: \xff\n", Path::new(PATH)).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("offset 14") && msg.contains("line 2"), "{msg}");
+        assert!(msg.contains("0xFF") && msg.contains(PATH), "{msg}");
+        assert!(parse_bytes(b"project: p\n", Path::new(PATH)).is_ok());
+    }
+
+    #[test]
+    fn byte_order_mark_is_accepted() {
+        assert_eq!(ok("\u{feff}project: p\n").project, "p");
+    }
 }

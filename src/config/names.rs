@@ -5,24 +5,275 @@
 //! container name must be a hostname label (RFC 1123: letters, digits and
 //! `-`, not starting or ending with `-`) and the joined name at most 63
 //! characters.
+//!
+//! LXD's own rule is stricter than RFC 1123 in one way: an instance name
+//! must not start with a digit ("Instance name requirements" in the LXD and
+//! Incus docs). Since the project name comes first in the instance name,
+//! that rule, and the ban on `_`, are checked against the project when a
+//! container is validated; `validate_project` itself keeps lxc-dev-manager's
+//! looser rule so that existing files still load.
+//!
+//! Every error is one sentence naming the value and the rule it broke.
+
+/// Longest hostname label (RFC 1035 §2.3.4) and LXD instance name.
+const MAX_LABEL: usize = 63;
 
 /// Checks a project name: ASCII letters, digits, `-`, `_` (lxc-dev-manager's rule).
 pub fn validate_project(name: &str) -> Result<(), String> {
-    todo!("{name}")
+    if name.is_empty() {
+        return Err("project name is empty: use letters, digits, `-` and `_`".to_string());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(format!(
+            "project name `{}` is invalid: {} is not allowed; use letters, digits, `-` and `_`",
+            name.escape_debug(),
+            describe_char(bad)
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a container name on its own and joined with the project name.
 pub fn validate_container(project: &str, name: &str) -> Result<(), String> {
-    todo!("{project} {name}")
+    let instance = instance_name(project, name);
+    let shown = name.escape_debug();
+    if name.is_empty() {
+        return Err("container name is empty: use letters, digits and `-`".to_string());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        return Err(format!(
+            "container name `{shown}` is invalid: {} is not allowed; use letters, digits and `-` \
+             (it becomes part of the hostname `{}`)",
+            describe_char(bad),
+            instance.escape_debug()
+        ));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err(format!(
+            "container name `{shown}` is invalid: it must not start or end with `-` \
+             (hostname labels cannot, RFC 1123)"
+        ));
+    }
+    // `123` reads as a number to YAML and to many tools that take a host
+    // name or an address; RFC 1123 §2.1 asks for labels that cannot be
+    // mistaken for numbers, so demand at least one letter or `-`.
+    if name.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "container name `{shown}` is invalid: it is all digits, which reads as a number \
+             rather than a host name; add a letter (e.g. `c{shown}`)"
+        ));
+    }
+    if name.len() > MAX_LABEL {
+        return Err(format!(
+            "container name `{shown}` is too long: {} characters, at most {MAX_LABEL} allowed",
+            name.len()
+        ));
+    }
+    // The project part of the instance name must obey the same hostname
+    // rules; lxc-dev-manager allows `_` in project names, LXD does not.
+    if let Some(bad) = project
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        return Err(format!(
+            "container `{shown}` cannot be created in project `{}`: the instance name `{}` \
+             contains {}, and LXD instance names allow only letters, digits and `-`; \
+             rename the project",
+            project.escape_debug(),
+            instance.escape_debug(),
+            describe_char(bad)
+        ));
+    }
+    if !project.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(format!(
+            "container `{shown}` cannot be created in project `{}`: the instance name `{}` \
+             must start with a letter (LXD rejects names starting with a digit or `-`); \
+             rename the project",
+            project.escape_debug(),
+            instance.escape_debug()
+        ));
+    }
+    if instance.len() > MAX_LABEL {
+        return Err(format!(
+            "container name `{shown}` is too long for project `{project}`: the instance name \
+             `{instance}` has {} characters, at most {MAX_LABEL} allowed; use at most {} \
+             characters",
+            instance.len(),
+            MAX_LABEL.saturating_sub(project.len() + 1)
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a snapshot name: non-empty, at most 63 characters, no `/`,
 /// no whitespace or control characters.
 pub fn validate_snapshot(name: &str) -> Result<(), String> {
-    todo!("{name}")
+    if name.is_empty() {
+        return Err("snapshot name is empty".to_string());
+    }
+    let shown = name.escape_debug();
+    // `/` separates instance and snapshot in LXD's `instance/snapshot`
+    // syntax, so a name holding one could not be addressed.
+    if name.contains('/') {
+        return Err(format!(
+            "snapshot name `{shown}` is invalid: `/` is not allowed \
+             (it separates container and snapshot in `CONTAINER/SNAPSHOT`)"
+        ));
+    }
+    if let Some(bad) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "snapshot name `{shown}` is invalid: {} is not allowed",
+            describe_char(bad)
+        ));
+    }
+    let chars = name.chars().count();
+    if chars > MAX_LABEL {
+        return Err(format!(
+            "snapshot name `{shown}` is too long: {chars} characters, at most {MAX_LABEL} allowed"
+        ));
+    }
+    Ok(())
 }
 
 /// The runtime's name for a container.
 pub fn instance_name(project: &str, container: &str) -> String {
     format!("{project}-{container}")
+}
+
+/// How an offending character is named in an error: visible ones quoted,
+/// invisible ones by their code point so the user can find them.
+fn describe_char(c: char) -> String {
+    if c == ' ' {
+        "a space".to_string()
+    } else if c.is_whitespace() || c.is_control() {
+        format!("the character U+{:04X}", u32::from(c))
+    } else if c == '`' {
+        "the character '`'".to_string()
+    } else {
+        format!("`{c}`")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_accepts_letters_digits_dash_underscore() {
+        for ok in ["webapp", "web-app", "web_app", "W3b", "1", "_", "-"] {
+            assert_eq!(validate_project(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn project_rejects_empty_and_other_characters() {
+        assert!(validate_project("").unwrap_err().contains("empty"));
+        let err = validate_project("web app").unwrap_err();
+        assert!(err.contains("a space"), "{err}");
+        let err = validate_project("web.app").unwrap_err();
+        assert!(err.contains("`.`") && err.contains("`web.app`"), "{err}");
+        assert!(validate_project("wéb").is_err());
+        let err = validate_project("a\tb").unwrap_err();
+        assert!(err.contains("U+0009") && err.contains("a\\tb"), "{err}");
+    }
+
+    #[test]
+    fn container_accepts_hostname_labels() {
+        for ok in ["dev", "Dev", "dev-1", "a", "1a", "a1", "x-y-z", "web2"] {
+            assert_eq!(validate_container("web", ok), Ok(()), "{ok}");
+        }
+        let longest = "a".repeat(63 - "web-".len());
+        assert_eq!(validate_container("web", &longest), Ok(()));
+    }
+
+    #[test]
+    fn container_rejects_bad_characters_naming_the_hostname() {
+        let err = validate_container("web", "Dev_1").unwrap_err();
+        assert!(err.contains("`_`"), "{err}");
+        assert!(err.contains("letters, digits and `-`"), "{err}");
+        assert!(err.contains("`web-Dev_1`"), "{err}");
+        assert!(validate_container("web", "dev.1").is_err());
+        assert!(validate_container("web", "dév").is_err());
+        assert!(
+            validate_container("web", "a b")
+                .unwrap_err()
+                .contains("a space")
+        );
+        assert!(validate_container("web", "a/b").is_err());
+    }
+
+    #[test]
+    fn container_rejects_empty() {
+        assert!(validate_container("web", "").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn container_rejects_leading_or_trailing_dash() {
+        for bad in ["-dev", "dev-", "-"] {
+            let err = validate_container("web", bad).unwrap_err();
+            assert!(err.contains("start or end with `-`"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn container_rejects_all_digits() {
+        let err = validate_container("web", "123").unwrap_err();
+        assert!(err.contains("all digits"), "{err}");
+        assert!(err.contains("`c123`"), "{err}");
+        assert_eq!(validate_container("web", "1-2"), Ok(()));
+    }
+
+    #[test]
+    fn container_rejects_long_label_and_long_instance_name() {
+        let err = validate_container("w", &"a".repeat(64)).unwrap_err();
+        assert!(err.contains("64 characters"), "{err}");
+        let project = "p".repeat(20);
+        let name = "a".repeat(63 - 20); // joined: 20 + 1 + 43 = 64
+        let err = validate_container(&project, &name).unwrap_err();
+        assert!(err.contains("64 characters"), "{err}");
+        assert!(err.contains("at most 42 characters"), "{err}");
+        assert_eq!(validate_container(&project, &name[1..]), Ok(()));
+    }
+
+    #[test]
+    fn container_rejects_projects_that_cannot_name_instances() {
+        let err = validate_container("my_app", "dev").unwrap_err();
+        assert!(err.contains("`my_app-dev`") && err.contains("`_`"), "{err}");
+        let err = validate_container("1app", "dev").unwrap_err();
+        assert!(err.contains("start with a letter"), "{err}");
+        assert!(validate_container("-app", "dev").is_err());
+    }
+
+    #[test]
+    fn snapshot_rules() {
+        for ok in [
+            "clean",
+            "before-upgrade",
+            "v1.2",
+            "snap_0",
+            "2026-01-02",
+            "ünï",
+        ] {
+            assert_eq!(validate_snapshot(ok), Ok(()), "{ok}");
+        }
+        assert!(validate_snapshot("").unwrap_err().contains("empty"));
+        assert!(validate_snapshot("a/b").unwrap_err().contains("`/`"));
+        assert!(validate_snapshot("a b").unwrap_err().contains("a space"));
+        assert!(validate_snapshot("a\nb").unwrap_err().contains("U+000A"));
+        assert!(validate_snapshot("a\u{7f}").is_err());
+        assert_eq!(validate_snapshot(&"é".repeat(63)), Ok(()));
+        let err = validate_snapshot(&"s".repeat(64)).unwrap_err();
+        assert!(err.contains("64 characters"), "{err}");
+    }
+
+    #[test]
+    fn instance_name_joins_with_dash() {
+        assert_eq!(instance_name("web", "dev"), "web-dev");
+    }
 }
