@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kills lxdev with SIGKILL at random instants, one mutation per round
-# (create, remove, snapshot create in turn, each with a random runtime
-# delay of 0-20 ms, killed after a random 0-49 ms). After every kill:
+# (create, remove, snapshot create in turn, each with a random fake-runtime
+# delay of 0-20 ms, killed after a random 0-49 ms; 0-KILL_MAX_MS=1500 ms on
+# LXD/Incus). After every kill:
 # - the file still reads (`lxdev --json list` exits 0);
 # - every change acknowledged (exit 0) in an earlier round, and not touched
 #   by a later killed run, is there, ready;
@@ -21,6 +22,9 @@ unset LXDEV_FAKE_DELAY_MS LXDEV_FAKE_FAIL
 
 # fact["C name"] / fact["S name snap"]: 1 if an acknowledged run created
 # it, 0 if one removed it; dropped when a later run is killed on it.
+# Kill after 0..49 ms on the fake runtime; a real one takes ~1 s per
+# operation, so kills there land anywhere in 0..KILL_MAX_MS.
+if [[ $LXDEV_RUNTIME == fake ]]; then kill_window=50; else kill_window=${KILL_MAX_MS:-1500}; fi
 declare -A fact=()
 killed=0 acked=0 landed=0 temps_seen=0 checked=0
 
@@ -62,7 +66,8 @@ for ((r = 0; r < rounds; r++)); do
     2) args=(snapshot create "$pick" "s$r") key="S $pick s$r" ;;
   esac
   delay=$((RANDOM % 21))
-  pause=$(printf '0.%03d' $((RANDOM % 50)))
+  ms=$((RANDOM % kill_window))
+  pause=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
   # The binary itself in the background, so $! is lxdev's pid.
   LXDEV_FAKE_DELAY_MS=$delay "$LXDEV" -C "$PROJ" -q "${args[@]}" >/dev/null 2>"$WORK/op.err" &
   pid=$!
@@ -127,6 +132,20 @@ for ((r = 0; r < rounds; r++)); do
   mismatch=$(agree "$state")
   [[ -z $mismatch ]] || { fail "round $r: file and runtime disagree after doctor --fix: $mismatch"; break; }
 done
+
+# SIGKILL stops lxdev, not the `lxc` client it ran nor the daemon's
+# operation: those may finish after doctor --fix settled the entry. Wait
+# for this project's orphaned clients, then the file and runtime must
+# still agree.
+if ((${#FAILURES[@]} == 0)) && [[ $LXDEV_RUNTIME != fake ]]; then
+  for ((i = 0; i < 600; i++)); do
+    pgrep -f -- "$PROJECT-" >/dev/null || break
+    sleep 0.1
+  done
+  drc=0
+  lx doctor >"$WORK/doctor.out" 2>&1 || drc=$?
+  [[ $drc == 0 ]] || fail "once orphaned runtime clients finished, doctor finds problems (exit $drc): $(head -c 300 "$WORK/doctor.out")"
+fi
 
 if ((${#FAILURES[@]})); then
   KEEP_TMP=1
