@@ -20,6 +20,8 @@ export LXDEV_FAKE_DELAY_MS=${LXDEV_FAKE_DELAY_MS:-20}
 # anything; removing m3 succeeds in the runtime but reports failure (lxdev
 # must see the instance is gone and count it removed).
 export LXDEV_FAKE_FAIL=${LXDEV_FAKE_FAIL-create:m2:after,snapshot_delete:m1/s1,clone:m4,remove:m3:after}
+# A real runtime injects nothing: every exit 1 there is unexpected.
+[[ ${LXDEV_RUNTIME:-fake} == fake ]] || LXDEV_FAKE_FAIL=
 lib_start race-mixed
 lib_project rmix
 log=$WORK/ops.log
