@@ -102,6 +102,18 @@ rc_count() { cat "$WORK"/*.rc 2>/dev/null | grep -cx "$1" || true; }
 rc_total() { cat "$WORK"/*.rc 2>/dev/null | wc -l; }
 # rc_summary: "0:48 4:2" style histogram of exit codes.
 rc_summary() { cat "$WORK"/*.rc 2>/dev/null | sort -n | uniq -c | awk '{printf "%s%s:%s", sep, $2, $1; sep=" "}'; }
+# unexpected_err CODE...: stderr of one run whose exit code is none of
+# CODE... (for messages), prefixed with that code.
+unexpected_err() {
+  local f code
+  for f in "$WORK"/*.rc; do
+    code=$(<"$f")
+    if [[ " $* " != *" $code "* ]]; then
+      echo "exit $code: $(head -c 300 "${f%.rc}.err" | tr '\n' ' ')"
+      return
+    fi
+  done
+}
 # first_err CODE: stderr of one run that exited with CODE (for messages).
 first_err() {
   local f

@@ -16,7 +16,7 @@ done
 wait
 
 ok=$(rc_count 0)
-[[ $ok == "$n" ]] || fail "$ok/$n exited 0 (exit codes: $(rc_summary); e.g. $(first_err "$(grep -vxh 0 "$WORK"/*.rc | head -1)"))"
+[[ $ok == "$n" ]] || fail "$ok/$n exited 0 (exit codes: $(rc_summary); e.g. $(unexpected_err 0))"
 if state=$(cfg_state); then
   entries=$(grep -c '^C ' <<<"$state" || true)
   [[ $entries == "$n" ]] || fail "$entries entries in the file, expected $n"

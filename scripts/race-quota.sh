@@ -30,7 +30,7 @@ wait
 ok=$(rc_count 0)
 refused=$(rc_count 4)
 [[ $ok == "$limit" ]] || fail "$ok runs exited 0, expected exactly $limit (exit codes: $(rc_summary))"
-[[ $refused == $((n - limit)) ]] || fail "$refused runs exited 4, expected $((n - limit)) (exit codes: $(rc_summary))"
+[[ $refused == $((n - limit)) ]] || fail "$refused runs exited 4, expected $((n - limit)) (exit codes: $(rc_summary); e.g. $(unexpected_err 0 4))"
 for f in "$WORK"/*.rc; do
   if [[ $(<"$f") == 4 ]] && ! grep -Eq "(^|[^0-9])$limit([^0-9]|\$)" "${f%.rc}.err"; then
     fail "a refusal does not name the limit $limit: $(head -c 300 "${f%.rc}.err")"

@@ -17,7 +17,7 @@ wait
 ok=$(rc_count 0)
 conflict=$(rc_count 4)
 [[ $ok == 1 ]] || fail "$ok runs exited 0, expected exactly 1 (exit codes: $(rc_summary))"
-[[ $conflict == $((n - 1)) ]] || fail "$conflict runs exited 4, expected $((n - 1)) (exit codes: $(rc_summary))"
+[[ $conflict == $((n - 1)) ]] || fail "$conflict runs exited 4, expected $((n - 1)) (exit codes: $(rc_summary); e.g. $(unexpected_err 0 4))"
 entries='?'
 if state=$(cfg_state); then
   entries=$(grep -c '^C ' <<<"$state" || true)

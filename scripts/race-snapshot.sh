@@ -20,7 +20,7 @@ done
 wait
 
 ok=$(rc_count 0)
-[[ $ok == "$n" ]] || fail "$ok/$n exited 0 (exit codes: $(rc_summary))"
+[[ $ok == "$n" ]] || fail "$ok/$n exited 0 (exit codes: $(rc_summary); e.g. $(unexpected_err 0))"
 recorded='?'
 if state=$(cfg_state); then
   recorded=$(grep -c '^S c0 ' <<<"$state" || true)
