@@ -40,8 +40,11 @@ pub struct GlobalArgs {
     )]
     pub lock_timeout: f64,
 
-    /// Container runtime: fake, lxd or incus [default: the file's `runtime:`, else detected]
-    #[arg(long, value_name = "NAME", env = "LXDEV_RUNTIME", global = true)]
+    /// Container runtime: fake, lxd or incus [env: LXDEV_RUNTIME; default: the file's
+    /// `runtime:`, else detected]. With `init`, it is recorded in the new file.
+    // Not clap's `env`: `init` must record only what was typed, never the
+    // environment's override.
+    #[arg(long, value_name = "NAME", global = true)]
     pub runtime: Option<String>,
 
     /// Print machine-readable JSON (list, container list, snapshot list, doctor)
@@ -87,9 +90,6 @@ pub struct InitArgs {
     /// Project name, the prefix of every runtime container name [default: the directory name]
     #[arg(long)]
     pub project: Option<String>,
-    /// Record this runtime in the file (fake, lxd or incus)
-    #[arg(long = "runtime", id = "init_runtime", value_name = "NAME")]
-    pub runtime: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

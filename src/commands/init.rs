@@ -28,20 +28,7 @@ pub fn init(ctx: &Context, project: Option<&str>, runtime_name: Option<&str>) ->
         ))
         .into());
     }
-    // Quoted: a project named `007` or `no` must stay a string for every
-    // YAML reader. Validated names need no escaping.
-    let runtime_line = runtime_name
-        .map(|r| format!("runtime: {r}\n"))
-        .unwrap_or_default();
-    let text = format!(
-        "# Dev containers of this project, managed by lxdev (compatible with lxc-dev-manager).\n\
-         # Runtime containers are named <project>-<name>. Edit by hand freely:\n\
-         # lxdev keeps comments, key order and keys it does not know.\n\
-         project: \"{project}\"\n\
-         {runtime_line}\
-         defaults:\n  ports: []\n\
-         containers: {{}}\n"
-    );
+    let text = crate::config::Project::initial_text(&project, runtime_name);
     ctx.manager.create(&text)?;
     ctx.out.say(format!(
         "created {} for project `{project}`",

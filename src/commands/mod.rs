@@ -34,14 +34,18 @@ pub struct Context {
 }
 
 impl Context {
-    /// The runtime for this project: `--runtime`/`LXDEV_RUNTIME`, else the
-    /// file's `runtime:`, else detected.
+    /// The runtime for this project: `--runtime`, else `LXDEV_RUNTIME`,
+    /// else the file's `runtime:`, else detected.
     pub fn runtime(&self, project: &Project) -> Result<Box<dyn Runtime>> {
+        let from_env = std::env::var("LXDEV_RUNTIME")
+            .ok()
+            .filter(|v| !v.is_empty());
         let name = self
             .runtime_override
-            .as_deref()
-            .or(project.config().runtime.as_deref());
-        runtime::select(name, project.name(), project.dir())
+            .clone()
+            .or(from_env)
+            .or_else(|| project.config().runtime.clone());
+        runtime::select(name.as_deref(), project.name(), project.dir())
     }
 
     /// The reserving transaction.
@@ -61,7 +65,9 @@ impl Context {
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
     let ctx = context(&cli.global, matches!(cli.command, Command::Init(_)), cwd)?;
     match cli.command {
-        Command::Init(args) => init::init(&ctx, args.project.as_deref(), args.runtime.as_deref()),
+        Command::Init(args) => {
+            init::init(&ctx, args.project.as_deref(), cli.global.runtime.as_deref())
+        }
         Command::Container(command) => match command {
             ContainerCommand::Create { name, image } => container::create(&ctx, &name, &image),
             ContainerCommand::Clone {

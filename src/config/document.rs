@@ -161,6 +161,21 @@ impl Document {
         Ok(true)
     }
 
+    /// Whether `path` holds a mapping with no entries (`{}`, or a block
+    /// mapping whose last key was removed).
+    pub fn is_empty_mapping(&self, path: &[&str]) -> anyhow::Result<bool> {
+        let Some(mut map) = self.root(false)? else {
+            return Ok(false);
+        };
+        for key in path {
+            match find_entry(&map, key).and_then(|e| e.value_node()) {
+                Some(YamlNode::Mapping(child)) => map = child,
+                _ => return Ok(false),
+            }
+        }
+        Ok(map.is_empty())
+    }
+
     /// The top-level mapping; with `create`, an empty file gets one.
     fn root(&self, create: bool) -> anyhow::Result<Option<Mapping>> {
         let document = match self.file.document() {

@@ -41,6 +41,24 @@ impl Project {
         }
     }
 
+    /// The text of a new project file, commented for the people who will
+    /// edit it.
+    pub fn initial_text(project: &str, runtime: Option<&str>) -> String {
+        let runtime_line = runtime
+            .map(|r| format!("runtime: {}\n", super::document::quote(r)))
+            .unwrap_or_default();
+        format!(
+            "# Dev containers of this project, managed by lxdev (compatible with lxc-dev-manager).\n\
+             # Runtime containers are named <project>-<name>. Edit by hand freely:\n\
+             # lxdev keeps comments, key order and keys it does not know.\n\
+             project: {}\n\
+             {runtime_line}\
+             defaults:\n  ports: []\n\
+             containers: {{}}\n",
+            super::document::quote(project)
+        )
+    }
+
     /// The file as loaded at the start of this transaction.
     pub fn config(&self) -> &Config {
         &self.config
@@ -159,9 +177,16 @@ impl Project {
         self.fail(&["containers", container, "snapshots", snapshot], error)
     }
 
+    /// Removes a snapshot entry, and `snapshots:` with it when it was the
+    /// last, so that rolling back a first snapshot restores the file byte
+    /// for byte (lxc-dev-manager omits an empty `snapshots` too).
     pub fn remove_snapshot(&mut self, container: &str, snapshot: &str) -> Result<()> {
+        let snapshots = ["containers", container, "snapshots"];
         self.doc
             .remove(&["containers", container, "snapshots", snapshot])?;
+        if self.doc.is_empty_mapping(&snapshots)? {
+            self.doc.remove(&snapshots)?;
+        }
         Ok(())
     }
 

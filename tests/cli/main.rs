@@ -8,5 +8,6 @@ mod container;
 mod doctor;
 mod init;
 mod locking;
+mod lxd;
 mod snapshot;
 mod support;
