@@ -11,9 +11,8 @@ LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$LIB_DIR/.." && pwd)
 LXDEV=${LXDEV_BIN:-$REPO_ROOT/target/release/lxdev}
 export LXDEV_RUNTIME=${LXDEV_RUNTIME:-fake}
-# The interpreter itself, resolved once: version-manager shims (pyenv)
-# cost ~0.3 s per start, which the per-round checks would pay hundreds of
-# times.
+# The interpreter itself, resolved once: a version-manager shim (pyenv)
+# costs ~0.3 s per start.
 if [[ -z ${PYTHON:-} ]]; then
   PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PYTHON=python3
   export PYTHON
@@ -98,8 +97,6 @@ lx_bg() {
 
 # rc_count CODE: how many background runs exited with CODE.
 rc_count() { cat "$WORK"/*.rc 2>/dev/null | grep -cx "$1" || true; }
-# rc_total: how many background runs recorded an exit code.
-rc_total() { cat "$WORK"/*.rc 2>/dev/null | wc -l; }
 # rc_summary: "0:48 4:2" style histogram of exit codes.
 rc_summary() { cat "$WORK"/*.rc 2>/dev/null | sort -n | uniq -c | awk '{printf "%s%s:%s", sep, $2, $1; sep=" "}'; }
 # unexpected_err CODE...: stderr of one run whose exit code is none of
@@ -110,16 +107,6 @@ unexpected_err() {
     code=$(<"$f")
     if [[ " $* " != *" $code "* ]]; then
       echo "exit $code: $(head -c 300 "${f%.rc}.err" | tr '\n' ' ')"
-      return
-    fi
-  done
-}
-# first_err CODE: stderr of one run that exited with CODE (for messages).
-first_err() {
-  local f
-  for f in "$WORK"/*.rc; do
-    if [[ $(<"$f") == "$1" ]]; then
-      head -c 300 "${f%.rc}.err" | tr '\n' ' '
       return
     fi
   done
@@ -216,12 +203,6 @@ fail() {
   local m="$*"
   m=${m//$'\n'/ }
   FAILURES+=("${m:0:400}")
-}
-# check COND_DESC TEST...: runs TEST; records COND_DESC as failed if false.
-check() {
-  local what=$1
-  shift
-  "$@" || fail "$what"
 }
 
 # finish SUMMARY: prints the one summary line and exits (1 on any failure).

@@ -22,7 +22,7 @@ else
     "race-snapshot.sh 10"
     "race-same-name.sh 10"
     "race-quota.sh 6 3"
-    "race-mixed.sh 4 10"
+    "race-mixed.sh 4 20"
     "kill-test.sh 20"
     "lock-timeout.sh"
   )
