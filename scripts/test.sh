@@ -17,7 +17,7 @@ stage() {
   echo "== $name"
   "$@" || failed+=("$name")
 }
-stage "cargo test" cargo test
+stage "cargo test" cargo test --no-fail-fast
 stage "races (fake)" env LXDEV_RUNTIME=fake scripts/race-all.sh
 if command -v lxc >/dev/null && lxc info >/dev/null 2>&1; then
   stage "races (lxd)" env LXDEV_RUNTIME=lxd scripts/race-all.sh
