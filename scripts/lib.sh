@@ -185,7 +185,7 @@ cfg_names() { awk '$1 == "C" { print "C", $2 } $1 == "S" { print "S", $2, $3 }' 
 # the same containers and snapshots, else a diff summary.
 agree() {
   diff <(cfg_names "$1" | sort) <(rt_state | sort) | grep '^[<>]' |
-    sed 's/^</only in file:/; s/^>/only in runtime:/' | head -5 | tr '\n' ';' || true
+    sed 's/^</only in file:/; s/^>/only in runtime:/' | head -5 | paste -sd ';' || true
 }
 
 # in_flight STATE_TEXT: entries in creating/removing/deleting/restoring.
