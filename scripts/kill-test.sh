@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Kills lxdev with SIGKILL at random instants, one mutation per round
+# (create, remove, snapshot create in turn, each with a random fake-runtime
+# delay of 0-20 ms, killed after a random 0-49 ms; 0-KILL_MAX_MS=1500 ms on
+# LXD/Incus). After every kill:
+# - the file still reads (`lxdev --json list` exits 0);
+# - every change acknowledged (exit 0) in an earlier round, and not touched
+#   by a later killed run, is there, ready;
+# - the lock is free at once (the kernel drops a dead holder's flock);
+# then `lxdev doctor --fix` must exit 0, `lxdev doctor` must then find
+# nothing (file and runtime agree, nothing in flight), no temp file may
+# remain, and the acknowledged changes must survive the doctor too.
+# Usage: scripts/kill-test.sh [ROUNDS=200] [SEED=random]
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+rounds=${1:-200}
+seed=${2:-$((RANDOM * 32768 + RANDOM))}
+RANDOM=$seed
+lib_start kill-test
+lib_project kill
+unset LXDEV_FAKE_DELAY_MS LXDEV_FAKE_FAIL
+
+# fact["C name"] / fact["S name snap"]: 1 if an acknowledged run created
+# it, 0 if one removed it; dropped when a later run is killed on it.
+# Kill after 0..49 ms on the fake runtime; a real one takes ~1 s per
+# operation, so kills there land anywhere in 0..KILL_MAX_MS.
+if [[ $LXDEV_RUNTIME == fake ]]; then kill_window=50; else kill_window=${KILL_MAX_MS:-1500}; fi
+declare -A fact=()
+killed=0 acked=0 landed=0 temps_seen=0 checked=0
+
+# forget C: a killed run on container C may or may not have happened.
+forget_container() {
+  local key
+  for key in "${!fact[@]}"; do
+    [[ $key == "C $1" || $key == "S $1 "* ]] && unset "fact[$key]"
+  done
+  return 0
+}
+
+# check_facts STATE WHEN: every fact holds in STATE (cfg_state output).
+check_facts() {
+  local key
+  for key in "${!fact[@]}"; do
+    checked=$((checked + 1))
+    if [[ ${fact[$key]} == 1 ]]; then
+      grep -qxF "$key ready" <<<"$1" || { fail "round $r $2: acknowledged $key is not in the file as ready"; return 1; }
+    else
+      if grep -q "^$key " <<<"$1"; then fail "round $r $2: acknowledged removal of $key is undone"; return 1; fi
+    fi
+  done
+}
+
+state=$(cfg_state)
+for ((r = 0; r < rounds; r++)); do
+  cp "$FILE" "$WORK/before.yaml"
+  mapfile -t live < <(awk '$1 == "C" && $3 == "ready" { print $2 }' <<<"$state")
+  kind=$((r % 3)) pick=
+  if ((${#live[@]})); then
+    pick=${live[RANDOM % ${#live[@]}]}
+  else
+    kind=0
+  fi
+  case $kind in
+    0) args=(container create "k$r" busybox) key="C k$r" ;;
+    1) args=(container remove "$pick") key="C $pick" ;;
+    2) args=(snapshot create "$pick" "s$r") key="S $pick s$r" ;;
+  esac
+  delay=$((RANDOM % 21))
+  ms=$((RANDOM % kill_window))
+  pause=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
+  # The binary itself in the background, so $! is lxdev's pid.
+  LXDEV_FAKE_DELAY_MS=$delay "$LXDEV" -C "$PROJ" -q "${args[@]}" >/dev/null 2>"$WORK/op.err" &
+  pid=$!
+  sleep "$pause"
+  kill -9 "$pid" 2>/dev/null || true
+  rc=0
+  # (Quiet: bash would report each job killed by a signal.)
+  wait "$pid" 2>/dev/null || rc=$?
+  case $rc in
+    0)
+      acked=$((acked + 1))
+      if [[ $kind == 1 ]]; then
+        forget_container "$pick"
+        fact[$key]=0
+      else
+        fact[$key]=1
+      fi
+      ;;
+    137)
+      killed=$((killed + 1))
+      if [[ $kind == 2 ]]; then
+        unset "fact[$key]"
+      else
+        forget_container "${key#C }"
+      fi
+      ;;
+    *)
+      fail "round $r: lxdev ${args[*]} exited $rc without being killed: $(head -c 300 "$WORK/op.err")"
+      break
+      ;;
+  esac
+
+  lock_free || { fail "round $r: the lock is still held after the holder was killed"; break; }
+  if ! state=$(cfg_state 2>"$WORK/list.err"); then
+    fail "round $r: the file does not read after a kill: $(head -c 300 "$WORK/list.err")"
+    break
+  fi
+  check_facts "$state" "after the kill" || break
+  [[ $(in_flight "$state") == 0 ]] || landed=$((landed + 1))
+  [[ $(temp_files) == 0 ]] || temps_seen=$((temps_seen + 1))
+
+  drc=0
+  lx -q doctor --fix >"$WORK/doctor.out" 2>&1 || drc=$?
+  if [[ $drc != 0 ]]; then
+    fail "round $r: doctor --fix exited $drc: $(head -c 300 "$WORK/doctor.out")"
+    break
+  fi
+  drc=0
+  lx doctor >"$WORK/doctor.out" 2>&1 || drc=$?
+  if [[ $drc != 0 ]]; then
+    fail "round $r: doctor still finds problems after --fix (exit $drc): $(head -c 300 "$WORK/doctor.out")"
+    break
+  fi
+  temps=$(temp_files)
+  [[ $temps == 0 ]] || { fail "round $r: $temps temp files remain after doctor --fix"; break; }
+  if ! state=$(cfg_state 2>"$WORK/list.err"); then
+    fail "round $r: the file does not read after doctor --fix: $(head -c 300 "$WORK/list.err")"
+    break
+  fi
+  check_facts "$state" "after doctor --fix" || break
+  [[ $(in_flight "$state") == 0 ]] || { fail "round $r: entries in flight after doctor --fix"; break; }
+  mismatch=$(agree "$state")
+  [[ -z $mismatch ]] || { fail "round $r: file and runtime disagree after doctor --fix: $mismatch"; break; }
+done
+
+# SIGKILL stops lxdev, not the `lxc` client it ran nor the daemon's
+# operation: those may finish after doctor --fix settled the entry. Wait
+# for this project's orphaned clients, then the file and runtime must
+# still agree.
+if ((${#FAILURES[@]} == 0)) && [[ $LXDEV_RUNTIME != fake ]]; then
+  for ((i = 0; i < 600; i++)); do
+    pgrep -f -- "$PROJECT-" >/dev/null || break
+    sleep 0.1
+  done
+  drc=0
+  lx doctor >"$WORK/doctor.out" 2>&1 || drc=$?
+  [[ $drc == 0 ]] || fail "once orphaned runtime clients finished, doctor finds problems (exit $drc): $(head -c 300 "$WORK/doctor.out")"
+fi
+
+if ((${#FAILURES[@]})); then
+  KEEP_TMP=1
+  fail "seed $seed; re-run: $0 $rounds $seed; files kept in $TMP"
+fi
+finish "$r rounds (seed $seed): $killed killed ($landed mid-operation, $temps_seen left a temp file), $acked completed, $checked checks of acknowledged changes"
