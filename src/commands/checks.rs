@@ -2,7 +2,7 @@
 //! that every command words them the same way.
 
 use crate::config::Project;
-use crate::config::model::{Container, ContainerState, Operation, SnapshotState};
+use crate::config::model::{Container, ContainerState, Operation, Snapshot, SnapshotState};
 use crate::error::Error;
 use crate::operation;
 
@@ -22,6 +22,45 @@ pub fn ready_container<'p>(project: &'p Project, name: &str) -> Result<&'p Conta
             container.operation.as_ref(),
         )),
     }
+}
+
+/// The snapshot `container/snapshot`, which must exist and be ready.
+pub fn ready_snapshot<'p>(
+    project: &'p Project,
+    container: &str,
+    snapshot: &str,
+) -> Result<&'p Snapshot, Error> {
+    let snap = existing_snapshot(project, container, snapshot)?;
+    match snap.state {
+        None => Ok(snap),
+        Some(SnapshotState::Failed) => Err(Error::Conflict(format!(
+            "snapshot `{container}/{snapshot}` is in the failed state ({}); delete it or \
+             settle it with `lxdev doctor --fix`",
+            snap.error.as_deref().unwrap_or("no error recorded")
+        ))),
+        Some(state) => Err(busy(
+            &format!("snapshot `{container}/{snapshot}`"),
+            snapshot_state_word(state),
+            snap.operation.as_ref(),
+        )),
+    }
+}
+
+/// The snapshot `container/snapshot` in any state, or not found.
+pub fn existing_snapshot<'p>(
+    project: &'p Project,
+    container: &str,
+    snapshot: &str,
+) -> Result<&'p Snapshot, Error> {
+    project
+        .container(container)?
+        .snapshots
+        .get(snapshot)
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "container `{container}` has no snapshot `{snapshot}`"
+            ))
+        })
 }
 
 /// Fails if any snapshot of `name` has an operation in flight of a kind in

@@ -59,23 +59,7 @@ pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) ->
             Some(&[crate::config::model::SnapshotState::Restoring]),
         )?;
         if let Some(snap) = snapshot {
-            match source_entry.snapshots.get(snap) {
-                None => {
-                    return Err(Error::NotFound(format!(
-                        "container `{source}` has no snapshot `{snap}`"
-                    ))
-                    .into());
-                }
-                Some(s) if s.state.is_some() => {
-                    return Err(checks::busy(
-                        &format!("snapshot `{source}/{snap}`"),
-                        "not ready",
-                        s.operation.as_ref(),
-                    )
-                    .into());
-                }
-                Some(_) => {}
-            }
+            checks::ready_snapshot(project, source, snap)?;
         }
         checks::name_free(project, name)?;
         checks::within_quota(project)?;

@@ -37,11 +37,13 @@ enum Finding {
     MissingFromConfig { target: Target },
     /// A temp file left by a save that was killed.
     TempFile { path: PathBuf },
-    /// Work in flight by a live process: reported, never touched.
+    /// Work still in flight: reported, never touched. `note` says why it
+    /// counts as running.
     InFlight {
         target: Target,
         state: String,
         op: Operation,
+        note: String,
     },
 }
 
@@ -98,12 +100,15 @@ impl Finding {
                 "temp file `{}` was left by an interrupted save",
                 path.display()
             ),
-            Finding::InFlight { target, state, op } => {
-                format!(
-                    "{target} is `{state}` by {} (still running; left alone)",
-                    operation::describe(op)
-                )
-            }
+            Finding::InFlight {
+                target,
+                state,
+                op,
+                note,
+            } => format!(
+                "{target} is `{state}` by {} ({note}; left alone)",
+                operation::describe(op)
+            ),
         }
     }
 }
@@ -113,6 +118,27 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
     let runtime = ctx.runtime(&project)?;
     let instances = runtime.list(project.name())?;
     let mut findings = file_findings(&project, &instances);
+    // A dead process's work may go on in the runtime; judging what exists
+    // before it ends would record the wrong outcome.
+    for finding in &mut findings {
+        if let Finding::StaleOperation {
+            target,
+            state,
+            op,
+            reason,
+        } = finding
+        {
+            let (Target::Container(container) | Target::Snapshot(container, _)) = &*target;
+            if let Some(work) = runtime.busy(&project.instance_name(container))? {
+                *finding = Finding::InFlight {
+                    target: target.clone(),
+                    state: state.clone(),
+                    op: op.clone(),
+                    note: format!("{reason}, but {work}; run doctor again when it ends"),
+                };
+            }
+        }
+    }
     findings.extend(
         ctx.manager
             .leftover_temp_files()?
@@ -267,6 +293,7 @@ fn operation_finding(
             target: target.clone(),
             state,
             op: op.clone(),
+            note: "still running".into(),
         },
     })
 }

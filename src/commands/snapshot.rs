@@ -78,7 +78,7 @@ pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Re
     let instance = ctx.reserve(|project| {
         let entry = checks::ready_container(project, container)?;
         checks::owned_or_forced(entry, container, &user, force)?;
-        let snap = existing_snapshot(project, container, snapshot)?;
+        let snap = checks::existing_snapshot(project, container, snapshot)?;
         if snap.state.is_some_and(|s| s != SnapshotState::Failed) {
             return Err(checks::busy(
                 &format!("snapshot `{container}/{snapshot}`"),
@@ -127,17 +127,10 @@ pub fn restore(ctx: &Context, container: &str, snapshot: &str, force: bool) -> R
     let instance = ctx.reserve(|project| {
         let entry = checks::ready_container(project, container)?;
         checks::owned_or_forced(entry, container, &user, force)?;
-        existing_snapshot(project, container, snapshot)?;
+        checks::ready_snapshot(project, container, snapshot)?;
         // A restore rewrites the whole container: nothing else may be in
         // flight on it, including other snapshots and clones from it.
         checks::no_snapshot_in_flight(project, container, None)?;
-        let snap = existing_snapshot(project, container, snapshot)?;
-        if snap.state == Some(SnapshotState::Failed) {
-            return Err(Error::Conflict(format!(
-                "snapshot `{container}/{snapshot}` is in the failed state; delete it or run `lxdev doctor --fix`"
-            ))
-            .into());
-        }
         checks::no_clone_in_flight_from(project, container, None)?;
         project.begin_snapshot_operation(container, snapshot, "restoring", &op)?;
         Ok(project.instance_name(container))
@@ -210,22 +203,6 @@ pub fn list(ctx: &Context, container: &str) -> Result<()> {
         .collect();
     print_table(ctx, ["NAME", "STATE", "CREATED", "DESCRIPTION"], &table);
     Ok(())
-}
-
-fn existing_snapshot<'p>(
-    project: &'p Project,
-    container: &str,
-    snapshot: &str,
-) -> Result<&'p crate::config::model::Snapshot, Error> {
-    project
-        .container(container)?
-        .snapshots
-        .get(snapshot)
-        .ok_or_else(|| {
-            Error::NotFound(format!(
-                "container `{container}` has no snapshot `{snapshot}`"
-            ))
-        })
 }
 
 fn snapshot_exists(runtime: &dyn Runtime, instance: &str, snapshot: &str) -> bool {

@@ -278,6 +278,11 @@ impl Runtime for FakeRuntime {
         Ok(self.read_instance(instance))
     }
 
+    /// The fake runtime works inside the lxdev process: its work dies with it.
+    fn busy(&self, _instance: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     fn start(&self, instance: &str) -> Result<()> {
         self.mutate("start", instance, || self.set_status(instance, "Running"))
     }

@@ -13,6 +13,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io;
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,7 @@ use serde_json::Value;
 
 use super::{Instance, Runtime, Tags};
 use crate::error::Error;
+use crate::fs::lock::{FileLock, WaitStrategy};
 
 /// Seconds `stop` gives the instance's init to shut down cleanly before it
 /// is killed (LXD's own default for host shutdown is 30 s too).
@@ -32,10 +34,15 @@ const STOP_TIMEOUT_SECS: u32 = 30;
 const LOGIN_SHELL: &[&str] = &["/bin/sh", "-l"];
 
 /// A runtime driven through the `lxc` or `incus` command-line client.
+/// How long snapshot work on one instance waits for the one before it.
+const SNAPSHOT_QUEUE_TIMEOUT: Duration = Duration::from_secs(600);
+
 #[derive(Debug)]
 pub struct LxdRuntime {
     /// `lxc` or `incus`.
     client: &'static str,
+    /// Where per-instance snapshot locks live (see `snapshot_queue`).
+    lock_dir: Option<PathBuf>,
 }
 
 impl LxdRuntime {
@@ -48,6 +55,35 @@ impl LxdRuntime {
     /// Incus through `incus`; same failure rules as [`LxdRuntime::lxd`].
     pub fn incus() -> Result<LxdRuntime> {
         Self::connect("incus")
+    }
+
+    /// Queue snapshot operations on one instance through lock files in
+    /// `dir` (the project's `.lxdev/locks`).
+    pub fn with_lock_dir(mut self, dir: PathBuf) -> LxdRuntime {
+        self.lock_dir = Some(dir);
+        self
+    }
+
+    /// Waits for this process's turn at snapshot work on `instance`. LXD
+    /// fails parallel snapshot operations on one instance ("Instance
+    /// snapshot record count doesn't match instance snapshot volume record
+    /// count", seen with LXD 5.0), so lxdev queues them. This is not the
+    /// config lock: nothing but snapshot work on this instance waits.
+    fn snapshot_queue(&self, instance: &str) -> Result<Option<FileLock>> {
+        let Some(dir) = &self.lock_dir else {
+            return Ok(None);
+        };
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+        let path = dir.join(format!("{instance}.snapshots.lock"));
+        let lock = FileLock::acquire(
+            &path,
+            SNAPSHOT_QUEUE_TIMEOUT,
+            WaitStrategy::from_env(),
+            SNAPSHOT_QUEUE_TIMEOUT,
+            &mut |_| {},
+        )?;
+        Ok(Some(lock))
     }
 
     /// `incus`, then `lxc`, whichever reaches a daemon first.
@@ -69,7 +105,10 @@ impl LxdRuntime {
     /// Checks that `client` exists and a daemon answers it. `query /1.0` is
     /// the cheapest call that needs the daemon (about 20 ms).
     fn connect(client: &'static str) -> Result<LxdRuntime> {
-        let runtime = LxdRuntime { client };
+        let runtime = LxdRuntime {
+            client,
+            lock_dir: None,
+        };
         let args = ["query", "/1.0"];
         let how = match client {
             "incus" => "start incusd, or initialise Incus with `incus admin init`",
@@ -374,6 +413,7 @@ impl Runtime for LxdRuntime {
     }
 
     fn snapshot_create(&self, instance: &str, snapshot: &str) -> Result<()> {
+        let _turn = self.snapshot_queue(instance)?;
         let args = ["snapshot", instance, snapshot];
         let remedy = format!(
             "pick another name or delete it with `{} delete {instance}/{snapshot}`",
@@ -393,6 +433,7 @@ impl Runtime for LxdRuntime {
     }
 
     fn snapshot_delete(&self, instance: &str, snapshot: &str) -> Result<()> {
+        let _turn = self.snapshot_queue(instance)?;
         self.run(&["delete", &format!("{instance}/{snapshot}")])?;
         Ok(())
     }
@@ -400,6 +441,7 @@ impl Runtime for LxdRuntime {
     /// A running instance is stopped, restored and started again by the
     /// daemon itself.
     fn snapshot_restore(&self, instance: &str, snapshot: &str) -> Result<()> {
+        let _turn = self.snapshot_queue(instance)?;
         self.run(&["restore", instance, snapshot])?;
         Ok(())
     }
@@ -423,6 +465,33 @@ impl Runtime for LxdRuntime {
         let found: Option<ApiInstance> =
             self.query(&format!("/1.0/instances/{instance}?recursion=1"))?;
         Ok(found.map(Instance::from))
+    }
+
+    /// A running daemon operation on the instance (or one of its
+    /// snapshots), else a client process on this host still naming it: a
+    /// client orphaned by a killed lxdev may not have reached the daemon yet.
+    fn busy(&self, instance: &str) -> Result<Option<String>> {
+        let ops: Option<ApiOperations> = self.query("/1.0/operations?recursion=1")?;
+        let path = format!("/1.0/instances/{instance}");
+        let running = ops
+            .into_iter()
+            .flat_map(|ops| ops.running.unwrap_or_default());
+        for op in running {
+            let touches = op.resources.values().flatten().any(|r| {
+                r == &path
+                    || r.strip_prefix(&path)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            });
+            if touches {
+                return Ok(Some(format!(
+                    "{} is running `{}`",
+                    self.name(),
+                    op.description
+                )));
+            }
+        }
+        Ok(orphaned_client(self.client, instance)
+            .map(|(pid, cmdline)| format!("pid {pid} is still running `{cmdline}`")))
     }
 
     fn start(&self, instance: &str) -> Result<()> {
@@ -487,6 +556,41 @@ impl Runtime for LxdRuntime {
             None => bail!("`{}` ended with {status}", self.cmdline(&args)),
         }
     }
+}
+
+/// `GET /1.0/operations?recursion=1`, the parts `busy` reads.
+#[derive(Debug, Deserialize)]
+struct ApiOperations {
+    running: Option<Vec<ApiOperation>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiOperation {
+    description: String,
+    /// Resource kind -> API paths, e.g. `instances: [/1.0/instances/x]`.
+    #[serde(default)]
+    resources: std::collections::HashMap<String, Vec<String>>,
+}
+
+/// A process on this host running `client` with `instance` (or
+/// `instance/snapshot`) among its arguments.
+fn orphaned_client(client: &str, instance: &str) -> Option<(u32, String)> {
+    let snapshot_prefix = format!("{instance}/");
+    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
+        let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let args: Vec<String> = cmdline
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let program = std::path::Path::new(args.first()?).file_name()?.to_str()?;
+        let names_it = args
+            .iter()
+            .skip(1)
+            .any(|a| a == instance || a.starts_with(&snapshot_prefix));
+        (program == client && names_it).then(|| (pid, args.join(" ")))
+    })
 }
 
 #[cfg(test)]

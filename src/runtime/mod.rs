@@ -66,6 +66,12 @@ pub trait Runtime: Send + Sync {
     /// The instance with exactly this name, or `None` if it does not exist.
     fn status(&self, instance: &str) -> Result<Option<Instance>>;
 
+    /// What the runtime is still doing to `instance`, if anything: work a
+    /// killed lxdev started goes on without it (the daemon's operation, an
+    /// orphaned client), and must finish before `doctor` may judge what
+    /// exists.
+    fn busy(&self, instance: &str) -> Result<Option<String>>;
+
     fn start(&self, instance: &str) -> Result<()>;
     fn stop(&self, instance: &str) -> Result<()>;
 
@@ -80,15 +86,20 @@ pub const NAMES: &[&str] = &["fake", "lxd", "incus"];
 /// Builds the runtime named `name`, or detects one when `name` is `None`.
 /// `project_dir` is where the fake runtime keeps its state.
 pub fn select(name: Option<&str>, project: &str, project_dir: &Path) -> Result<Box<dyn Runtime>> {
-    match name {
-        Some("fake") => Ok(Box::new(fake::FakeRuntime::new(project_dir, project))),
-        Some("lxd") => Ok(Box::new(lxd::LxdRuntime::lxd()?)),
-        Some("incus") => Ok(Box::new(lxd::LxdRuntime::incus()?)),
-        Some(other) => Err(crate::error::Error::Usage(format!(
-            "unknown runtime `{other}`; expected one of: {}",
-            NAMES.join(", ")
-        ))
-        .into()),
-        None => lxd::LxdRuntime::detect().map(|r| Box::new(r) as Box<dyn Runtime>),
-    }
+    let lxd = match name {
+        Some("fake") => return Ok(Box::new(fake::FakeRuntime::new(project_dir, project))),
+        Some("lxd") => lxd::LxdRuntime::lxd()?,
+        Some("incus") => lxd::LxdRuntime::incus()?,
+        Some(other) => {
+            return Err(crate::error::Error::Usage(format!(
+                "unknown runtime `{other}`; expected one of: {}",
+                NAMES.join(", ")
+            ))
+            .into());
+        }
+        None => lxd::LxdRuntime::detect()?,
+    };
+    Ok(Box::new(
+        lxd.with_lock_dir(project_dir.join(".lxdev").join("locks")),
+    ))
 }

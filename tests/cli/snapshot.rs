@@ -214,3 +214,31 @@ fn another_users_snapshots_need_force() {
         .success();
     assert!(project.config().containers["theirs"].snapshots.is_empty());
 }
+
+#[test]
+fn a_failed_snapshot_cannot_be_cloned_or_restored() {
+    let project = project_with_dev();
+    project
+        .lxdev(["snapshot", "create", "dev", "s1"])
+        .env("LXDEV_FAKE_FAIL", "snapshot_create:dev/s1:after")
+        .assert()
+        .code(1);
+    let before = project.bytes();
+    for args in [
+        &["container", "clone", "dev", "copy", "--snapshot", "s1"][..],
+        &["snapshot", "restore", "dev", "s1"][..],
+    ] {
+        project
+            .lxdev(args)
+            .assert()
+            .code(4)
+            .stderr(predicate::str::contains("failed state"));
+    }
+    assert_eq!(project.bytes(), before);
+    // Deleting it is how it is cleaned up.
+    project
+        .lxdev(["snapshot", "delete", "dev", "s1"])
+        .assert()
+        .success();
+    assert!(project.config().containers["dev"].snapshots.is_empty());
+}
