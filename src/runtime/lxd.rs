@@ -154,6 +154,16 @@ impl LxdRuntime {
     /// Like [`Self::run`], but a command that ran and failed comes back as
     /// `Ok(Err(..))` so callers can look at its stderr; only a client that
     /// cannot be started is an `Err`.
+    /// Runs `init` or `copy` for `instance`, then checks and starts it.
+    fn make_instance(&self, args: &[OsString], instance: &str) -> Result<()> {
+        let remedy = format!(
+            "pick another name or remove it with `{} delete --force {instance}`",
+            self.client
+        );
+        self.run_making(args, &format!("instance `{instance}`"), &remedy)?;
+        self.start_new(instance, &self.cmdline(args))
+    }
+
     /// Runs a command that makes `what`. "Already exists" means the command
     /// made nothing, so it is a conflict (exit 4): callers then drop their
     /// reservation instead of recording a failure over someone else's
@@ -368,13 +378,7 @@ impl Runtime for LxdRuntime {
     fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
         let mut args: Vec<OsString> = vec!["init".into(), image.into(), instance.into()];
         args.extend(Self::tag_args(tags));
-        let made_by = self.cmdline(&args);
-        let remedy = format!(
-            "pick another name or remove it with `{} delete --force {instance}`",
-            self.client
-        );
-        self.run_making(&args, &format!("instance `{instance}`"), &remedy)?;
-        self.start_new(instance, &made_by)
+        self.make_instance(&args, instance)
     }
 
     /// `copy SRC NAME --instance-only` or `copy SRC/SNAP NAME` (a copy from
@@ -398,13 +402,7 @@ impl Runtime for LxdRuntime {
             args.push("--instance-only".into());
         }
         args.extend(Self::tag_args(tags));
-        let made_by = self.cmdline(&args);
-        let remedy = format!(
-            "pick another name or remove it with `{} delete --force {instance}`",
-            self.client
-        );
-        self.run_making(&args, &format!("instance `{instance}`"), &remedy)?;
-        self.start_new(instance, &made_by)
+        self.make_instance(&args, instance)
     }
 
     fn remove(&self, instance: &str) -> Result<()> {

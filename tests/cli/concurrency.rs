@@ -134,7 +134,7 @@ fn parallel_snapshots_of_one_container_all_land() {
     let children: Vec<_> = (0..20)
         .map(|i| {
             project
-                .spawn_lxdev(&["snapshot", "create", "c0", &format!("s{i}")])
+                .spawn_lxdev(["snapshot", "create", "c0", &format!("s{i}")])
                 .env("LXDEV_FAKE_DELAY_MS", "50")
                 .stdout(std::process::Stdio::null())
                 .spawn()

@@ -105,7 +105,7 @@ fn sigkill_of_a_process_holding_the_lock_frees_it_at_once() {
     let before = project.bytes();
     // LXDEV_DEBUG_HOLD_LOCK_MS makes lxdev sleep inside its transaction.
     let mut victim = project
-        .spawn_lxdev(&["container", "create", "victim", "busybox"])
+        .spawn_lxdev(["container", "create", "victim", "busybox"])
         .env("LXDEV_DEBUG_HOLD_LOCK_MS", "30000")
         .stderr(Stdio::null())
         .spawn()
@@ -159,7 +159,7 @@ fn the_lock_is_not_inherited_by_runtime_commands() {
         .assert()
         .success();
     let mut child = project
-        .spawn_lxdev(&["exec", "dev", "--", "sleep", "3"])
+        .spawn_lxdev(["exec", "dev", "--", "sleep", "3"])
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));

@@ -394,7 +394,7 @@ fn parallel_creates_and_snapshots_all_land() {
         .into_iter()
         .map(|name| {
             lxd.project
-                .spawn_lxdev(&["container", "create", name, IMAGE])
+                .spawn_lxdev(["container", "create", name, IMAGE])
                 .env("LXDEV_RUNTIME", "lxd")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -423,7 +423,7 @@ fn parallel_creates_and_snapshots_all_land() {
         .into_iter()
         .map(|snap| {
             lxd.project
-                .spawn_lxdev(&["snapshot", "create", "a", snap])
+                .spawn_lxdev(["snapshot", "create", "a", snap])
                 .env("LXDEV_RUNTIME", "lxd")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -681,7 +681,7 @@ fn kill_a_create_then_doctor_fix(test: &str, point: KillPoint) {
     lxd.ok(["container", "create", "before", IMAGE]);
     let mut child = lxd
         .project
-        .spawn_lxdev(&["container", "create", "k", IMAGE])
+        .spawn_lxdev(["container", "create", "k", IMAGE])
         .env("LXDEV_RUNTIME", "lxd")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

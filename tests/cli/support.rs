@@ -48,30 +48,29 @@ impl Project {
         self.dir().join("containers.yaml.lock")
     }
 
-    /// `lxdev -C DIR ARGS...` with the fake runtime and no inherited knobs.
+    /// `lxdev ARGS...` run in the project dir, with the fake runtime and no
+    /// inherited knobs.
     pub fn lxdev<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut cmd = Command::cargo_bin("lxdev").unwrap();
-        cmd.current_dir(self.dir())
-            .env("LXDEV_RUNTIME", "fake")
-            .env_remove("LXDEV_FAKE_DELAY_MS")
-            .env_remove("LXDEV_FAKE_FAIL")
-            .env_remove("LXDEV_LOCK_TIMEOUT")
-            .args(args);
-        cmd
+        Command::from_std(self.spawn_lxdev(args))
     }
 
-    /// A std::process::Command for the binary, for spawning in parallel.
-    pub fn spawn_lxdev(&self, args: &[&str]) -> std::process::Command {
+    /// The same as a std::process::Command, for spawning in parallel.
+    pub fn spawn_lxdev<I, S>(&self, args: I) -> std::process::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lxdev"));
         cmd.current_dir(self.dir())
             .env("LXDEV_RUNTIME", "fake")
             .env_remove("LXDEV_FAKE_DELAY_MS")
             .env_remove("LXDEV_FAKE_FAIL")
             .env_remove("LXDEV_LOCK_TIMEOUT")
+            .env_remove("LXDEV_LOCK_WAIT")
             .args(args);
         cmd
     }
