@@ -368,3 +368,19 @@ fn create_over_an_unrecorded_runtime_instance_changes_nothing() {
     assert_eq!(project.bytes(), before);
     assert_eq!(project.runtime_instances(), ["demo-dev"]);
 }
+
+#[test]
+fn shell_runs_the_runtimes_shell_and_passes_its_status_on() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "dev", "busybox"])
+        .assert()
+        .success();
+    // The fake runtime's shell is `sh` in the instance's directory.
+    project
+        .lxdev(["shell", "dev"])
+        .write_stdin("test -f image && exit 5\n")
+        .assert()
+        .code(5);
+    project.lxdev(["shell", "ghost"]).assert().code(3);
+}
