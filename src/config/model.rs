@@ -515,4 +515,40 @@ containers:
     fn byte_order_mark_is_accepted() {
         assert_eq!(ok("\u{feff}project: p\n").project, "p");
     }
+
+    /// Median of 20 parses of a 1,000-container file (87 KB):
+    /// `cargo test --release --lib config::model::tests::timing -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing; run in release mode"]
+    fn timing_parse_1000_containers() {
+        use std::time::Instant;
+        let path = Path::new("/tmp/big.yaml");
+        let text = std::fs::read_to_string(path).unwrap_or_else(|_| {
+            let mut t = String::from("project: bench\nruntime: fake\ncontainers:\n");
+            for i in 0..1000 {
+                t.push_str(&format!(
+                    "  e{i}:\n    image: busybox\n    owner: bench\n    created_at: \"2026-01-01T00:00:00.000Z\"\n"
+                ));
+            }
+            std::fs::write(path, &t).unwrap();
+            t
+        });
+        let mut times: Vec<_> = (0..20)
+            .map(|_| {
+                let t0 = Instant::now();
+                let c = parse(&text, path).unwrap();
+                let elapsed = t0.elapsed();
+                assert_eq!(c.containers.len(), 1000);
+                elapsed
+            })
+            .collect();
+        times.sort();
+        eprintln!(
+            "model::parse, {} bytes: median {:?} (min {:?}, max {:?})",
+            text.len(),
+            times[10],
+            times[0],
+            times[19]
+        );
+    }
 }
