@@ -172,12 +172,23 @@ impl ConfigManager {
         timeout: Duration,
         change: impl FnOnce(&mut Project) -> Result<T>,
     ) -> Result<T> {
-        let _lock = self.lock(timeout)?;
-        let mut project = self.load()?;
-        hold_for_crash_tests();
-        let result = change(&mut project)?;
-        if let Some(text) = project.edited_text() {
-            self.save(&text)?;
+        let (result, renamed) = {
+            let _lock = self.lock(timeout)?;
+            let mut project = self.load()?;
+            hold_for_crash_tests();
+            let result = change(&mut project)?;
+            let renamed = project
+                .edited_text()
+                .map(|text| self.save(&text))
+                .transpose()?;
+            (result, renamed)
+        };
+        // The directory is synced after the lock is released, but before the
+        // change is acknowledged. The next writer reads the renamed file
+        // either way, so its own later rename carries this change too; the
+        // lock is held for less time.
+        if let Some(renamed) = renamed {
+            renamed.sync()?;
         }
         Ok(result)
     }
@@ -192,7 +203,7 @@ impl ConfigManager {
             ))
             .into());
         }
-        self.save(text)
+        self.save(text)?.sync()
     }
 
     /// Leftover temp files beside the project file (for `doctor`).
@@ -212,18 +223,29 @@ impl ConfigManager {
         })
     }
 
-    fn save(&self, text: &str) -> Result<()> {
-        // Never write what we could not load back.
-        let config = model::parse(text, &self.path).map_err(|err| {
-            anyhow::anyhow!(
-                "refusing to save `{}`: the edit would make it invalid: {err}",
-                self.path.display()
-            )
-        })?;
-        atomic::write_atomic(&self.path, text.as_bytes())?;
+    /// Validates and writes `text`; the caller syncs the directory.
+    fn save(&self, text: &str) -> Result<atomic::Renamed> {
+        // Never write what we could not load back. The check parses on one
+        // core while the other writes and syncs the temp file; the rename
+        // waits for both.
+        let (checked, staged) = std::thread::scope(|scope| {
+            let check = scope.spawn(|| model::parse(text, &self.path));
+            let staged = atomic::stage(&self.path, text.as_bytes());
+            (check.join(), staged)
+        });
+        let config = checked
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "refusing to save `{}`: the edit would make it invalid: {err}",
+                    self.path.display()
+                )
+            })?;
+        // An invalid text returned above, dropping the staged temp file.
+        let renamed = staged?.rename()?;
         *self.last_parsed.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((text.to_string(), Arc::new(config)));
-        Ok(())
+        Ok(renamed)
     }
 
     fn lock(&self, timeout: Duration) -> Result<FileLock> {

@@ -10,6 +10,11 @@
 //! a temp file: the next save (which holds the lock, so no other writer is
 //! mid-save) sweeps them.
 //!
+//! `write_atomic` runs the steps in one go; `stage`, `Staged::rename` and
+//! `Renamed::sync` split them, so a caller can validate the content while it
+//! is written, and sync the directory after releasing its lock (and before
+//! acknowledging the change).
+//!
 //! Limits: a failure of the final directory fsync is reported as an error
 //! although the rename already happened (the new content is visible but may
 //! not survive a power cut), so the caller never acknowledges a change that
@@ -32,7 +37,71 @@ pub fn temp_prefix(target_file_name: &str) -> String {
 /// The caller must hold the lock that serializes writers of `path`.
 /// Sweeps stale temp files first.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    replace(path, contents).with_context(|| format!("failed to write `{}`", path.display()))
+    stage(path, contents)?.rename()?.sync()
+}
+
+/// The first step of [`write_atomic`], for callers that overlap other work
+/// with the write: the new content sits in a synced temp file beside the
+/// target. Sweeps stale temp files first, so call it under the lock.
+pub fn stage(path: &Path, contents: &[u8]) -> anyhow::Result<Staged> {
+    stage_temp(path, contents).with_context(|| format!("failed to write `{}`", path.display()))
+}
+
+/// New content written and synced beside its target, not yet in place.
+/// Dropping it removes the temp file and leaves the target as it was.
+#[must_use = "dropping a staged write discards it"]
+#[derive(Debug)]
+pub struct Staged {
+    temp: tempfile::NamedTempFile,
+    target: PathBuf,
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+/// The new content is in place for every reader; it survives a crash of
+/// the machine only once the directory is synced.
+#[must_use = "the rename is durable only after `sync`"]
+#[derive(Debug)]
+pub struct Renamed {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl Staged {
+    /// Renames the temp file over the target: the atomic step.
+    pub fn rename(self) -> anyhow::Result<Renamed> {
+        let temp_path = self.temp.path().to_path_buf();
+        self.temp.persist(&self.target).map_err(|err| {
+            // Dropping the handed-back file removes the temp file.
+            drop(err.file);
+            anyhow::Error::new(err.error).context(format!(
+                "failed to write `{}`: failed to rename `{}` to `{}`",
+                self.path.display(),
+                temp_path.display(),
+                self.target.display()
+            ))
+        })?;
+        Ok(Renamed {
+            dir: self.dir,
+            path: self.path,
+        })
+    }
+}
+
+impl Renamed {
+    /// Syncs the directory, making the rename durable (rename(2) alone
+    /// is not, see fsync(2)).
+    pub fn sync(self) -> anyhow::Result<()> {
+        File::open(&self.dir)
+            .and_then(|dir| dir.sync_all())
+            .with_context(|| {
+                format!(
+                    "failed to write `{}`: failed to sync directory `{}`",
+                    self.path.display(),
+                    self.dir.display()
+                )
+            })
+    }
 }
 
 /// Temp files left beside `path` (after following symlinks) by a writer that
@@ -51,7 +120,7 @@ pub fn sweep_leftover_temp_files(path: &Path) -> std::io::Result<usize> {
     sweep(&dir, &name)
 }
 
-fn replace(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+fn stage_temp(path: &Path, contents: &[u8]) -> anyhow::Result<Staged> {
     let target = resolve_symlinks(path)
         .with_context(|| format!("failed to resolve symlink `{}`", path.display()))?;
     let (dir, name) = split_target(&target)?;
@@ -88,19 +157,12 @@ fn replace(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     }
     temp.as_file().sync_all().with_context(temp_context)?;
 
-    temp.persist(&target).map_err(|err| {
-        // Dropping the handed-back file removes the temp file.
-        drop(err.file);
-        anyhow::Error::new(err.error).context(format!(
-            "failed to rename `{}` to `{}`",
-            temp_path.display(),
-            target.display()
-        ))
-    })?;
-
-    File::open(&dir)
-        .and_then(|dir| dir.sync_all())
-        .with_context(|| format!("failed to sync directory `{}`", dir.display()))
+    Ok(Staged {
+        temp,
+        target,
+        dir,
+        path: path.to_path_buf(),
+    })
 }
 
 /// Carries the old file's owner and mode over to the temp file. Owner first:
