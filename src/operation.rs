@@ -26,11 +26,9 @@ pub fn begin(kind: &str) -> Operation {
 /// Why an operation's process is presumed gone, or `None` if it may still run.
 pub fn stale_reason(op: &Operation) -> Option<String> {
     if op.host == process::hostname() {
-        let Some(started) = time::parse_rfc3339(&op.started_at) else {
-            return (!process::runs_since(op.pid, std::time::SystemTime::now()))
-                .then(|| format!("pid {} no longer runs", op.pid));
-        };
-        (!process::runs_since(op.pid, started)).then(|| format!("pid {} no longer runs", op.pid))
+        // An unreadable start time only loses the pid-reuse check.
+        let since = time::parse_rfc3339(&op.started_at).unwrap_or_else(std::time::SystemTime::now);
+        (!process::runs_since(op.pid, since)).then(|| format!("pid {} no longer runs", op.pid))
     } else {
         let age = time::age(&op.started_at)?;
         (age > FOREIGN_STALE_AFTER).then(|| {

@@ -184,6 +184,27 @@ pub fn owned_or_forced(
     }
 }
 
+/// Before a commit records an outcome: the record must still carry the
+/// operation this process reserved it with. If someone settled it
+/// meanwhile (`doctor --fix` from another host), do not overwrite that.
+pub fn still_ours(
+    project: &Project,
+    what: &str,
+    recorded: Option<&Operation>,
+    ours: &Operation,
+) -> anyhow::Result<()> {
+    if recorded == Some(ours) {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "the record of {what} in `{}` was changed by another process while {} ran ({} ago); \
+         run `lxdev doctor` to compare it with the runtime",
+        project.path().display(),
+        ours.kind,
+        crate::time::human_duration(crate::time::age(&ours.started_at).unwrap_or_default())
+    ))
+}
+
 /// "try again" error for something with an operation in flight, or a note
 /// that the operation is stale and how to settle it.
 pub fn busy(what: &str, doing: &str, op: Option<&Operation>) -> Error {

@@ -360,22 +360,12 @@ pub(super) fn runtime_has(runtime: &dyn Runtime, instance: &str) -> bool {
         .map_or(true, |found| found.is_some())
 }
 
-/// The entry must still carry the operation this process recorded: if
-/// someone settled it meanwhile (`doctor --fix` from another host), do not
-/// overwrite their decision.
-pub(super) fn ensure_still_ours(project: &Project, name: &str, op: &Operation) -> Result<()> {
-    let current = project
+/// The container must still carry the operation this process recorded.
+fn ensure_still_ours(project: &Project, name: &str, op: &Operation) -> Result<()> {
+    let recorded = project
         .config()
         .containers
         .get(name)
         .and_then(|c| c.operation.as_ref());
-    if current == Some(op) {
-        return Ok(());
-    }
-    Err(anyhow::anyhow!(
-        "the record of `{name}` in `{}` was changed by another process while {} ran; \
-         run `lxdev doctor` to compare it with the runtime",
-        project.path().display(),
-        op.kind
-    ))
+    checks::still_ours(project, &format!("`{name}`"), recorded, op)
 }

@@ -26,7 +26,8 @@ enum Finding {
     StaleOperation {
         target: Target,
         state: String,
-        op: Operation,
+        /// `None` when a state was left with no operation record.
+        op: Option<Operation>,
         reason: String,
     },
     /// A failed entry.
@@ -42,7 +43,7 @@ enum Finding {
     InFlight {
         target: Target,
         state: String,
-        op: Operation,
+        op: Option<Operation>,
         note: String,
     },
 }
@@ -85,10 +86,7 @@ impl Finding {
                 state,
                 op,
                 reason,
-            } => format!(
-                "{target} was left `{state}` by {} ({reason})",
-                operation::describe(op)
-            ),
+            } => format!("{target} was left `{state}` {} ({reason})", by(op)),
             Finding::Failed { target, error } => format!("{target} failed: {error}"),
             Finding::MissingFromRuntime { target } => {
                 format!("{target} is in the file but the runtime does not have it")
@@ -105,11 +103,16 @@ impl Finding {
                 state,
                 op,
                 note,
-            } => format!(
-                "{target} is `{state}` by {} ({note}; left alone)",
-                operation::describe(op)
-            ),
+            } => format!("{target} is `{state}` {} ({note}; left alone)", by(op)),
         }
+    }
+}
+
+/// Who recorded the operation, for messages.
+fn by(op: &Option<Operation>) -> String {
+    match op {
+        Some(op) => format!("by {}", operation::describe(op)),
+        None => "with no operation recorded".into(),
     }
 }
 
@@ -278,21 +281,21 @@ fn operation_finding(
         return Some(Finding::StaleOperation {
             target: target.clone(),
             state,
-            op: operation::begin("unknown"),
-            reason: "no operation recorded".into(),
+            op: None,
+            reason: "no process is recorded as doing it".into(),
         });
     };
     Some(match operation::stale_reason(op) {
         Some(reason) => Finding::StaleOperation {
             target: target.clone(),
             state,
-            op: op.clone(),
+            op: Some(op.clone()),
             reason,
         },
         None => Finding::InFlight {
             target: target.clone(),
             state,
-            op: op.clone(),
+            op: Some(op.clone()),
             note: "still running".into(),
         },
     })

@@ -3,13 +3,13 @@
 use anyhow::Result;
 use serde_json::json;
 
-use super::container::{made_nothing, print_table, runtime_has};
+use super::container::{made_nothing, print_table};
 use super::{Context, checks};
 use crate::config::model::{Operation, SnapshotState};
 use crate::config::{Project, names};
 use crate::error::Error;
 use crate::runtime::Runtime;
-use crate::{operation, process, time};
+use crate::{operation, process};
 
 pub fn create(
     ctx: &Context,
@@ -205,10 +205,9 @@ pub fn list(ctx: &Context, container: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether the runtime has the snapshot; when it cannot tell, assume it
+/// does (as `runtime_has`: recording `failed` is recoverable).
 fn snapshot_exists(runtime: &dyn Runtime, instance: &str, snapshot: &str) -> bool {
-    if !runtime_has(runtime, instance) {
-        return false;
-    }
     runtime.status(instance).map_or(true, |found| {
         found.is_some_and(|i| i.snapshots.iter().any(|s| s == snapshot))
     })
@@ -221,20 +220,16 @@ fn ensure_still_ours(
     snapshot: &str,
     op: &Operation,
 ) -> Result<()> {
-    let current = project
+    let recorded = project
         .config()
         .containers
         .get(container)
         .and_then(|c| c.snapshots.get(snapshot))
         .and_then(|s| s.operation.as_ref());
-    if current == Some(op) {
-        return Ok(());
-    }
-    Err(anyhow::anyhow!(
-        "the record of snapshot `{container}/{snapshot}` in `{}` was changed by another process \
-         while {} ran ({} ago); run `lxdev doctor` to compare it with the runtime",
-        project.path().display(),
-        op.kind,
-        time::human_duration(time::age(&op.started_at).unwrap_or_default())
-    ))
+    checks::still_ours(
+        project,
+        &format!("snapshot `{container}/{snapshot}`"),
+        recorded,
+        op,
+    )
 }
