@@ -53,6 +53,19 @@ pub fn command_line() -> String {
         .join(" ")
 }
 
+/// The arguments process `pid` was started with (`/proc/PID/cmdline`), or
+/// `None` if it does not exist. Empty for kernel threads.
+pub fn arguments(pid: u32) -> Option<Vec<String>> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(
+        cmdline
+            .split(|&b| b == 0)
+            .filter(|arg| !arg.is_empty())
+            .map(|arg| String::from_utf8_lossy(arg).into_owned())
+            .collect(),
+    )
+}
+
 /// When process `pid` started, or `None` if it does not exist.
 pub fn start_time(pid: u32) -> Option<SystemTime> {
     // Field 22 of /proc/PID/stat is the start time in clock ticks after boot
@@ -113,6 +126,26 @@ mod tests {
         let pid = child.id();
         child.wait().unwrap();
         assert!(!runs_since(pid, SystemTime::now()));
+    }
+
+    #[test]
+    fn arguments_of_a_running_process() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        // Between fork and exec the child still shows our own command line.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut args = arguments(child.id());
+        while args.as_ref().and_then(|a| a.first()).map(String::as_str) != Some("sleep")
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+            args = arguments(child.id());
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(args.unwrap(), ["sleep", "5"]);
     }
 
     #[test]

@@ -19,14 +19,8 @@ pub fn init(ctx: &Context, project: Option<&str>, runtime_name: Option<&str>) ->
     };
     names::validate_project(&project)
         .map_err(|why| Error::Usage(format!("{why}; choose a project name with --project NAME")))?;
-    if let Some(name) = runtime_name
-        && !runtime::NAMES.contains(&name)
-    {
-        return Err(Error::Usage(format!(
-            "unknown runtime `{name}`; expected one of: {}",
-            runtime::NAMES.join(", ")
-        ))
-        .into());
+    if let Some(name) = runtime_name {
+        runtime::check_name(name)?;
     }
     let text = crate::config::Project::initial_text(&project, runtime_name);
     ctx.manager.create(&text)?;

@@ -205,9 +205,9 @@ impl WaitStrategy {
 /// written in the lock file, then to "another process".
 pub fn describe_holder(path: &Path) -> String {
     if let Some(pid) = kernel_holder_pid(path)
-        && let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline"))
+        && let Some(args) = crate::process::arguments(pid)
     {
-        let command = cmdline_to_string(&cmdline);
+        let command = args.join(" ");
         return if command.is_empty() {
             format!("pid {pid}")
         } else {
@@ -408,14 +408,6 @@ fn dev_major(dev: u64) -> u64 {
 
 fn dev_minor(dev: u64) -> u64 {
     (dev & 0xff) | ((dev >> 12) & !0xff)
-}
-
-fn cmdline_to_string(cmdline: &[u8]) -> String {
-    String::from_utf8_lossy(cmdline)
-        .split('\0')
-        .filter(|arg| !arg.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn holder_is_alive(holder: &LockHolder) -> bool {

@@ -576,12 +576,7 @@ fn orphaned_client(client: &str, instance: &str) -> Option<(u32, String)> {
     let snapshot_prefix = format!("{instance}/");
     std::fs::read_dir("/proc").ok()?.find_map(|entry| {
         let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let args: Vec<String> = cmdline
-            .split(|&b| b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
+        let args = crate::process::arguments(pid)?;
         let program = std::path::Path::new(args.first()?).file_name()?.to_str()?;
         let names_it = args
             .iter()

@@ -83,6 +83,22 @@ pub trait Runtime: Send + Sync {
 /// The runtime names `--runtime` accepts.
 pub const NAMES: &[&str] = &["fake", "lxd", "incus"];
 
+/// Fails (usage, exit 2) unless `name` is one of [`NAMES`].
+pub fn check_name(name: &str) -> Result<(), crate::error::Error> {
+    if NAMES.contains(&name) {
+        Ok(())
+    } else {
+        Err(unknown(name))
+    }
+}
+
+fn unknown(name: &str) -> crate::error::Error {
+    crate::error::Error::Usage(format!(
+        "unknown runtime `{name}`; expected one of: {}",
+        NAMES.join(", ")
+    ))
+}
+
 /// Builds the runtime named `name`, or detects one when `name` is `None`.
 /// `project_dir` is where the fake runtime keeps its state.
 pub fn select(name: Option<&str>, project: &str, project_dir: &Path) -> Result<Box<dyn Runtime>> {
@@ -90,13 +106,7 @@ pub fn select(name: Option<&str>, project: &str, project_dir: &Path) -> Result<B
         Some("fake") => return Ok(Box::new(fake::FakeRuntime::new(project_dir, project))),
         Some("lxd") => lxd::LxdRuntime::lxd()?,
         Some("incus") => lxd::LxdRuntime::incus()?,
-        Some(other) => {
-            return Err(crate::error::Error::Usage(format!(
-                "unknown runtime `{other}`; expected one of: {}",
-                NAMES.join(", ")
-            ))
-            .into());
-        }
+        Some(other) => return Err(unknown(other).into()),
         None => lxd::LxdRuntime::detect()?,
     };
     Ok(Box::new(
