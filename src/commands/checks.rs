@@ -127,8 +127,8 @@ pub fn name_free(project: &Project, name: &str) -> Result<(), Error> {
     let detail = match (existing.state, existing.operation.as_ref()) {
         (Some(state), Some(op)) if state != ContainerState::Failed => {
             format!(
-                " (being {} by {})",
-                container_state_verb(state),
+                " ({} by {})",
+                container_state_word(state),
                 operation::describe(op)
             )
         }
@@ -230,14 +230,6 @@ fn container_state_word(state: ContainerState) -> &'static str {
     match state {
         ContainerState::Creating => "being created",
         ContainerState::Removing => "being removed",
-        ContainerState::Failed => "failed",
-    }
-}
-
-fn container_state_verb(state: ContainerState) -> &'static str {
-    match state {
-        ContainerState::Creating => "created",
-        ContainerState::Removing => "removed",
         ContainerState::Failed => "failed",
     }
 }

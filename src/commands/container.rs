@@ -18,12 +18,14 @@ pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
     }
     let runtime = ctx.runtime(&project)?;
     let op = operation::begin("create");
+    // Looked up (in /etc/passwd) before locking: keep the transaction short.
+    let owner = process::current_user();
     let instance = ctx.reserve(|project| {
         checks::name_free(project, name)?;
         checks::within_quota(project)?;
         let new = NewContainer {
             image,
-            owner: &process::current_user(),
+            owner: &owner,
             created_at: &op.started_at,
             cloned_from: None,
         };
@@ -51,6 +53,8 @@ pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) ->
     check_name(&project, name)?;
     let runtime = ctx.runtime(&project)?;
     let op = operation::begin("clone");
+    // Looked up (in /etc/passwd) before locking: keep the transaction short.
+    let owner = process::current_user();
     let (source_instance, instance) = ctx.reserve(|project| {
         let source_entry = checks::ready_container(project, source)?;
         checks::no_snapshot_in_flight(
@@ -70,7 +74,7 @@ pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) ->
         let image = source_entry.image.clone();
         let new = NewContainer {
             image: &image,
-            owner: &process::current_user(),
+            owner: &owner,
             created_at: &op.started_at,
             cloned_from: Some(&cloned_from),
         };
