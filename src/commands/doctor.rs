@@ -7,6 +7,9 @@
 //! left alone. (A ready entry's instance only disappears after a remove
 //! has marked it `removing`, and an instance only appears after a create
 //! has reserved its name, so this ordering never misreads work in flight.)
+//! A stale operation whose runtime work still runs (`Runtime::busy`) is
+//! left alone; `--fix` decides the rest from a listing taken after those
+//! checks, since that work may have changed what exists until it ended.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -151,7 +154,13 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
 
     let mut fixed = Vec::new();
     if fix && findings.iter().any(Finding::is_problem) {
-        let has = |target: &Target| exists_in(&instances, &project, target);
+        // Judge what exists from a listing taken after the busy checks: work
+        // a dead process left running may have ended in between and changed
+        // it (a failed `lxc init` rolls its half-made instance back). Once
+        // that work has ended, nothing but a live command, which the
+        // unchanged-record check excludes, changes these entries.
+        let settled = runtime.list(project.name())?;
+        let has = |target: &Target| exists_in(&settled, &project, target);
         fixed = ctx.manager.update(|current| {
             let mut fixed = Vec::new();
             for finding in findings.iter().filter(|f| f.is_problem()) {
