@@ -26,4 +26,10 @@ pub enum Error {
     /// Try again later: the target has an operation in flight.
     #[error("{0}")]
     Busy(String),
+    /// The invoking user may not change the project file.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// SIGINT or SIGTERM arrived; the message says what was settled.
+    #[error("{message}")]
+    Interrupted { message: String, signal: i32 },
 }

@@ -16,6 +16,12 @@ pub const CONFLICT: u8 = 4;
 pub const INVALID_CONFIG: u8 = 65;
 /// No container runtime reachable (sysexits EX_UNAVAILABLE).
 pub const RUNTIME_UNAVAILABLE: u8 = 69;
+/// The invoking user may not write containers.yaml (sysexits EX_NOPERM).
+pub const PERMISSION_DENIED: u8 = 77;
+/// Interrupted by SIGINT (128 + 2), after settling what was in flight.
+pub const INTERRUPTED: u8 = 130;
+/// Terminated by SIGTERM (128 + 15), after settling what was in flight.
+pub const TERMINATED: u8 = 143;
 /// Try again: lock timeout, or the target has an operation in flight
 /// (sysexits EX_TEMPFAIL).
 pub const TRY_AGAIN: u8 = 75;
@@ -35,6 +41,14 @@ pub fn for_error(err: &anyhow::Error) -> u8 {
                 Error::InvalidConfig(_) => INVALID_CONFIG,
                 Error::RuntimeUnavailable(_) => RUNTIME_UNAVAILABLE,
                 Error::Busy(_) => TRY_AGAIN,
+                Error::PermissionDenied(_) => PERMISSION_DENIED,
+                Error::Interrupted { signal, .. } => {
+                    if *signal == 15 {
+                        TERMINATED
+                    } else {
+                        INTERRUPTED
+                    }
+                }
             };
         }
     }

@@ -23,10 +23,15 @@ pub fn current_user() -> String {
         Ok(meta) => meta.uid(),
         Err(_) => return std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
     };
-    user_name(uid).unwrap_or_else(|| format!("uid{uid}"))
+    user_name(uid)
 }
 
-fn user_name(uid: u32) -> Option<String> {
+/// The name of user `uid`, or `uid<N>` when it has none.
+pub fn user_name(uid: u32) -> String {
+    passwd_name(uid).unwrap_or_else(|| format!("uid{uid}"))
+}
+
+fn passwd_name(uid: u32) -> Option<String> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {
         let mut fields = line.split(':');

@@ -5,6 +5,9 @@
 //! - Every write happens inside `update`, under the exclusive lock on
 //!   `containers.yaml.lock` (lxc-dev-manager's lock file, so the two tools
 //!   exclude each other), after re-reading the file under that lock.
+//! - The lock file sits beside the real file, after symlinks: a file reached
+//!   through two paths (`a/containers.yaml -> ../b/containers.yaml`) has one
+//!   lock, one temp-file namespace and one runtime state directory.
 //! - Nothing is written that lxdev itself could not load: the edited text is
 //!   parsed with the typed model first.
 //! - Saves are atomic (`fs::atomic`), so `load` needs no lock: a reader sees
@@ -44,7 +47,10 @@ fn hold_for_crash_tests() {
 
 #[derive(Debug)]
 pub struct ConfigManager {
+    /// The path as given: read through, and named in messages about it.
     path: PathBuf,
+    /// `path` with symlinks at its end followed: the file a save replaces.
+    real_path: PathBuf,
     lock_path: PathBuf,
     lock_timeout: Duration,
     wait_strategy: WaitStrategy,
@@ -59,10 +65,13 @@ pub struct ConfigManager {
 impl ConfigManager {
     /// A manager for the project file at `path` (which may not exist yet).
     pub fn new(path: PathBuf) -> ConfigManager {
-        let mut lock_name = path.file_name().unwrap_or_default().to_os_string();
+        // A symlink loop is reported when the file is read.
+        let real_path = atomic::resolve_symlinks(&path).unwrap_or_else(|_| path.clone());
+        let mut lock_name = real_path.file_name().unwrap_or_default().to_os_string();
         lock_name.push(".lock");
         ConfigManager {
-            lock_path: path.with_file_name(lock_name),
+            lock_path: real_path.with_file_name(lock_name),
+            real_path,
             path,
             lock_timeout: Duration::from_secs(10),
             wait_strategy: WaitStrategy::from_env(),
@@ -112,6 +121,13 @@ impl ConfigManager {
         &self.path
     }
 
+    /// The project file's own path, symlinks and `..` resolved where it
+    /// exists: what instances are tagged with (`user.lxdev.config`), so one
+    /// file reached by two paths is one project.
+    pub fn canonical_path(&self) -> PathBuf {
+        std::fs::canonicalize(&self.real_path).unwrap_or_else(|_| self.real_path.clone())
+    }
+
     pub fn lock_path(&self) -> &Path {
         &self.lock_path
     }
@@ -139,7 +155,7 @@ impl ConfigManager {
         let config = self.parse(&bytes)?;
         // parse has checked UTF-8.
         let text = String::from_utf8(bytes).expect("validated as UTF-8");
-        Ok(Project::new(self.path.clone(), text, config))
+        Ok(Project::new(self.real_path.clone(), text, config))
     }
 
     /// The typed model of `bytes`, reusing the last text this manager read
@@ -225,6 +241,7 @@ impl ConfigManager {
 
     /// Validates and writes `text`; the caller syncs the directory.
     fn save(&self, text: &str) -> Result<atomic::Renamed> {
+        self.check_writable()?;
         // Never write what we could not load back. The check parses on one
         // core while the other writes and syncs the temp file; the rename
         // waits for both.
@@ -246,6 +263,41 @@ impl ConfigManager {
         *self.last_parsed.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((text.to_string(), Arc::new(config)));
         Ok(renamed)
+    }
+
+    /// A save replaces the file by rename, which only needs the directory
+    /// to be writable; refuse unless the invoking user could also write the
+    /// file in place, so a read-only file (mode 0444, or another user's
+    /// 0644) is never silently replaced. Root included: a file nobody may
+    /// write is read-only on purpose.
+    fn check_writable(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = match std::fs::metadata(&self.real_path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("failed to stat `{}`", self.real_path.display()));
+            }
+        };
+        let mode = meta.mode() & 0o7777;
+        let writable = if mode & 0o222 == 0 {
+            false
+        } else if rustix::process::geteuid().is_root() {
+            true
+        } else {
+            rustix::fs::access(&self.real_path, rustix::fs::Access::WRITE_OK).is_ok()
+        };
+        if writable {
+            return Ok(());
+        }
+        Err(Error::PermissionDenied(format!(
+            "refusing to change `{}`: its mode is {mode:04o} and its owner is {}, so {} may not              write it; change its mode or owner if this user should edit the project",
+            self.real_path.display(),
+            process::user_name(meta.uid()),
+            process::current_user()
+        ))
+        .into())
     }
 
     fn lock(&self, timeout: Duration) -> Result<FileLock> {

@@ -7,8 +7,10 @@
 //! owner/group when running as root); fsync the file; rename over the target;
 //! fsync the directory so the rename itself is durable. On any failure the
 //! target is untouched and the temp file is removed. A SIGKILL can still leave
-//! a temp file: the next save (which holds the lock, so no other writer is
-//! mid-save) sweeps them.
+//! a temp file: the next save sweeps them. A writer holds a flock on its temp
+//! file for as long as the file is live, and the sweep skips a locked one, so
+//! it never deletes a temp file another writer still holds (a writer that
+//! reached the same file through another path, or another tool).
 //!
 //! `write_atomic` runs the steps in one go; `stage`, `Staged::rename` and
 //! `Renamed::sync` split them, so a caller can validate the content while it
@@ -27,6 +29,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+
+use super::lock;
 
 /// Temp files are named `.<file name>.tmp-<random>` beside the target.
 pub fn temp_prefix(target_file_name: &str) -> String {
@@ -150,6 +154,9 @@ fn stage_temp(path: &Path, contents: &[u8]) -> anyhow::Result<Staged> {
     // From here on, an early return drops `temp`, which deletes it.
     let temp_path = temp.path().to_path_buf();
     let temp_context = || format!("failed to write temp file `{}`", temp_path.display());
+    // Marks the temp file live for sweeps (see the module comment); the
+    // lock goes when the file is closed, after the rename or on drop.
+    lock::try_lock_file(temp.as_file()).with_context(temp_context)?;
 
     temp.write_all(contents).with_context(temp_context)?;
     if let Some(old) = &old {
@@ -179,7 +186,7 @@ fn copy_owner_and_mode(temp: &File, old: &fs::Metadata) -> io::Result<()> {
 /// Follows symlinks at `path` itself (not in its parents) to the file that
 /// should be replaced, even when the final target does not exist yet, so
 /// replacing it keeps the symlink in place.
-fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
+pub fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
     // Linux's own limit on symlink hops (path_resolution(7)).
     const MAX_HOPS: usize = 40;
     let mut current = path.to_path_buf();
@@ -234,12 +241,23 @@ fn temp_files_in(dir: &Path, name: &str) -> io::Result<Vec<PathBuf>> {
         if file_name.len() > prefix.len()
             && file_name.starts_with(&prefix)
             && entry.file_type()?.is_file()
+            && !held_by_a_live_writer(&entry.path())?
         {
             found.push(entry.path());
         }
     }
     found.sort();
     Ok(found)
+}
+
+/// Whether a writer still holds `temp` open and locked (see `stage_temp`).
+/// A file that vanished meanwhile counts as held: it is not ours to sweep.
+fn held_by_a_live_writer(temp: &Path) -> io::Result<bool> {
+    match File::open(temp) {
+        Ok(file) => Ok(!lock::try_lock_file(&file)?),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(true),
+        Err(err) => Err(err),
+    }
 }
 
 fn sweep(dir: &Path, name: &str) -> io::Result<usize> {

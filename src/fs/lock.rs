@@ -257,6 +257,13 @@ fn try_lock(file: &File) -> io::Result<bool> {
     }
 }
 
+/// Takes LOCK_EX on `file` if no other open file description holds it.
+/// Writers lock their temp file this way while it is live, so a sweep of
+/// leftover temp files can tell a killed writer's file from a live one.
+pub fn try_lock_file(file: &File) -> io::Result<bool> {
+    try_lock(file)
+}
+
 /// Blocking LOCK_EX, retried on EINTR (flock(2) returns it when a signal
 /// handler runs while waiting).
 // The one place that blocks in flock(2) (clippy.toml reserves file-lock
