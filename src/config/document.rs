@@ -24,6 +24,11 @@
 //!   in yaml-edit's tree and are left in place by `remove`.
 //! - `Document` holds a rowan tree with interior mutability: it is not
 //!   `Send`, and `Clone` takes an independent snapshot.
+//! - Nodes shared through YAML anchors are never edited: an edit through an
+//!   alias (`api2: *api`), or of a node whose anchor another node uses
+//!   (`base: &b` ... `user: *b`), would show up in both places, so
+//!   [`Document::check_unshared`] refuses it. Merge keys (`<<: *base`) in the
+//!   edited entry are fine: the merged node itself is not changed.
 
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -50,6 +55,9 @@ pub struct Document {
     file: YamlFile,
     /// Columns per nesting level for new block content.
     indent: usize,
+    /// Whether the text has an `&` at all: without one, no node is anchored
+    /// and [`Document::check_unshared`] has nothing to walk.
+    may_share: bool,
 }
 
 impl Clone for Document {
@@ -59,6 +67,7 @@ impl Clone for Document {
         Document {
             file: self.file.snapshot(),
             indent: self.indent,
+            may_share: self.may_share,
         }
     }
 }
@@ -87,6 +96,7 @@ impl Document {
         Ok(Document {
             file,
             indent: detect_indent(text),
+            may_share: text.contains('&'),
         })
     }
 
@@ -168,6 +178,81 @@ impl Document {
         Ok(true)
     }
 
+    /// Refuses (as [`crate::error::Error::InvalidConfig`], naming the lines)
+    /// an edit at `path` that would also change another part of the file
+    /// through YAML anchors: an entry on the way that is an alias, or one
+    /// that carries an anchor used elsewhere. Only the anchors of the nodes
+    /// on the way count (and, for the entry at `path` itself, every anchor
+    /// inside it, since it is replaced or removed whole).
+    pub fn check_unshared(&self, path: &[&str]) -> anyhow::Result<()> {
+        if !self.may_share {
+            return Ok(());
+        }
+        let marks = Marks::collect(&self.file);
+        let Some(mut map) = self.root(false)? else {
+            return Ok(());
+        };
+        for (depth, key) in path.iter().enumerate() {
+            let Some(entry) = find_entry(&map, key) else {
+                return Ok(());
+            };
+            let here = path[..=depth].join(".");
+            let range = entry.syntax().text_range();
+            let value = entry.value_node();
+            if let Some(YamlNode::Alias(alias)) = &value {
+                let at = alias.syntax().text_range().start();
+                let name = marks.reference_at(at).unwrap_or_default();
+                return Err(self.shared(format!(
+                    "`{here}` at line {} is an alias (`*{name}`) of the node at line {}; lxdev does \
+                     not change what is shared through an alias: write the entry out in full",
+                    self.line_of(at),
+                    marks.anchor_line(self, name)
+                )));
+            }
+            let last = depth + 1 == path.len();
+            let children: Vec<rowan::TextRange> = match &value {
+                Some(YamlNode::Mapping(child)) if !last => {
+                    child.entries().map(|e| e.syntax().text_range()).collect()
+                }
+                _ => Vec::new(),
+            };
+            for (name, at) in &marks.anchors {
+                let on_this_node = range.contains(*at) && !children.iter().any(|c| c.contains(*at));
+                if !on_this_node {
+                    continue;
+                }
+                let used = marks
+                    .references
+                    .iter()
+                    .find(|(r, at)| r == name && !(last && range.contains(*at)));
+                if let Some((_, used_at)) = used {
+                    return Err(self.shared(format!(
+                        "`{here}` at line {} carries the anchor `&{name}`, which line {} uses \
+                         (`*{name}`); changing it would change that too: write the other node \
+                         out in full",
+                        self.line_of(*at),
+                        self.line_of(*used_at)
+                    )));
+                }
+            }
+            match value {
+                Some(YamlNode::Mapping(child)) => map = child,
+                _ => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    fn shared(&self, message: String) -> anyhow::Error {
+        crate::error::Error::InvalidConfig(message).into()
+    }
+
+    /// The 1-based line of a text offset.
+    fn line_of(&self, at: rowan::TextSize) -> usize {
+        let text = self.text();
+        text[..usize::from(at).min(text.len())].matches('\n').count() + 1
+    }
+
     /// Whether `path` holds a mapping with no entries (`{}`, or a block
     /// mapping whose last key was removed).
     pub fn is_empty_mapping(&self, path: &[&str]) -> anyhow::Result<bool> {
@@ -247,6 +332,54 @@ impl Document {
         self.file = YamlFile::from_str(&out)
             .map_err(|e| anyhow::anyhow!("re-indented document does not parse: {e}"))?;
         Ok(())
+    }
+}
+
+/// Every anchor (`&name`) and reference (`*name`, merge keys' too) in a
+/// document, by name and text offset.
+struct Marks {
+    anchors: Vec<(String, rowan::TextSize)>,
+    references: Vec<(String, rowan::TextSize)>,
+}
+
+impl Marks {
+    fn collect(file: &YamlFile) -> Marks {
+        let mut marks = Marks {
+            anchors: Vec::new(),
+            references: Vec::new(),
+        };
+        for token in file
+            .syntax()
+            .descendants_with_tokens()
+            .filter_map(|e| e.into_token())
+        {
+            let name = token.text().get(1..).unwrap_or_default().to_string();
+            let at = token.text_range().start();
+            match token.kind() {
+                SyntaxKind::ANCHOR => marks.anchors.push((name, at)),
+                SyntaxKind::REFERENCE => marks.references.push((name, at)),
+                _ => {}
+            }
+        }
+        marks
+    }
+
+    /// The name of the reference that starts at or just after `at`.
+    fn reference_at(&self, at: rowan::TextSize) -> Option<&str> {
+        self.references
+            .iter()
+            .filter(|(_, r)| *r >= at)
+            .min_by_key(|(_, r)| *r)
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// The line of the last anchor named `name` (an alias refers to the
+    /// nearest one before it), or 0 when there is none.
+    fn anchor_line(&self, doc: &Document, name: &str) -> usize {
+        self.anchors
+            .iter()
+            .rfind(|(a, _)| a == name)
+            .map_or(0, |(_, at)| doc.line_of(*at))
     }
 }
 

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::document::{Document, Value};
 use super::model::{Config, Container, Operation};
@@ -122,7 +122,8 @@ impl Project {
         }
         fields.push(("state", Value::Str(state)));
         fields.push(("operation", Value::Map(&operation)));
-        self.doc()?.set(&["containers", name], Value::Map(&fields))
+        self.edit(&["containers", name])?
+            .set(&["containers", name], Value::Map(&fields))
     }
 
     /// Marks container `name` as busy with `op` (state `removing`, ...).
@@ -146,7 +147,8 @@ impl Project {
     }
 
     pub fn remove_container(&mut self, name: &str) -> Result<()> {
-        self.doc()?.remove(&["containers", name])?;
+        self.edit(&["containers", name])?
+            .remove(&["containers", name])?;
         Ok(())
     }
 
@@ -167,10 +169,8 @@ impl Project {
         fields.push(("created_at", Value::Str(created_at)));
         fields.push(("state", Value::Str("creating")));
         fields.push(("operation", Value::Map(&operation)));
-        self.doc()?.set(
-            &["containers", container, "snapshots", snapshot],
-            Value::Map(&fields),
-        )
+        let path = ["containers", container, "snapshots", snapshot];
+        self.edit(&path)?.set(&path, Value::Map(&fields))
     }
 
     pub fn begin_snapshot_operation(
@@ -196,8 +196,9 @@ impl Project {
     /// for byte (lxc-dev-manager omits an empty `snapshots` too).
     pub fn remove_snapshot(&mut self, container: &str, snapshot: &str) -> Result<()> {
         let snapshots = ["containers", container, "snapshots"];
-        let doc = self.doc()?;
-        doc.remove(&["containers", container, "snapshots", snapshot])?;
+        let path = ["containers", container, "snapshots", snapshot];
+        let doc = self.edit(&path)?;
+        doc.remove(&path)?;
         if doc.is_empty_mapping(&snapshots)? {
             doc.remove(&snapshots)?;
         }
@@ -217,9 +218,19 @@ impl Project {
         Ok(self.doc.as_mut().expect("parsed above"))
     }
 
+    /// The document, once an edit at `path` is known not to change any
+    /// other part of the file through YAML anchors.
+    fn edit(&mut self, path: &[&str]) -> Result<&mut Document> {
+        let file = self.path.display().to_string();
+        let doc = self.doc()?;
+        doc.check_unshared(path)
+            .with_context(|| format!("cannot change `{file}`"))?;
+        Ok(doc)
+    }
+
     fn set(&mut self, base: &[&str], key: &str, value: Value<'_>) -> Result<()> {
         let path: Vec<&str> = base.iter().copied().chain([key]).collect();
-        self.doc()?.set(&path, value)
+        self.edit(&path)?.set(&path, value)
     }
 
     fn begin_operation(&mut self, base: &[&str], state: &str, op: &Operation) -> Result<()> {
@@ -245,7 +256,7 @@ impl Project {
 
     fn remove_key(&mut self, base: &[&str], key: &str) -> Result<()> {
         let path: Vec<&str> = base.iter().copied().chain([key]).collect();
-        self.doc()?.remove(&path)?;
+        self.edit(&path)?.remove(&path)?;
         Ok(())
     }
 }
