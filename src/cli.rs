@@ -41,9 +41,9 @@ pub struct GlobalArgs {
     pub lock_timeout: f64,
 
     /// Container runtime: fake, lxd or incus [env: LXDEV_RUNTIME; default: the file's
-    /// `runtime:`, else detected]. With `init`, it is recorded in the new file.
-    // Not clap's `env`: `init` must record only what was typed, never the
-    // environment's override.
+    /// `runtime:`, else detected]. `init` records it (or the one it detects) in the
+    /// new file; a file that records one refuses any other.
+    // Not clap's `env`: messages say which of the two named the runtime.
     #[arg(long, value_name = "NAME", global = true)]
     pub runtime: Option<String>,
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod exit_code;
 pub mod fs;
+pub mod interrupt;
 pub mod operation;
 pub mod output;
 pub mod process;

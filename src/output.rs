@@ -28,6 +28,14 @@ impl Output {
         }
     }
 
+    /// Something the user should know that is not a problem (stderr);
+    /// silent with `--quiet`.
+    pub fn note(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("note: {}", message.as_ref());
+        }
+    }
+
     /// A step, shown with `--verbose` (stderr).
     pub fn step(&self, message: impl AsRef<str>) {
         if self.verbose {

@@ -24,6 +24,18 @@ pub fn ready_container<'p>(project: &'p Project, name: &str) -> Result<&'p Conta
     }
 }
 
+/// Container `name` must live on `runtime`: an entry is never judged or
+/// changed through a runtime that never had it.
+pub fn on_runtime(project: &Project, name: &str, runtime: &str) -> Result<(), Error> {
+    match project.runtime_of(name) {
+        Some(own) if own != runtime => Err(Error::Usage(format!(
+            "container `{name}` lives on the {own} runtime, but this command uses {runtime}; \
+             run it with --runtime {own}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The snapshot `container/snapshot`, which must exist and be ready.
 pub fn ready_snapshot<'p>(
     project: &'p Project,
@@ -124,20 +136,39 @@ pub fn name_free(project: &Project, name: &str) -> Result<(), Error> {
     let Some(existing) = project.config().containers.get(name) else {
         return Ok(());
     };
-    let detail = match (existing.state, existing.operation.as_ref()) {
+    let path = project.path().display();
+    let settle = format!(
+        "; run `lxdev doctor --fix` to settle it, or `lxdev container remove {name}` to drop it"
+    );
+    let (detail, advice) = match (existing.state, existing.operation.as_ref()) {
         (Some(state), Some(op)) if state != ContainerState::Failed => {
-            format!(
-                " ({} by {})",
-                container_state_word(state),
-                operation::describe(op)
-            )
+            let doing = container_state_word(state);
+            match operation::stale_reason(op) {
+                Some(reason) => (
+                    format!(
+                        " (left {doing} by {}, and {reason})",
+                        operation::describe(op)
+                    ),
+                    settle,
+                ),
+                None => (
+                    format!(" ({doing} by {})", operation::describe(op)),
+                    String::new(),
+                ),
+            }
         }
-        (Some(ContainerState::Failed), _) => " (in the failed state)".to_string(),
-        _ => String::new(),
+        (Some(ContainerState::Failed), _) => (" (in the failed state)".to_string(), settle),
+        (Some(state), None) => (
+            format!(
+                " ({}, with no operation recorded)",
+                container_state_word(state)
+            ),
+            settle,
+        ),
+        _ => (String::new(), String::new()),
     };
     Err(Error::Conflict(format!(
-        "container `{name}` already exists{detail} in `{}`",
-        project.path().display()
+        "container `{name}` already exists{detail} in `{path}`{advice}"
     )))
 }
 

@@ -1,13 +1,13 @@
 //! `lxdev container create|clone|remove|list`.
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use serde_json::json;
 
 use super::{Context, checks};
-use crate::config::model::Operation;
+use crate::config::model::{ContainerState, Operation};
 use crate::config::{NewContainer, Project, names};
 use crate::error::Error;
-use crate::runtime::{Runtime, Tags};
+use crate::runtime::{self, Belonging, Runtime, Tags};
 use crate::{operation, process};
 
 pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
@@ -28,20 +28,19 @@ pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
             owner: &owner,
             created_at: &op.started_at,
             cloned_from: None,
+            runtime: runtime.name(),
         };
         project.insert_container(name, &new, "creating", &op)?;
         Ok(project.instance_name(name))
     })?;
-    let config_path = ctx.manager.path();
+    let config_path = ctx.manager.canonical_path();
     let tags = Tags {
         project: project.name(),
-        config_path,
+        config_path: &config_path,
     };
-    let result = ctx
-        .out
-        .progress(format!("creating {instance} from {image}"), || {
-            runtime.create(&instance, image, &tags)
-        });
+    let result = ctx.work(format!("creating {instance} from {image}"), || {
+        runtime.create(&instance, image, &tags)
+    });
     settle_creation(ctx, runtime.as_ref(), name, &instance, &op, result)?;
     ctx.out
         .say(format!("created container {name} ({instance})"));
@@ -57,6 +56,7 @@ pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) ->
     let owner = process::current_user();
     let (source_instance, instance) = ctx.reserve(|project| {
         let source_entry = checks::ready_container(project, source)?;
+        checks::on_runtime(project, source, runtime.name())?;
         checks::no_snapshot_in_flight(
             project,
             source,
@@ -77,22 +77,22 @@ pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) ->
             owner: &owner,
             created_at: &op.started_at,
             cloned_from: Some(&cloned_from),
+            runtime: runtime.name(),
         };
         project.insert_container(name, &new, "creating", &op)?;
         Ok((project.instance_name(source), project.instance_name(name)))
     })?;
+    let config_path = ctx.manager.canonical_path();
     let tags = Tags {
         project: project.name(),
-        config_path: ctx.manager.path(),
+        config_path: &config_path,
     };
     let from = snapshot.map_or(source_instance.clone(), |s| {
         format!("{source_instance}/{s}")
     });
-    let result = ctx
-        .out
-        .progress(format!("copying {from} to {instance}"), || {
-            runtime.clone_instance(&source_instance, snapshot, &instance, &tags)
-        });
+    let result = ctx.work(format!("copying {from} to {instance}"), || {
+        runtime.clone_instance(&source_instance, snapshot, &instance, &tags)
+    });
     settle_creation(ctx, runtime.as_ref(), name, &instance, &op, result)?;
     ctx.out
         .say(format!("cloned {from} to container {name} ({instance})"));
@@ -111,12 +111,22 @@ fn settle_creation(
     result: Result<()>,
 ) -> Result<()> {
     match result {
-        Ok(()) => ctx.commit(|project| {
-            ensure_still_ours(project, name, op)?;
-            project.finish_container_operation(name)
-        }),
+        Ok(()) => ctx
+            .commit(|project| {
+                ensure_still_ours(project, name, op)?;
+                project.finish_container_operation(name)
+            })
+            .with_context(|| {
+                format!(
+                    "container `{name}` now exists in the {} runtime as `{instance}`, but \
+                     recording that in `{}` failed; once the cause is fixed, \
+                     `lxdev doctor --fix` records it",
+                    runtime.name(),
+                    ctx.manager.path().display()
+                )
+            }),
         Err(err) => {
-            let leftover = !made_nothing(&err) && runtime_has(runtime, instance);
+            let leftover = !runtime::changed_nothing(&err) && runtime_has(runtime, instance);
             let message = format!("{err:#}");
             ctx.commit(|project| {
                 ensure_still_ours(project, name, op)?;
@@ -139,91 +149,164 @@ fn settle_creation(
 pub fn remove(ctx: &Context, names: &[String], force: bool) -> Result<()> {
     let project = ctx.manager.load()?;
     let runtime = ctx.runtime(&project)?;
+    refuse_foreign_instances(ctx, &project, runtime.as_ref(), names)?;
     let user = process::current_user();
     let op = operation::begin("remove");
     // One reservation for all names: either every one is removable, or
-    // none is touched.
-    let instances = ctx.reserve(|project| {
-        let mut instances = Vec::new();
+    // none is touched. Each remembers its error, if it was failed, so a
+    // remove the runtime refused puts it back exactly as it was.
+    let reserved = ctx.reserve(|project| {
+        let mut reserved = Vec::new();
         for (i, name) in names.iter().enumerate() {
             if names[..i].contains(name) {
                 continue;
             }
             let container = project.container(name)?;
             // A failed entry may be removed: that is how it is cleaned up.
-            if container.state != Some(crate::config::model::ContainerState::Failed) {
+            let was_failed = (container.state == Some(ContainerState::Failed))
+                .then(|| container.error.clone().unwrap_or_default());
+            if was_failed.is_none() {
                 checks::ready_container(project, name)?;
             }
+            checks::on_runtime(project, name, runtime.name())?;
             checks::owned_or_forced(container, name, &user, force)?;
             checks::no_snapshot_in_flight(project, name, None)?;
             checks::no_clone_in_flight_from(project, name, None)?;
-            instances.push((name.clone(), project.instance_name(name)));
+            reserved.push((name.clone(), project.instance_name(name), was_failed));
         }
-        for (name, _) in &instances {
+        for (name, _, _) in &reserved {
             project.begin_container_operation(name, "removing", &op)?;
         }
-        Ok(instances)
+        Ok(reserved)
     })?;
     // The runtime work runs in parallel; each result is committed below.
-    let results: Vec<Result<()>> = ctx.out.progress(
-        format!(
-            "removing {}",
-            instances
-                .iter()
-                .map(|(_, i)| i.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        || {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = instances
-                    .iter()
-                    .map(|(_, instance)| {
-                        scope.spawn(|| remove_instance(runtime.as_ref(), instance))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| Err(anyhow::anyhow!("runtime call panicked")))
-                    })
-                    .collect()
-            })
-        },
-    );
-    let leftovers: Vec<bool> = results
+    let listed = reserved
         .iter()
-        .zip(&instances)
-        .map(|(result, (_, instance))| result.is_err() && runtime_has(runtime.as_ref(), instance))
+        .map(|(_, instance, _)| instance.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let results: Vec<Result<()>> = ctx
+        .work(format!("removing {listed}"), || {
+            Ok(remove_all(runtime.as_ref(), &reserved))
+        })
+        .unwrap_or_else(|refused| {
+            let message = format!("{refused:#}");
+            reserved
+                .iter()
+                .map(|_| Err(runtime::refused(anyhow::anyhow!("{message}"))))
+                .collect()
+        });
+    let outcomes: Vec<Removal> = results
+        .iter()
+        .zip(&reserved)
+        .map(|(result, (_, instance, _))| match result {
+            Ok(()) => Removal::Gone,
+            Err(err) if runtime::changed_nothing(err) => Removal::Unchanged,
+            Err(err) if runtime_has(runtime.as_ref(), instance) => {
+                Removal::HalfDone(format!("remove failed: {err:#}"))
+            }
+            Err(_) => Removal::Gone,
+        })
         .collect();
     ctx.commit(|project| {
-        for (((name, _), result), leftover) in instances.iter().zip(&results).zip(&leftovers) {
+        for ((name, _, was_failed), outcome) in reserved.iter().zip(&outcomes) {
             ensure_still_ours(project, name, &op)?;
-            match result {
-                Err(err) if *leftover => {
-                    project.fail_container(name, &format!("remove failed: {err:#}"))?
+            match (outcome, was_failed) {
+                (Removal::Gone, _) => project.remove_container(name)?,
+                (Removal::HalfDone(error), _) | (Removal::Unchanged, Some(error)) => {
+                    project.fail_container(name, error)?
                 }
-                _ => project.remove_container(name)?,
+                (Removal::Unchanged, None) => project.finish_container_operation(name)?,
             }
         }
         Ok(())
     })?;
     let mut first_error = None;
-    for ((name, instance), result) in instances.iter().zip(results) {
-        match result {
-            Ok(()) => ctx
-                .out
-                .say(format!("removed container {name} ({instance})")),
-            Err(err) if first_error.is_none() => {
-                first_error = Some(err.context(format!(
-                    "failed to remove container `{name}` (recorded as failed; see `lxdev doctor`)"
-                )))
-            }
-            Err(err) => eprintln!("error: failed to remove container `{name}`: {err:#}"),
+    for (((name, instance, _), result), outcome) in reserved.iter().zip(results).zip(&outcomes) {
+        let Err(err) = result else {
+            ctx.out
+                .say(format!("removed container {name} ({instance})"));
+            continue;
+        };
+        let what = match outcome {
+            Removal::HalfDone(_) => "recorded as failed; see `lxdev doctor`",
+            _ => "left as it was",
+        };
+        let err = err.context(format!("failed to remove container `{name}` ({what})"));
+        if first_error.is_none() {
+            first_error = Some(err);
+        } else {
+            eprintln!("error: {err:#}");
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// What a remove left of one container, judged after the runtime work.
+enum Removal {
+    /// The instance is gone: drop the entry.
+    Gone,
+    /// The runtime refused before changing anything: the entry goes back
+    /// to what it was.
+    Unchanged,
+    /// The runtime failed part-way and still has the instance.
+    HalfDone(String),
+}
+
+/// Removes every reserved instance, in parallel.
+fn remove_all(
+    runtime: &dyn Runtime,
+    reserved: &[(String, String, Option<String>)],
+) -> Vec<Result<()>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = reserved
+            .iter()
+            .map(|(_, instance, _)| scope.spawn(|| remove_instance(runtime, instance)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("runtime call panicked")))
+            })
+            .collect()
+    })
+}
+
+/// Refuses (conflict) to remove an instance whose lxdev tags name another
+/// project or another project file: whatever this file says, it is not
+/// this project's to delete.
+fn refuse_foreign_instances(
+    ctx: &Context,
+    project: &Project,
+    runtime: &dyn Runtime,
+    names: &[String],
+) -> Result<()> {
+    let config_path = ctx.manager.canonical_path();
+    for name in names
+        .iter()
+        .filter(|n| project.config().containers.contains_key(*n))
+    {
+        let instance = project.instance_name(name);
+        let Ok(Some(found)) = runtime.status(&instance) else {
+            continue;
+        };
+        let owner = match found.belonging(project.name(), &config_path) {
+            Belonging::OtherProject(other) => format!("project `{other}`"),
+            Belonging::OtherCheckout(file) => {
+                format!("`{file}`, another checkout of project `{}`", project.name())
+            }
+            Belonging::Ours | Belonging::Untagged => continue,
+        };
+        return Err(Error::Conflict(format!(
+            "instance `{instance}` belongs to {owner} (its user.lxdev tags say so); lxdev never \
+             removes another project's instance. If `{name}` was recorded here by mistake, \
+             delete its entry from `{}` by hand",
+            project.path().display()
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// Removes `instance` from the runtime; one that is already gone counts as
@@ -348,12 +431,6 @@ pub(super) fn print_table<const N: usize>(ctx: &Context, header: [&str; N], rows
 
 fn check_name(project: &Project, name: &str) -> Result<()> {
     names::validate_container(project.name(), name).map_err(|why| Error::Usage(why).into())
-}
-
-/// The runtime refused because the name was taken: whatever exists under
-/// it is not ours to record.
-pub(super) fn made_nothing(err: &anyhow::Error) -> bool {
-    matches!(err.downcast_ref::<Error>(), Some(Error::Conflict(_)))
 }
 
 /// Whether the runtime has `instance`; when it cannot tell, assume it does

@@ -20,7 +20,7 @@ use serde_json::json;
 use super::Context;
 use crate::config::model::{Config, Operation};
 use crate::config::{NewContainer, Project, names};
-use crate::runtime::Instance;
+use crate::runtime::{Belonging, Instance};
 use crate::{operation, time};
 
 #[derive(Debug, Clone)]
@@ -35,12 +35,26 @@ enum Finding {
     },
     /// A failed entry.
     Failed { target: Target, error: String },
-    /// A ready entry the runtime does not have.
-    MissingFromRuntime { target: Target },
+    /// A ready entry the runtime does not have: deleted behind lxdev's
+    /// back, or not created on this machine yet (a checked-in file). Only
+    /// the user can tell which, so `--fix` leaves it.
+    MissingFromRuntime {
+        target: Target,
+        runtime: &'static str,
+    },
     /// Something the runtime has that the file does not record.
     MissingFromConfig { target: Target },
     /// A temp file left by a save that was killed.
     TempFile { path: PathBuf },
+    /// An entry recorded on another runtime than the one doctor uses: not
+    /// judged here at all.
+    OtherRuntime { target: Target, runtime: String },
+    /// A runtime instance under this project's prefix that lxdev tagged for
+    /// another project or project file: never adopted, never touched.
+    ForeignInstance { instance: String, owner: String },
+    /// An entry of this file whose instance is tagged for another project
+    /// or project file: only the user can untangle it.
+    EntryOnForeignInstance { target: Target, owner: String },
     /// Work still in flight: reported, never touched. `note` says why it
     /// counts as running.
     InFlight {
@@ -68,7 +82,24 @@ impl std::fmt::Display for Target {
 
 impl Finding {
     fn is_problem(&self) -> bool {
-        !matches!(self, Finding::InFlight { .. })
+        !matches!(
+            self,
+            Finding::InFlight { .. }
+                | Finding::OtherRuntime { .. }
+                | Finding::ForeignInstance { .. }
+        )
+    }
+
+    /// Problems `--fix` may settle: what lxdev itself left behind. The
+    /// others need the user's decision.
+    fn is_fixable(&self) -> bool {
+        matches!(
+            self,
+            Finding::StaleOperation { .. }
+                | Finding::Failed { .. }
+                | Finding::MissingFromConfig { .. }
+                | Finding::TempFile { .. }
+        )
     }
 
     fn kind(&self) -> &'static str {
@@ -79,6 +110,9 @@ impl Finding {
             Finding::MissingFromConfig { .. } => "missing_from_config",
             Finding::TempFile { .. } => "temp_file",
             Finding::InFlight { .. } => "in_flight",
+            Finding::OtherRuntime { .. } => "other_runtime",
+            Finding::ForeignInstance { .. } => "foreign_instance",
+            Finding::EntryOnForeignInstance { .. } => "entry_on_foreign_instance",
         }
     }
 
@@ -91,9 +125,33 @@ impl Finding {
                 reason,
             } => format!("{target} was left `{state}` {} ({reason})", by(op)),
             Finding::Failed { target, error } => format!("{target} failed: {error}"),
-            Finding::MissingFromRuntime { target } => {
-                format!("{target} is in the file but the runtime does not have it")
+            Finding::MissingFromRuntime {
+                target: target @ Target::Container(c),
+                runtime,
+            } => format!(
+                "{target} is in the file but not present on the {runtime} runtime: if it was \
+                 never created on this machine, create it (`lxdev container remove {c}`, then \
+                 `lxdev container create {c} IMAGE`); if it was deleted, drop the entry with \
+                 `lxdev container remove {c}`"
+            ),
+            Finding::MissingFromRuntime {
+                target: target @ Target::Snapshot(c, s),
+                runtime,
+            } => format!(
+                "{target} is in the file but not present on the {runtime} runtime: drop the \
+                 entry with `lxdev snapshot delete {c} {s}`"
+            ),
+            Finding::OtherRuntime { target, runtime } => format!(
+                "{target} lives on the {runtime} runtime: not checked here (run \
+                 `lxdev --runtime {runtime} doctor`; left alone)"
+            ),
+            Finding::ForeignInstance { instance, owner } => {
+                format!("instance `{instance}` belongs to another project ({owner}): left alone")
             }
+            Finding::EntryOnForeignInstance { target, owner } => format!(
+                "{target} is recorded here, but its instance belongs to another project \
+                 ({owner}); remove the entry from the file by hand if it was copied by mistake"
+            ),
             Finding::MissingFromConfig { target } => {
                 format!("{target} exists in the runtime but not in the file")
             }
@@ -123,7 +181,8 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
     let project = ctx.manager.load()?;
     let runtime = ctx.runtime(&project)?;
     let instances = runtime.list(project.name())?;
-    let mut findings = file_findings(&project, &instances);
+    let config_path = ctx.manager.canonical_path();
+    let mut findings = file_findings(&project, &instances, runtime.name(), &config_path);
     // A dead process's work may go on in the runtime; judging what exists
     // before it ends would record the wrong outcome.
     for finding in &mut findings {
@@ -153,7 +212,7 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
     );
 
     let mut fixed = Vec::new();
-    if fix && findings.iter().any(Finding::is_problem) {
+    if fix && findings.iter().any(Finding::is_fixable) {
         // Judge what exists from a listing taken after the busy checks: work
         // a dead process left running may have ended in between and changed
         // it (a failed `lxc init` rolls its half-made instance back). Once
@@ -163,8 +222,10 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
         let has = |target: &Target| exists_in(&settled, &project, target);
         fixed = ctx.manager.update(|current| {
             let mut fixed = Vec::new();
-            for finding in findings.iter().filter(|f| f.is_problem()) {
-                if let Some(action) = settle(current, project.config(), finding, &has)? {
+            for finding in findings.iter().filter(|f| f.is_fixable()) {
+                if let Some(action) =
+                    settle(current, project.config(), finding, runtime.name(), &has)?
+                {
                     fixed.push(format!("{}: {action}", finding.describe()));
                 }
             }
@@ -179,10 +240,14 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
     }
 
     let problems = findings.iter().filter(|f| f.is_problem()).count();
+    let needs_you: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.is_problem() && !f.is_fixable())
+        .collect();
     if ctx.out.json {
         let items: Vec<_> = findings
             .iter()
-            .map(|f| json!({ "kind": f.kind(), "message": f.describe() }))
+            .map(|f| json!({ "kind": f.kind(), "message": f.describe(), "problem": f.is_problem(), "fixable": f.is_fixable() }))
             .collect();
         ctx.out.json(&json!({ "findings": items, "fixed": fixed }));
     } else if findings.is_empty() {
@@ -198,25 +263,58 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
         for line in &fixed {
             ctx.out.say(format!("fixed: {line}"));
         }
+        for finding in &needs_you {
+            ctx.out.say(format!("needs you: {}", finding.describe()));
+        }
     } else {
         for finding in &findings {
             ctx.out.say(finding.describe());
         }
     }
-    if problems > 0 && !fix {
+    if fix && !needs_you.is_empty() {
         return Err(anyhow::anyhow!(
-            "{problems} problem(s) found; run `lxdev doctor --fix` to settle them"
+            "{} problem(s) need a decision that --fix does not make; see above",
+            needs_you.len()
         ));
+    }
+    if problems > 0 && !fix {
+        let advice = if findings.iter().any(Finding::is_fixable) {
+            "run `lxdev doctor --fix` to settle what lxdev left in flight"
+        } else {
+            "each needs a decision; see above"
+        };
+        return Err(anyhow::anyhow!("{problems} problem(s) found; {advice}"));
     }
     Ok(())
 }
 
 /// What the file says that the runtime contradicts, or that a crash left.
-fn file_findings(project: &Project, instances: &[Instance]) -> Vec<Finding> {
+/// Entries recorded on another runtime are not judged; instances are
+/// judged ours by their tags, not by their names alone.
+fn file_findings(
+    project: &Project,
+    instances: &[Instance],
+    runtime: &'static str,
+    config_path: &std::path::Path,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let config = project.config();
+    let owner_of = |instance: &Instance| match instance.belonging(project.name(), config_path) {
+        Belonging::OtherProject(other) => Some(format!("tagged for project `{other}`")),
+        Belonging::OtherCheckout(file) => Some(format!("tagged for `{file}`")),
+        Belonging::Ours | Belonging::Untagged => None,
+    };
     for (name, c) in &config.containers {
         let target = Target::Container(name.clone());
+        if let Some(own) = project.runtime_of(name)
+            && own != runtime
+        {
+            findings.push(Finding::OtherRuntime {
+                target,
+                runtime: own.to_string(),
+            });
+            continue;
+        }
         let state = c
             .state
             .map(|s| super::checks::container_state_name(Some(s)).to_string());
@@ -229,9 +327,13 @@ fn file_findings(project: &Project, instances: &[Instance]) -> Vec<Finding> {
             .iter()
             .find(|i| i.name == project.instance_name(name));
         let Some(instance) = instance else {
-            findings.push(Finding::MissingFromRuntime { target });
+            findings.push(Finding::MissingFromRuntime { target, runtime });
             continue;
         };
+        if let Some(owner) = owner_of(instance) {
+            findings.push(Finding::EntryOnForeignInstance { target, owner });
+            continue;
+        }
         for (snap, s) in &c.snapshots {
             let target = Target::Snapshot(name.clone(), snap.clone());
             let state = s
@@ -242,7 +344,7 @@ fn file_findings(project: &Project, instances: &[Instance]) -> Vec<Finding> {
             {
                 findings.push(f);
             } else if !instance.snapshots.contains(snap) {
-                findings.push(Finding::MissingFromRuntime { target });
+                findings.push(Finding::MissingFromRuntime { target, runtime });
             }
         }
         for snap in instance
@@ -262,6 +364,13 @@ fn file_findings(project: &Project, instances: &[Instance]) -> Vec<Finding> {
         .collect();
     let prefix = format!("{}-", project.name());
     for instance in instances.iter().filter(|i| !recorded.contains(&i.name)) {
+        if let Some(owner) = owner_of(instance) {
+            findings.push(Finding::ForeignInstance {
+                instance: instance.name.clone(),
+                owner,
+            });
+            continue;
+        }
         let name = instance
             .name
             .strip_prefix(&prefix)
@@ -329,15 +438,19 @@ fn settle(
     current: &mut Project,
     seen: &Config,
     finding: &Finding,
+    runtime: &str,
     has: &dyn Fn(&Target) -> bool,
 ) -> Result<Option<String>> {
     let target = match finding {
         Finding::StaleOperation { target, .. }
         | Finding::Failed { target, .. }
-        | Finding::MissingFromRuntime { target }
         | Finding::MissingFromConfig { target } => target,
         Finding::TempFile { .. } => return Ok(Some("removed".into())),
-        Finding::InFlight { .. } => return Ok(None),
+        Finding::MissingFromRuntime { .. }
+        | Finding::InFlight { .. }
+        | Finding::OtherRuntime { .. }
+        | Finding::ForeignInstance { .. }
+        | Finding::EntryOnForeignInstance { .. } => return Ok(None),
     };
     if !unchanged(seen, current.config(), target) {
         return Ok(None);
@@ -366,6 +479,7 @@ fn settle(
                     owner: "unknown",
                     created_at: &now,
                     cloned_from: None,
+                    runtime,
                 },
                 "creating",
                 &op,

@@ -1,4 +1,9 @@
-//! `lxdev init`: write a new containers.yaml.
+//! `lxdev init`: write a new containers.yaml, with the runtime it will use.
+//!
+//! A new project gets a name its containers can use (`<project>-<name>` is
+//! an LXD instance name: letters, digits and `-`, starting with a letter),
+//! and the runtime is chosen here, once, and recorded: later commands never
+//! switch it silently.
 
 use anyhow::Result;
 
@@ -7,26 +12,113 @@ use crate::config::names;
 use crate::error::Error;
 use crate::runtime;
 
-pub fn init(ctx: &Context, project: Option<&str>, runtime_name: Option<&str>) -> Result<()> {
+pub fn init(ctx: &Context, project: Option<&str>) -> Result<()> {
     let path = ctx.manager.path();
-    let project = match project {
-        Some(name) => name.to_string(),
-        None => path
-            .parent()
-            .and_then(|dir| std::fs::canonicalize(dir).ok())
-            .and_then(|dir| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_default(),
+    let (project, derived_from) = match project {
+        Some(name) => {
+            check_usable(name)
+                .map_err(|why| Error::Usage(format!("{why}; choose another --project")))?;
+            (name.to_string(), None)
+        }
+        None => {
+            let dir_name = path
+                .parent()
+                .and_then(|dir| std::fs::canonicalize(dir).ok())
+                .and_then(|dir| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_default();
+            let name = name_from_directory(&dir_name);
+            check_usable(&name).map_err(|why| {
+                Error::Usage(format!("{why}; choose a project name with --project NAME"))
+            })?;
+            let derived = (name != dir_name).then_some(dir_name);
+            (name, derived)
+        }
     };
-    names::validate_project(&project)
-        .map_err(|why| Error::Usage(format!("{why}; choose a project name with --project NAME")))?;
-    if let Some(name) = runtime_name {
-        runtime::check_name(name)?;
-    }
-    let text = crate::config::Project::initial_text(&project, runtime_name);
+    let runtime = match ctx.runtime_asked() {
+        Some((name, _)) => {
+            runtime::check_name(&name)?;
+            name
+        }
+        None => {
+            let dir = path.parent().unwrap_or(std::path::Path::new("."));
+            runtime::select(None, &project, dir)?.name().to_string()
+        }
+    };
+    let text = crate::config::Project::initial_text(&project, Some(&runtime));
     ctx.manager.create(&text)?;
+    let from = derived_from
+        .map(|dir| format!(" (from the directory name `{dir}`)"))
+        .unwrap_or_default();
     ctx.out.say(format!(
-        "created {} for project `{project}`",
+        "created {} for project `{project}`{from}, on the {runtime} runtime",
         path.display()
     ));
     Ok(())
+}
+
+/// A project name its containers can use: lxc-dev-manager's rule, plus the
+/// instance-name rules the project's part of `<project>-<name>` must obey.
+fn check_usable(project: &str) -> Result<(), String> {
+    names::validate_project(project)?;
+    names::validate_container(project, "a").map_err(|_| {
+        format!(
+            "project name `{}` cannot be used for containers: instance names \
+             (`{}-NAME`) allow only letters, digits and `-`, and must start with a letter; \
+             for example `{}`",
+            project.escape_debug(),
+            project.escape_debug(),
+            name_from_directory(project)
+        )
+    })
+}
+
+/// The nearest usable project name to a directory name: characters other
+/// than ASCII letters and digits become `-` (`my_app` -> `my-app`), runs of
+/// `-` collapse, and a name that does not start with a letter gets a `p`
+/// in front (`1abc` -> `p1abc`).
+fn name_from_directory(dir: &str) -> String {
+    let mut name = String::new();
+    for c in dir.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c);
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let mut name = name.trim_end_matches('-').to_string();
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name.insert(0, 'p');
+    }
+    // Leave room for `-NAME` in a 63-character instance name.
+    name.truncate(40);
+    name.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_names_become_usable_project_names() {
+        for (dir, want) in [
+            ("webapp", "webapp"),
+            ("my_app", "my-app"),
+            ("1abc", "p1abc"),
+            ("My App!", "My-App"),
+            ("__x__", "x"),
+            ("", "p"),
+            ("-", "p"),
+            ("été", "t"),
+        ] {
+            assert_eq!(name_from_directory(dir), want, "{dir:?}");
+            assert_eq!(check_usable(want), Ok(()), "{want}");
+        }
+    }
+
+    #[test]
+    fn a_typed_name_containers_cannot_use_is_refused_with_a_suggestion() {
+        let why = check_usable("my_app").unwrap_err();
+        assert!(why.contains("`my-app`"), "{why}");
+        assert!(check_usable("1abc").unwrap_err().contains("`p1abc`"));
+    }
 }

@@ -32,5 +32,7 @@ pub fn exec(ctx: &Context, name: &str, command: &[String]) -> Result<u8> {
 fn ready_instance(ctx: &Context, name: &str) -> Result<(Box<dyn crate::runtime::Runtime>, String)> {
     let project = ctx.manager.load()?;
     checks::ready_container(&project, name)?;
-    Ok((ctx.runtime(&project)?, project.instance_name(name)))
+    let runtime = ctx.runtime(&project)?;
+    checks::on_runtime(&project, name, runtime.name())?;
+    Ok((runtime, project.instance_name(name)))
 }

@@ -18,6 +18,7 @@ use anyhow::Result;
 use crate::cli::{Cli, Command, ContainerCommand, GlobalArgs, SnapshotCommand};
 use crate::config::{ConfigManager, Project};
 use crate::error::Error;
+use crate::interrupt;
 use crate::output::Output;
 use crate::runtime::{self, Runtime};
 
@@ -34,18 +35,64 @@ pub struct Context {
 }
 
 impl Context {
-    /// The runtime for this project: `--runtime`, else `LXDEV_RUNTIME`,
-    /// else the file's `runtime:`, else detected.
+    /// The runtime for this project. A file that names its `runtime:` is
+    /// bound to it: `--runtime` or `LXDEV_RUNTIME` naming another is an
+    /// error, never a silent switch (entries would be judged by a runtime
+    /// that never had them). A file that names none uses the override, else
+    /// the detected runtime, and says which it detected.
     pub fn runtime(&self, project: &Project) -> Result<Box<dyn Runtime>> {
-        let from_env = std::env::var("LXDEV_RUNTIME")
+        let asked = self.runtime_asked();
+        let recorded = project.config().runtime.as_deref();
+        if let (Some(recorded), Some((asked, source))) = (recorded, &asked)
+            && recorded != asked
+        {
+            return Err(Error::Usage(format!(
+                "`{}` records `runtime: {recorded}`, but {source} asks for `{asked}`; \
+                 drop {source} to use {recorded}, or edit `runtime:` in the file to move \
+                 the project (its containers stay where they are)",
+                project.path().display()
+            ))
+            .into());
+        }
+        let name = asked.as_ref().map(|(name, _)| name.as_str()).or(recorded);
+        let runtime = runtime::select(name, project.name(), project.dir())?;
+        if name.is_none() {
+            self.out.note(format!(
+                "using the {0} runtime (detected); pin it with `runtime: {0}` in `{1}` or --runtime {0}",
+                runtime.name(),
+                project.path().display()
+            ));
+        }
+        Ok(runtime)
+    }
+
+    /// The runtime named by `--runtime`, else by `LXDEV_RUNTIME`, with
+    /// where it came from, for messages.
+    pub fn runtime_asked(&self) -> Option<(String, &'static str)> {
+        if let Some(name) = &self.runtime_override {
+            return Some((name.clone(), "--runtime"));
+        }
+        std::env::var("LXDEV_RUNTIME")
             .ok()
-            .filter(|v| !v.is_empty());
-        let name = self
-            .runtime_override
-            .clone()
-            .or(from_env)
-            .or_else(|| project.config().runtime.clone());
-        runtime::select(name.as_deref(), project.name(), project.dir())
+            .filter(|v| !v.is_empty())
+            .map(|name| (name, "LXDEV_RUNTIME"))
+    }
+
+    /// Runs runtime work (no lock held), with a spinner on a terminal. Once
+    /// SIGINT or SIGTERM has asked lxdev to stop, work not yet started is
+    /// refused instead: the caller then settles its record as unchanged.
+    pub fn work<T>(
+        &self,
+        message: impl Into<String>,
+        work: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        if let Some(signal) = interrupt::received() {
+            return Err(runtime::refused(anyhow::anyhow!(
+                "{} arrived before the runtime was asked",
+                interrupt::name(signal)
+            )));
+        }
+        self.out.progress(message, work)
     }
 
     /// The reserving transaction.
@@ -64,44 +111,63 @@ impl Context {
 /// (`exec` passes on its command's status).
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
     let ctx = context(&cli.global, matches!(cli.command, Command::Init(_)), cwd)?;
-    match cli.command {
-        Command::Init(args) => {
-            init::init(&ctx, args.project.as_deref(), cli.global.runtime.as_deref())
+    if !matches!(cli.command, Command::Exec(_) | Command::Shell(_)) {
+        interrupt::install().map_err(|err| anyhow::anyhow!("cannot handle signals: {err}"))?;
+    }
+    let result = dispatch(&ctx, cli);
+    match interrupt::received() {
+        None => result,
+        Some(signal) => {
+            let outcome = match &result {
+                Ok(_) => "the command had finished".to_string(),
+                Err(err) => format!("{err:#}"),
+            };
+            Err(Error::Interrupted {
+                message: format!("interrupted by {}: {outcome}", interrupt::name(signal)),
+                signal,
+            }
+            .into())
         }
+    }
+}
+
+fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Init(args) => init::init(ctx, args.project.as_deref()),
         Command::Container(command) => match command {
-            ContainerCommand::Create { name, image } => container::create(&ctx, &name, &image),
+            ContainerCommand::Create { name, image } => container::create(ctx, &name, &image),
             ContainerCommand::Clone {
                 source,
                 name,
                 snapshot,
-            } => container::clone(&ctx, &source, &name, snapshot.as_deref()),
-            ContainerCommand::Remove { names, force } => container::remove(&ctx, &names, force),
-            ContainerCommand::List => container::list(&ctx),
+            } => container::clone(ctx, &source, &name, snapshot.as_deref()),
+            ContainerCommand::Remove { names, force } => container::remove(ctx, &names, force),
+            ContainerCommand::List => container::list(ctx),
         },
-        Command::List => container::list(&ctx),
+        Command::List => container::list(ctx),
         Command::Snapshot(command) => match command {
             SnapshotCommand::Create {
                 container,
                 snapshot,
                 description,
-            } => snapshot::create(&ctx, &container, &snapshot, description.as_deref()),
+            } => snapshot::create(ctx, &container, &snapshot, description.as_deref()),
             SnapshotCommand::Delete {
                 container,
                 snapshot,
                 force,
-            } => snapshot::delete(&ctx, &container, &snapshot, force),
-            SnapshotCommand::List { container } => snapshot::list(&ctx, &container),
+            } => snapshot::delete(ctx, &container, &snapshot, force),
+            SnapshotCommand::List { container } => snapshot::list(ctx, &container),
             SnapshotCommand::Restore {
                 container,
                 snapshot,
                 force,
-            } => snapshot::restore(&ctx, &container, &snapshot, force),
+            } => snapshot::restore(ctx, &container, &snapshot, force),
         },
-        Command::Doctor(args) => doctor::doctor(&ctx, args.fix),
-        Command::Up(args) => lifecycle::up(&ctx, &args.name),
-        Command::Down(args) => lifecycle::down(&ctx, &args.name),
-        Command::Exec(args) => return lifecycle::exec(&ctx, &args.name, &args.command),
-        Command::Shell(args) => return lifecycle::exec(&ctx, &args.name, &[]),
+        Command::Doctor(args) => doctor::doctor(ctx, args.fix),
+        Command::Up(args) => lifecycle::up(ctx, &args.name),
+        Command::Down(args) => lifecycle::down(ctx, &args.name),
+        Command::Exec(args) => return lifecycle::exec(ctx, &args.name, &args.command),
+        Command::Shell(args) => return lifecycle::exec(ctx, &args.name, &[]),
     }?;
     Ok(0)
 }

@@ -3,12 +3,12 @@
 use anyhow::Result;
 use serde_json::json;
 
-use super::container::{made_nothing, print_table};
+use super::container::print_table;
 use super::{Context, checks};
 use crate::config::model::{Operation, SnapshotState};
 use crate::config::{Project, names};
 use crate::error::Error;
-use crate::runtime::Runtime;
+use crate::runtime::{self, Runtime};
 use crate::{operation, process};
 
 pub fn create(
@@ -23,6 +23,7 @@ pub fn create(
     let op = operation::begin("snapshot_create");
     let instance = ctx.reserve(|project| {
         let entry = checks::ready_container(project, container)?;
+        checks::on_runtime(project, container, runtime.name())?;
         // Snapshots of one container may be taken in parallel; only a
         // restore in flight conflicts.
         checks::no_snapshot_in_flight(project, container, Some(&[SnapshotState::Restoring]))?;
@@ -40,19 +41,17 @@ pub fn create(
         project.insert_snapshot(container, snapshot, description, &op.started_at, &op)?;
         Ok(project.instance_name(container))
     })?;
-    let result = ctx
-        .out
-        .progress(format!("snapshotting {instance} as {snapshot}"), || {
-            runtime.snapshot_create(&instance, snapshot)
-        });
+    let result = ctx.work(format!("snapshotting {instance} as {snapshot}"), || {
+        runtime.snapshot_create(&instance, snapshot)
+    });
     match result {
         Ok(()) => ctx.commit(|project| {
             ensure_still_ours(project, container, snapshot, &op)?;
             project.finish_snapshot_operation(container, snapshot)
         })?,
         Err(err) => {
-            let leftover =
-                !made_nothing(&err) && snapshot_exists(runtime.as_ref(), &instance, snapshot);
+            let leftover = !runtime::changed_nothing(&err)
+                && snapshot_exists(runtime.as_ref(), &instance, snapshot);
             let message = format!("{err:#}");
             ctx.commit(|project| {
                 ensure_still_ours(project, container, snapshot, &op)?;
@@ -75,8 +74,9 @@ pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Re
     let runtime = ctx.runtime(&project)?;
     let user = process::current_user();
     let op = operation::begin("snapshot_delete");
-    let instance = ctx.reserve(|project| {
+    let (instance, was_failed) = ctx.reserve(|project| {
         let entry = checks::ready_container(project, container)?;
+        checks::on_runtime(project, container, runtime.name())?;
         checks::owned_or_forced(entry, container, &user, force)?;
         let snap = checks::existing_snapshot(project, container, snapshot)?;
         if snap.state.is_some_and(|s| s != SnapshotState::Failed) {
@@ -87,31 +87,43 @@ pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Re
             )
             .into());
         }
+        // Kept so that a delete the runtime refused puts it back as it was.
+        let was_failed = snap.state.map(|_| snap.error.clone().unwrap_or_default());
         checks::no_snapshot_in_flight(project, container, Some(&[SnapshotState::Restoring]))?;
         checks::no_clone_in_flight_from(project, container, Some(snapshot))?;
         project.begin_snapshot_operation(container, snapshot, "deleting", &op)?;
-        Ok(project.instance_name(container))
+        Ok((project.instance_name(container), was_failed))
     })?;
-    let result = ctx
-        .out
-        .progress(format!("deleting snapshot {instance}/{snapshot}"), || {
-            runtime.snapshot_delete(&instance, snapshot)
-        });
-    let leftover = result.is_err() && snapshot_exists(runtime.as_ref(), &instance, snapshot);
+    let result = ctx.work(format!("deleting snapshot {instance}/{snapshot}"), || {
+        runtime.snapshot_delete(&instance, snapshot)
+    });
+    // A snapshot the runtime no longer has is deleted, whatever the call
+    // said; otherwise a refusal leaves it as it was and any other failure
+    // may have left it half deleted.
+    let exists = result.is_err() && snapshot_exists(runtime.as_ref(), &instance, snapshot);
+    let unchanged = exists && result.as_ref().is_err_and(runtime::changed_nothing);
+    let leftover = exists && !unchanged;
     ctx.commit(|project| {
         ensure_still_ours(project, container, snapshot, &op)?;
-        match &result {
-            Err(err) if leftover => {
+        match (&result, &was_failed) {
+            (Err(_), Some(error)) if unchanged => project.fail_snapshot(container, snapshot, error),
+            (Err(_), None) if unchanged => project.finish_snapshot_operation(container, snapshot),
+            (Err(err), _) if leftover => {
                 project.fail_snapshot(container, snapshot, &format!("delete failed: {err:#}"))
             }
             _ => project.remove_snapshot(container, snapshot),
         }
     })?;
     if let Err(err) = result
-        && leftover
+        && (unchanged || leftover)
     {
+        let what = if unchanged {
+            "left as it was"
+        } else {
+            "recorded as failed; see `lxdev doctor`"
+        };
         return Err(err.context(format!(
-            "failed to delete snapshot `{container}/{snapshot}`"
+            "failed to delete snapshot `{container}/{snapshot}` ({what})"
         )));
     }
     ctx.out
@@ -126,6 +138,7 @@ pub fn restore(ctx: &Context, container: &str, snapshot: &str, force: bool) -> R
     let op = operation::begin("snapshot_restore");
     let instance = ctx.reserve(|project| {
         let entry = checks::ready_container(project, container)?;
+        checks::on_runtime(project, container, runtime.name())?;
         checks::owned_or_forced(entry, container, &user, force)?;
         checks::ready_snapshot(project, container, snapshot)?;
         // A restore rewrites the whole container: nothing else may be in
@@ -135,16 +148,20 @@ pub fn restore(ctx: &Context, container: &str, snapshot: &str, force: bool) -> R
         project.begin_snapshot_operation(container, snapshot, "restoring", &op)?;
         Ok(project.instance_name(container))
     })?;
-    let result = ctx
-        .out
-        .progress(format!("restoring {instance} to {snapshot}"), || {
-            runtime.snapshot_restore(&instance, snapshot)
-        });
+    let result = ctx.work(format!("restoring {instance} to {snapshot}"), || {
+        runtime.snapshot_restore(&instance, snapshot)
+    });
+    // A restore the runtime refused left the container as it was; one that
+    // failed part-way may have left it half restored.
+    let half_done = result
+        .as_ref()
+        .is_err_and(|err| !runtime::changed_nothing(err));
     ctx.commit(|project| {
         ensure_still_ours(project, container, snapshot, &op)?;
         project.finish_snapshot_operation(container, snapshot)?;
-        if let Err(err) = &result {
-            // The container's contents are unknown after a failed restore.
+        if let Err(err) = &result
+            && half_done
+        {
             project.fail_container(
                 container,
                 &format!("restore of snapshot `{snapshot}` failed: {err:#}"),
@@ -153,8 +170,13 @@ pub fn restore(ctx: &Context, container: &str, snapshot: &str, force: bool) -> R
         Ok(())
     })?;
     if let Err(err) = result {
+        let what = if half_done {
+            format!("recorded `{container}` as failed; see `lxdev doctor`")
+        } else {
+            format!("`{container}` was left as it was")
+        };
         return Err(err.context(format!(
-            "failed to restore `{container}` to `{snapshot}` (recorded `{container}` as failed; see `lxdev doctor`)"
+            "failed to restore `{container}` to `{snapshot}` ({what})"
         )));
     }
     ctx.out

@@ -250,7 +250,10 @@ impl Document {
     /// The 1-based line of a text offset.
     fn line_of(&self, at: rowan::TextSize) -> usize {
         let text = self.text();
-        text[..usize::from(at).min(text.len())].matches('\n').count() + 1
+        text[..usize::from(at).min(text.len())]
+            .matches('\n')
+            .count()
+            + 1
     }
 
     /// Whether `path` holds a mapping with no entries (`{}`, or a block

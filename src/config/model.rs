@@ -7,7 +7,8 @@
 //! The format is lxc-dev-manager's (`project`, `defaults.ports`,
 //! `defaults.user`, `containers.<name>.{image, ports, user, snapshots}`) plus
 //! lxdev's own optional keys (`runtime`, `defaults.max_containers`, and per
-//! entry `owner`, `created_at`, `cloned_from`, `state`, `operation`, `error`).
+//! entry `owner`, `created_at`, `cloned_from`, `runtime`, `state`,
+//! `operation`, `error`).
 //!
 //! Invariants of a `Config` returned by [`parse`]: no key was duplicated
 //! anywhere in the file, the project and every container and snapshot name
@@ -72,6 +73,10 @@ pub struct Container {
     /// `SOURCE` or `SOURCE/SNAPSHOT`.
     #[serde(default)]
     pub cloned_from: Option<String>,
+    /// The runtime lxdev created it on, recorded when the file names no
+    /// `runtime:` (an lxc-dev-manager file); else the file's runtime.
+    #[serde(default)]
+    pub runtime: Option<String>,
     /// Absent means ready.
     #[serde(default)]
     pub state: Option<ContainerState>,

@@ -31,6 +31,8 @@ pub struct NewContainer<'a> {
     pub created_at: &'a str,
     /// `SOURCE` or `SOURCE/SNAPSHOT` for clones.
     pub cloned_from: Option<&'a str>,
+    /// The runtime it is made on.
+    pub runtime: &'a str,
 }
 
 impl Project {
@@ -85,6 +87,14 @@ impl Project {
         names::instance_name(&self.config.project, name)
     }
 
+    /// The runtime container `name` lives on: its own `runtime`, else the
+    /// file's; `None` for an entry nothing says anything about (written by
+    /// lxc-dev-manager or by hand in a file without `runtime:`).
+    pub fn runtime_of(&self, name: &str) -> Option<&str> {
+        let entry = self.config.containers.get(name)?;
+        entry.runtime.as_deref().or(self.config.runtime.as_deref())
+    }
+
     /// The container `name`, or a not-found error naming the file.
     pub fn container(&self, name: &str) -> Result<&Container, Error> {
         self.config.containers.get(name).ok_or_else(|| {
@@ -119,6 +129,11 @@ impl Project {
         ];
         if let Some(source) = new.cloned_from {
             fields.push(("cloned_from", Value::Str(source)));
+        }
+        // A file that names its runtime speaks for every entry; in one that
+        // does not (lxc-dev-manager's), each entry remembers its own.
+        if self.config.runtime.is_none() {
+            fields.push(("runtime", Value::Str(new.runtime)));
         }
         fields.push(("state", Value::Str(state)));
         fields.push(("operation", Value::Map(&operation)));

@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use super::{Instance, Runtime, Tags};
 use crate::error::Error;
@@ -39,6 +39,8 @@ pub struct FakeRuntime {
 enum Failure {
     Before,
     After,
+    /// A signal arrived while the operation waited to start.
+    Interrupted,
 }
 
 impl FakeRuntime {
@@ -57,13 +59,23 @@ impl FakeRuntime {
         self.dir(instance).join("snapshots").join(snapshot)
     }
 
-    /// Sleeps for the configured delay, then says whether to fail.
+    /// Sleeps for the configured delay, then says whether to fail. A
+    /// SIGINT or SIGTERM ends the delay: the operation then fails before
+    /// doing anything, as a runtime stopped mid-request would.
     fn step(&self, op: &str, target: &str) -> Option<Failure> {
         if let Some(ms) = std::env::var("LXDEV_FAKE_DELAY_MS")
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
         {
-            std::thread::sleep(Duration::from_millis(ms));
+            let until = std::time::Instant::now() + Duration::from_millis(ms);
+            while std::time::Instant::now() < until {
+                if crate::interrupt::received().is_some() {
+                    return Some(Failure::Interrupted);
+                }
+                std::thread::sleep(
+                    Duration::from_millis(10).min(until - std::time::Instant::now()),
+                );
+            }
         }
         let spec = std::env::var("LXDEV_FAKE_FAIL").ok()?;
         let short = target.strip_prefix(&self.prefix).unwrap_or(target);
@@ -87,7 +99,10 @@ impl FakeRuntime {
     /// injected failure after it.
     fn mutate(&self, op: &str, target: &str, change: impl FnOnce() -> Result<()>) -> Result<()> {
         match self.step(op, target) {
-            Some(Failure::Before) => Err(self.injected(op, target)),
+            Some(Failure::Before) => Err(super::refused(self.injected(op, target))),
+            Some(Failure::Interrupted) => Err(super::refused(anyhow::anyhow!(
+                "fake runtime: {op} of `{target}` was interrupted before it started"
+            ))),
             Some(Failure::After) => {
                 change()?;
                 Err(self.injected(op, target))
@@ -119,13 +134,16 @@ impl FakeRuntime {
         };
         write("image", image)?;
         write("project", tags.project)?;
+        write("config", &tags.config_path.to_string_lossy())?;
         write("status", "Running")
     }
 
     fn require_instance(&self, instance: &str) -> Result<PathBuf> {
         let dir = self.dir(instance);
         if !dir.is_dir() {
-            bail!("fake runtime: instance `{instance}` does not exist");
+            return Err(super::refused(anyhow::anyhow!(
+                "fake runtime: instance `{instance}` does not exist"
+            )));
         }
         Ok(dir)
     }
@@ -134,7 +152,9 @@ impl FakeRuntime {
         self.require_instance(instance)?;
         let dir = self.snapshot_dir(instance, snapshot);
         if !dir.is_dir() {
-            bail!("fake runtime: snapshot `{instance}/{snapshot}` does not exist");
+            return Err(super::refused(anyhow::anyhow!(
+                "fake runtime: snapshot `{instance}/{snapshot}` does not exist"
+            )));
         }
         Ok(dir)
     }
@@ -162,6 +182,7 @@ impl FakeRuntime {
             status: read("status").unwrap_or_else(|| "Running".into()),
             snapshots,
             project_tag: read("project"),
+            config_tag: read("config"),
         })
     }
 
@@ -213,8 +234,10 @@ impl Runtime for FakeRuntime {
                 std::process::id(),
                 std::thread::current().id()
             ));
+            // A failed rename changed nothing.
             std::fs::rename(&dir, &trash)
-                .with_context(|| format!("fake runtime: failed to remove `{instance}`"))?;
+                .with_context(|| format!("fake runtime: failed to remove `{instance}`"))
+                .map_err(super::refused)?;
             std::fs::remove_dir_all(&trash)
                 .with_context(|| format!("failed to delete `{}`", trash.display()))
         })

@@ -299,6 +299,11 @@ impl From<ApiInstance> for Instance {
             .get("user.lxdev.project")
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let config_tag = api
+            .config
+            .get("user.lxdev.config")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let snapshots = api
             .snapshots
             .unwrap_or_default()
@@ -314,6 +319,7 @@ impl From<ApiInstance> for Instance {
             status: api.status,
             snapshots,
             project_tag,
+            config_tag,
         }
     }
 }

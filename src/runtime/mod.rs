@@ -21,6 +21,70 @@ pub struct Instance {
     pub snapshots: Vec<String>,
     /// The `user.lxdev.project` tag, when lxdev created it.
     pub project_tag: Option<String>,
+    /// The `user.lxdev.config` tag: the project file it was created for.
+    pub config_tag: Option<String>,
+}
+
+/// Whose an instance is, by the tags lxdev puts on what it creates; never by
+/// the name prefix alone, which another project (`web` and `web-b`) or
+/// another checkout of the same repository shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Belonging {
+    /// Tagged for this project and this project file.
+    Ours,
+    /// No lxdev tags (lxc-dev-manager's, or made by hand): the name
+    /// prefix is all there is to go by.
+    Untagged,
+    /// Tagged for another project.
+    OtherProject(String),
+    /// Tagged for this project name but another project file: another
+    /// checkout of the same repository.
+    OtherCheckout(String),
+}
+
+impl Instance {
+    /// Whose this instance is, for the project `project` whose file is
+    /// `config` (canonical).
+    pub fn belonging(&self, project: &str, config: &Path) -> Belonging {
+        match (&self.project_tag, &self.config_tag) {
+            (None, None) => Belonging::Untagged,
+            (Some(tag), _) if tag != project => Belonging::OtherProject(tag.clone()),
+            (_, Some(tag)) if !same_file(Path::new(tag), config) => {
+                Belonging::OtherCheckout(tag.clone())
+            }
+            _ => Belonging::Ours,
+        }
+    }
+}
+
+/// Whether two paths name one file (comparing canonical paths when they
+/// exist, the paths as written otherwise).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    canonical(a) == canonical(b)
+}
+
+/// A runtime call failed before it changed anything (a precondition failed,
+/// the runtime could not be reached, or the call was interrupted before it
+/// started): the caller puts its record back as it was instead of marking
+/// it failed. Attached as context, so the error keeps its own kind.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the runtime changed nothing")]
+pub struct Refused;
+
+/// Marks `err` as a failure that changed nothing (see [`Refused`]).
+pub fn refused(err: anyhow::Error) -> anyhow::Error {
+    err.context(Refused)
+}
+
+/// Whether the runtime changed nothing in a call that failed with `err`:
+/// it refused, or the name was already taken (a conflict makes nothing).
+pub fn changed_nothing(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<Refused>().is_some()
+        || matches!(
+            err.downcast_ref::<crate::error::Error>(),
+            Some(crate::error::Error::Conflict(_))
+        )
 }
 
 /// Tags lxdev puts on every instance it creates, so `doctor` can find the

@@ -26,6 +26,7 @@ fn eight_threads_times_fifty_updates_all_land() {
                                 owner: "tester",
                                 created_at: &op.started_at,
                                 cloned_from: None,
+                                runtime: "fake",
                             };
                             project.insert_container(&name, &new, "creating", &op)?;
                             project.finish_container_operation(&name)

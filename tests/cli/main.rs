@@ -9,5 +9,6 @@ mod doctor;
 mod init;
 mod locking;
 mod lxd;
+mod safety;
 mod snapshot;
 mod support;

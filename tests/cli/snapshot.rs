@@ -171,15 +171,17 @@ fn a_failed_snapshot_is_rolled_back_when_the_runtime_has_none() {
 }
 
 #[test]
-fn a_failed_restore_marks_the_container_failed() {
+fn a_restore_that_failed_part_way_marks_the_container_failed() {
     let project = project_with_dev();
     project
         .lxdev(["snapshot", "create", "dev", "s1"])
         .assert()
         .success();
+    // `:after`: the runtime did the work, then failed; a refusal before any
+    // work leaves the container as it was (tests/cli/safety.rs).
     project
         .lxdev(["snapshot", "restore", "dev", "s1"])
-        .env("LXDEV_FAKE_FAIL", "snapshot_restore:dev/s1")
+        .env("LXDEV_FAKE_FAIL", "snapshot_restore:dev/s1:after")
         .assert()
         .code(1);
     let dev = &project.config().containers["dev"];
