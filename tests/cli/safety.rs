@@ -237,69 +237,37 @@ fn one_file_reached_by_two_paths_loses_nothing() {
 // --- A runtime that refused changed nothing ------------------------------
 
 #[test]
-fn a_remove_the_runtime_refused_leaves_the_entry_as_it_was() {
-    let project = Project::new();
-    project
-        .lxdev(["container", "create", "c", "busybox"])
-        .assert()
-        .success();
-    let before = project.bytes();
-    project
-        .lxdev(["container", "remove", "c"])
-        .env("LXDEV_FAKE_FAIL", "remove:c")
-        .assert()
-        .code(1);
-    assert_eq!(
-        String::from_utf8_lossy(&project.bytes()),
-        String::from_utf8_lossy(&before)
-    );
-    assert_eq!(project.runtime_instances(), ["demo-c"]);
-}
-
-#[test]
-fn a_restore_the_runtime_refused_leaves_the_container_as_it_was() {
-    let project = Project::new();
-    project
-        .lxdev(["container", "create", "c", "busybox"])
-        .assert()
-        .success();
-    project
-        .lxdev(["snapshot", "create", "c", "s"])
-        .assert()
-        .success();
-    let before = project.bytes();
-    project
-        .lxdev(["snapshot", "restore", "c", "s"])
-        .env("LXDEV_FAKE_FAIL", "snapshot_restore:c/s")
-        .assert()
-        .code(1);
-    assert_eq!(
-        String::from_utf8_lossy(&project.bytes()),
-        String::from_utf8_lossy(&before)
-    );
-}
-
-#[test]
-fn a_snapshot_delete_the_runtime_refused_leaves_the_snapshot_as_it_was() {
-    let project = Project::new();
-    project
-        .lxdev(["container", "create", "c", "busybox"])
-        .assert()
-        .success();
-    project
-        .lxdev(["snapshot", "create", "c", "s"])
-        .assert()
-        .success();
-    let before = project.bytes();
-    project
-        .lxdev(["snapshot", "delete", "c", "s"])
-        .env("LXDEV_FAKE_FAIL", "snapshot_delete:c/s")
-        .assert()
-        .code(1);
-    assert_eq!(
-        String::from_utf8_lossy(&project.bytes()),
-        String::from_utf8_lossy(&before)
-    );
+fn what_the_runtime_refused_is_left_as_it_was() {
+    let cases: [(&[&str], &str); 3] = [
+        (&["container", "remove", "c"], "remove:c"),
+        (&["snapshot", "restore", "c", "s"], "snapshot_restore:c/s"),
+        (&["snapshot", "delete", "c", "s"], "snapshot_delete:c/s"),
+    ];
+    for (args, refusal) in cases {
+        let project = Project::new();
+        project
+            .lxdev(["container", "create", "c", "busybox"])
+            .assert()
+            .success();
+        project
+            .lxdev(["snapshot", "create", "c", "s"])
+            .assert()
+            .success();
+        let before = project.bytes();
+        project
+            .lxdev(args)
+            .env("LXDEV_FAKE_FAIL", refusal)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("as it was"));
+        assert_eq!(
+            String::from_utf8_lossy(&project.bytes()),
+            String::from_utf8_lossy(&before),
+            "{args:?}"
+        );
+        assert_eq!(project.runtime_instances(), ["demo-c"]);
+        assert_eq!(project.runtime_snapshots("demo-c"), ["s"]);
+    }
 }
 
 #[test]
