@@ -15,8 +15,8 @@ ops=${2:-40}
 seed=${3:-$((RANDOM * 32768 + RANDOM))}
 export LXDEV_FAKE_DELAY_MS=${LXDEV_FAKE_DELAY_MS:-20}
 # Failures the fake runtime injects: every create of m2 leaves an instance
-# and reports failure (`failed` entry); deleting m1/s1 always fails (the
-# snapshot stays, `failed`); cloning to m4 always fails before doing
+# and reports failure (`failed` entry); deleting m1/s1 always fails before
+# doing anything (the snapshot stays as it was); cloning to m4 always fails before doing
 # anything; removing m3 succeeds in the runtime but reports failure (lxdev
 # must see the instance is gone and count it removed).
 export LXDEV_FAKE_FAIL=${LXDEV_FAKE_FAIL-create:m2:after,snapshot_delete:m1/s1,clone:m4,remove:m3:after}
