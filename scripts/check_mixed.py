@@ -13,7 +13,7 @@ runtime through the fake runtime's directories or `lxc`/`incus`
 
 Checks, once all clients have exited:
 1. lxdev can read the file (`lxdev --json list` exits 0).
-2. No entry is left in flight (creating, removing, deleting, restoring).
+2. No entry is left in flight (lxdev's --json says `in_flight`).
 3. The file and the runtime agree exactly: the same containers, and the
    same snapshots per container.
 4. Every acknowledged change that nothing later could have undone is in
@@ -39,7 +39,6 @@ from collections import defaultdict
 # least 60 s for the lock, far beyond any wait in this test.
 NO_CHANGE = {2, 3, 4, 75}
 EXPECTED_CODES = {0, 1, 3, 4, 75}
-IN_FLIGHT = {"creating", "removing", "deleting", "restoring"}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LXDEV = os.environ.get("LXDEV_BIN") or os.path.join(HERE, "..", "target", "release", "lxdev")
@@ -93,15 +92,16 @@ def lxdev_json(proj, *args):
 
 
 def read_file_state(proj):
-    """{container: (state, {snapshot: state})} and the project name."""
+    """{container: ((state, in_flight), {snapshot: (state, in_flight)})}
+    and the project name."""
     listing = lxdev_json(proj, "list")
     state = {}
     for c in listing["containers"]:
         snaps = {}
         if c["snapshots"]:
             for s in lxdev_json(proj, "snapshot", "list", c["name"])["snapshots"]:
-                snaps[s["name"]] = s["state"]
-        state[c["name"]] = (c["state"], snaps)
+                snaps[s["name"]] = (s["state"], s["in_flight"])
+        state[c["name"]] = ((c["state"], c["in_flight"]), snaps)
     return listing["project"], state
 
 
@@ -208,11 +208,11 @@ def main():
         project, file_state = None, {}
 
     # 2. Nothing in flight.
-    for name, (state, snaps) in sorted(file_state.items()):
-        if state in IN_FLIGHT:
+    for name, ((state, flying), snaps) in sorted(file_state.items()):
+        if flying:
             problems.append("container %s left %s" % (name, state))
-        for snap, sstate in sorted(snaps.items()):
-            if sstate in IN_FLIGHT:
+        for snap, (sstate, sflying) in sorted(snaps.items()):
+            if sflying:
                 problems.append("snapshot %s/%s left %s" % (name, snap, sstate))
 
     # 3. File and runtime agree.
@@ -221,7 +221,7 @@ def main():
         for name in sorted(set(file_state) | set(runtime_state)):
             if name not in runtime_state:
                 problems.append("container %s is in the file (%s) but not in the runtime"
-                                % (name, file_state[name][0]))
+                                % (name, file_state[name][0][0]))
                 continue
             if name not in file_state:
                 problems.append("container %s is in the runtime but not in the file" % name)

@@ -113,8 +113,10 @@ unexpected_err() {
 }
 
 # cfg_state: the project file as lxdev reads it, one line per entry:
-#   C <container> <state>
-#   S <container> <snapshot> <state>
+#   C <container> <state>[ in-flight]
+#   S <container> <snapshot> <state>[ in-flight]
+# (`in-flight` when lxdev's --json says the entry has work in flight, so no
+# script spells the file's state words.)
 # Fails (non-zero, lxdev's error on stderr) if lxdev cannot list it.
 # Reads lxdev's pretty JSON with awk (serde_json indents by two spaces, so
 # an entry's own keys sit at six spaces); a Python start costs ~0.1 s here,
@@ -122,25 +124,28 @@ unexpected_err() {
 cfg_state() {
   local list name count snaps
   list=$(lx --json list) || return
-  while read -r name state count; do
+  while read -r name state count flying; do
+    [[ $flying == true ]] && state+=" in-flight"
     echo "C $name $state"
     ((count > 0)) || continue
     snaps=$(lx --json snapshot list "$name") || return
-    json_entries <<<"$snaps" | while read -r snap sstate _; do
+    json_entries <<<"$snaps" | while read -r snap sstate _ sflying; do
+      [[ $sflying == true ]] && sstate+=" in-flight"
       echo "S $name $snap $sstate"
     done
   done < <(json_entries <<<"$list")
 }
 
-# json_entries: "name state snapshots" for each entry of a `--json list` or
-# `--json snapshot list` document on stdin.
+# json_entries: "name state snapshots in_flight" for each entry of a
+# `--json list` or `--json snapshot list` document on stdin.
 json_entries() {
   awk '
     function value(line) { sub(/^ *"[a-z_]+": /, "", line); sub(/,$/, "", line); gsub(/"/, "", line); return line }
     /^      "name": /      { name = value($0) }
     /^      "state": /     { state = value($0) }
     /^      "snapshots": / { count = value($0) }
-    /^    },?$/            { print name, state, (count == "" ? 0 : count); name = state = count = "" }
+    /^      "in_flight": / { flying = value($0) }
+    /^    },?$/            { print name, state, (count == "" ? 0 : count), flying; name = state = count = flying = "" }
   '
 }
 
@@ -188,8 +193,8 @@ agree() {
     sed 's/^</only in file:/; s/^>/only in runtime:/' | head -5 | paste -sd ';' || true
 }
 
-# in_flight STATE_TEXT: entries in creating/removing/deleting/restoring.
-in_flight() { grep -cE ' (creating|removing|deleting|restoring)$' <<<"$1" || true; }
+# in_flight STATE_TEXT: entries with work in flight.
+in_flight() { grep -c ' in-flight$' <<<"$1" || true; }
 
 # temp_files: atomic-save temp files left beside containers.yaml.
 temp_files() { find "$PROJ" -maxdepth 1 -name '.containers.yaml.tmp-*' | wc -l; }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::config::model::Operation;
+use crate::config::model::{Operation, OperationKind};
 use crate::{process, time};
 
 /// Operations from another host are only presumed dead after this long: we
@@ -14,9 +14,9 @@ use crate::{process, time};
 pub const FOREIGN_STALE_AFTER: Duration = Duration::from_secs(3600);
 
 /// The record for an operation this process is about to start.
-pub fn begin(kind: &str) -> Operation {
+pub fn begin(kind: OperationKind) -> Operation {
     Operation {
-        kind: kind.to_string(),
+        kind,
         pid: std::process::id(),
         host: process::hostname(),
         started_at: time::now_rfc3339(),
@@ -55,13 +55,13 @@ mod tests {
 
     #[test]
     fn our_own_operation_is_live() {
-        assert_eq!(stale_reason(&begin("create")), None);
+        assert_eq!(stale_reason(&begin(OperationKind::Create)), None);
     }
 
     #[test]
     fn an_operation_of_an_exited_process_is_stale() {
         let mut child = std::process::Command::new("true").spawn().unwrap();
-        let mut op = begin("create");
+        let mut op = begin(OperationKind::Create);
         op.pid = child.id();
         child.wait().unwrap();
         assert!(stale_reason(&op).unwrap().contains("no longer runs"));
@@ -69,14 +69,14 @@ mod tests {
 
     #[test]
     fn a_reused_pid_does_not_keep_an_old_operation_alive() {
-        let mut op = begin("create");
+        let mut op = begin(OperationKind::Create);
         op.started_at = "2001-01-01T00:00:00.000Z".into();
         assert!(stale_reason(&op).is_some(), "our pid started after 2001");
     }
 
     #[test]
     fn foreign_operations_go_stale_after_an_hour() {
-        let mut op = begin("create");
+        let mut op = begin(OperationKind::Create);
         op.host = "elsewhere.invalid".into();
         assert_eq!(stale_reason(&op), None);
         op.started_at = "2001-01-01T00:00:00.000Z".into();

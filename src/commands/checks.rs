@@ -18,7 +18,7 @@ pub fn ready_container<'p>(project: &'p Project, name: &str) -> Result<&'p Conta
         ))),
         Some(state) => Err(busy(
             &format!("container `{name}`"),
-            container_state_word(state),
+            state.doing(),
             container.operation.as_ref(),
         )),
     }
@@ -52,7 +52,7 @@ pub fn ready_snapshot<'p>(
         ))),
         Some(state) => Err(busy(
             &format!("snapshot `{container}/{snapshot}`"),
-            snapshot_state_word(state),
+            state.doing(),
             snap.operation.as_ref(),
         )),
     }
@@ -93,7 +93,7 @@ pub fn no_snapshot_in_flight(
         if blocking.is_none_or(|kinds| kinds.contains(&state)) {
             return Err(busy(
                 &format!("snapshot `{name}/{snap}`"),
-                snapshot_state_word(state),
+                state.doing(),
                 snapshot.operation.as_ref(),
             ));
         }
@@ -142,7 +142,7 @@ pub fn name_free(project: &Project, name: &str) -> Result<(), Error> {
     );
     let (detail, advice) = match (existing.state, existing.operation.as_ref()) {
         (Some(state), Some(op)) if state != ContainerState::Failed => {
-            let doing = container_state_word(state);
+            let doing = state.doing();
             match operation::stale_reason(op) {
                 Some(reason) => (
                     format!(
@@ -159,10 +159,7 @@ pub fn name_free(project: &Project, name: &str) -> Result<(), Error> {
         }
         (Some(ContainerState::Failed), _) => (" (in the failed state)".to_string(), settle),
         (Some(state), None) => (
-            format!(
-                " ({}, with no operation recorded)",
-                container_state_word(state)
-            ),
+            format!(" ({}, with no operation recorded)", state.doing()),
             settle,
         ),
         _ => (String::new(), String::new()),
@@ -254,43 +251,5 @@ pub fn busy(what: &str, doing: &str, op: Option<&Operation>) -> Error {
             operation::describe(op),
             op.kind
         )),
-    }
-}
-
-fn container_state_word(state: ContainerState) -> &'static str {
-    match state {
-        ContainerState::Creating => "being created",
-        ContainerState::Removing => "being removed",
-        ContainerState::Failed => "failed",
-    }
-}
-
-fn snapshot_state_word(state: SnapshotState) -> &'static str {
-    match state {
-        SnapshotState::Creating => "being created",
-        SnapshotState::Deleting => "being deleted",
-        SnapshotState::Restoring => "being restored",
-        SnapshotState::Failed => "failed",
-    }
-}
-
-/// The word `list` shows for a container state.
-pub fn container_state_name(state: Option<ContainerState>) -> &'static str {
-    match state {
-        None => "ready",
-        Some(ContainerState::Creating) => "creating",
-        Some(ContainerState::Removing) => "removing",
-        Some(ContainerState::Failed) => "failed",
-    }
-}
-
-/// The word `snapshot list` shows for a snapshot state.
-pub fn snapshot_state_name(state: Option<SnapshotState>) -> &'static str {
-    match state {
-        None => "ready",
-        Some(SnapshotState::Creating) => "creating",
-        Some(SnapshotState::Deleting) => "deleting",
-        Some(SnapshotState::Restoring) => "restoring",
-        Some(SnapshotState::Failed) => "failed",
     }
 }

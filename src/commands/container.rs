@@ -1,14 +1,16 @@
 //! `lxdev container create|clone|remove|list`.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use serde_json::json;
 
+use super::runner::{Runner, Ticket};
 use super::{Context, checks};
-use crate::config::model::{ContainerState, Operation};
+use crate::config::ledger::{Effect, OperationKind, READY, Target};
+use crate::config::model::{ContainerState, SnapshotState};
 use crate::config::{NewContainer, Project, names};
 use crate::error::Error;
+use crate::process;
 use crate::runtime::{self, Belonging, Runtime, Tags};
-use crate::{operation, process};
 
 pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
     let project = ctx.manager.load()?;
@@ -16,11 +18,10 @@ pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
     if image.trim().is_empty() {
         return Err(Error::Usage("the image name is empty".into()).into());
     }
-    let runtime = ctx.runtime(&project)?;
-    let op = operation::begin("create");
-    // Looked up (in /etc/passwd) before locking: keep the transaction short.
+    let runner = Runner::new(ctx, &project, OperationKind::Create)?;
+    // Looked up before locking: keep the transaction short.
     let owner = process::current_user();
-    let instance = ctx.reserve(|project| {
+    let ticket = runner.reserve(|project, op| {
         checks::name_free(project, name)?;
         checks::within_quota(project)?;
         let new = NewContainer {
@@ -28,20 +29,22 @@ pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
             owner: &owner,
             created_at: &op.started_at,
             cloned_from: None,
-            runtime: runtime.name(),
+            runtime: runner.runtime.name(),
         };
-        project.insert_container(name, &new, "creating", &op)?;
-        Ok(project.instance_name(name))
+        let ticket = Ticket::new(project, Target::Container(name.into()), Effect::Makes);
+        project.insert_container(name, &new, Some(op))?;
+        Ok(ticket)
     })?;
     let config_path = ctx.manager.canonical_path();
     let tags = Tags {
         project: project.name(),
         config_path: &config_path,
     };
-    let result = ctx.work(format!("creating {instance} from {image}"), || {
-        runtime.create(&instance, image, &tags)
+    let instance = ticket.instance.clone();
+    let result = runner.work(format!("creating {instance} from {image}"), || {
+        runner.runtime.create(&instance, image, &tags)
     });
-    settle_creation(ctx, runtime.as_ref(), name, &instance, &op, result)?;
+    runner.settle(ticket, result)?;
     ctx.out
         .say(format!("created container {name} ({instance})"));
     Ok(())
@@ -50,18 +53,13 @@ pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
 pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) -> Result<()> {
     let project = ctx.manager.load()?;
     check_name(&project, name)?;
-    let runtime = ctx.runtime(&project)?;
-    let op = operation::begin("clone");
-    // Looked up (in /etc/passwd) before locking: keep the transaction short.
+    let runner = Runner::new(ctx, &project, OperationKind::Clone)?;
+    // Looked up before locking: keep the transaction short.
     let owner = process::current_user();
-    let (source_instance, instance) = ctx.reserve(|project| {
+    let (source_instance, ticket) = runner.reserve(|project, op| {
         let source_entry = checks::ready_container(project, source)?;
-        checks::on_runtime(project, source, runtime.name())?;
-        checks::no_snapshot_in_flight(
-            project,
-            source,
-            Some(&[crate::config::model::SnapshotState::Restoring]),
-        )?;
+        checks::on_runtime(project, source, runner.runtime.name())?;
+        checks::no_snapshot_in_flight(project, source, Some(&[SnapshotState::Restoring]))?;
         if let Some(snap) = snapshot {
             checks::ready_snapshot(project, source, snap)?;
         }
@@ -77,10 +75,11 @@ pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) ->
             owner: &owner,
             created_at: &op.started_at,
             cloned_from: Some(&cloned_from),
-            runtime: runtime.name(),
+            runtime: runner.runtime.name(),
         };
-        project.insert_container(name, &new, "creating", &op)?;
-        Ok((project.instance_name(source), project.instance_name(name)))
+        let ticket = Ticket::new(project, Target::Container(name.into()), Effect::Makes);
+        project.insert_container(name, &new, Some(op))?;
+        Ok((project.instance_name(source), ticket))
     })?;
     let config_path = ctx.manager.canonical_path();
     let tags = Tags {
@@ -90,178 +89,87 @@ pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) ->
     let from = snapshot.map_or(source_instance.clone(), |s| {
         format!("{source_instance}/{s}")
     });
-    let result = ctx.work(format!("copying {from} to {instance}"), || {
-        runtime.clone_instance(&source_instance, snapshot, &instance, &tags)
+    let instance = ticket.instance.clone();
+    let result = runner.work(format!("copying {from} to {instance}"), || {
+        runner
+            .runtime
+            .clone_instance(&source_instance, snapshot, &instance, &tags)
     });
-    settle_creation(ctx, runtime.as_ref(), name, &instance, &op, result)?;
+    runner.settle(ticket, result)?;
     ctx.out
         .say(format!("cloned {from} to container {name} ({instance})"));
     Ok(())
 }
 
-/// Records the outcome of a create or clone: ready on success; on failure,
-/// a `failed` entry if the runtime has something under the name, else the
-/// reservation is dropped.
-fn settle_creation(
-    ctx: &Context,
-    runtime: &dyn Runtime,
-    name: &str,
-    instance: &str,
-    op: &Operation,
-    result: Result<()>,
-) -> Result<()> {
-    match result {
-        Ok(()) => ctx
-            .commit(|project| {
-                ensure_still_ours(project, name, op)?;
-                project.finish_container_operation(name)
-            })
-            .with_context(|| {
-                format!(
-                    "container `{name}` now exists in the {} runtime as `{instance}`, but \
-                     recording that in `{}` failed; once the cause is fixed, \
-                     `lxdev doctor --fix` records it",
-                    runtime.name(),
-                    ctx.manager.path().display()
-                )
-            }),
-        Err(err) => {
-            let leftover = !runtime::changed_nothing(&err) && runtime_has(runtime, instance);
-            let message = format!("{err:#}");
-            ctx.commit(|project| {
-                ensure_still_ours(project, name, op)?;
-                if leftover {
-                    project.fail_container(name, &message)
-                } else {
-                    project.remove_container(name)
-                }
-            })?;
-            let outcome = if leftover {
-                format!("recorded `{name}` as failed; see `lxdev doctor`")
-            } else {
-                format!("nothing was created; `{name}` was not recorded")
-            };
-            Err(err.context(format!("failed to create container `{name}` ({outcome})")))
-        }
-    }
-}
-
 pub fn remove(ctx: &Context, names: &[String], force: bool) -> Result<()> {
     let project = ctx.manager.load()?;
-    let runtime = ctx.runtime(&project)?;
-    refuse_foreign_instances(ctx, &project, runtime.as_ref(), names)?;
+    let runner = Runner::new(ctx, &project, OperationKind::Remove)?;
+    refuse_foreign_instances(ctx, &project, runner.runtime.as_ref(), names)?;
     let user = process::current_user();
-    let op = operation::begin("remove");
     // One reservation for all names: either every one is removable, or
-    // none is touched. Each remembers its error, if it was failed, so a
-    // remove the runtime refused puts it back exactly as it was.
-    let reserved = ctx.reserve(|project| {
-        let mut reserved = Vec::new();
-        for (i, name) in names.iter().enumerate() {
-            if names[..i].contains(name) {
+    // none is touched.
+    let tickets = runner.reserve(|project, op| {
+        let mut tickets: Vec<Ticket> = Vec::new();
+        for name in names {
+            let target = Target::Container(name.clone());
+            if tickets.iter().any(|t| t.target == target) {
                 continue;
             }
             let container = project.container(name)?;
             // A failed entry may be removed: that is how it is cleaned up.
-            let was_failed = (container.state == Some(ContainerState::Failed))
-                .then(|| container.error.clone().unwrap_or_default());
-            if was_failed.is_none() {
+            if container.state != Some(ContainerState::Failed) {
                 checks::ready_container(project, name)?;
             }
-            checks::on_runtime(project, name, runtime.name())?;
+            checks::on_runtime(project, name, runner.runtime.name())?;
             checks::owned_or_forced(container, name, &user, force)?;
             checks::no_snapshot_in_flight(project, name, None)?;
             checks::no_clone_in_flight_from(project, name, None)?;
-            reserved.push((name.clone(), project.instance_name(name), was_failed));
+            tickets.push(Ticket::new(project, target, Effect::Deletes));
         }
-        for (name, _, _) in &reserved {
-            project.begin_container_operation(name, "removing", &op)?;
+        for ticket in &tickets {
+            project.begin(&ticket.target, ContainerState::Removing, op)?;
         }
-        Ok(reserved)
+        Ok(tickets)
     })?;
-    // The runtime work runs in parallel; each result is committed below.
-    let listed = reserved
+    // The runtime work runs in parallel; all results are settled together.
+    let listed = tickets
         .iter()
-        .map(|(_, instance, _)| instance.as_str())
+        .map(|t| t.instance.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let results: Vec<Result<()>> = ctx
+    let results: Vec<Result<()>> = runner
         .work(format!("removing {listed}"), || {
-            Ok(remove_all(runtime.as_ref(), &reserved))
+            Ok(in_parallel(&tickets, |ticket| {
+                runner.runtime.remove(&ticket.instance)
+            }))
         })
         .unwrap_or_else(|refused| {
             let message = format!("{refused:#}");
-            reserved
+            tickets
                 .iter()
                 .map(|_| Err(runtime::refused(anyhow::anyhow!("{message}"))))
                 .collect()
         });
-    let outcomes: Vec<Removal> = results
-        .iter()
-        .zip(&reserved)
-        .map(|(result, (_, instance, _))| match result {
-            Ok(()) => Removal::Gone,
-            Err(err) if runtime::changed_nothing(err) => Removal::Unchanged,
-            Err(err) if runtime_has(runtime.as_ref(), instance) => {
-                Removal::HalfDone(format!("remove failed: {err:#}"))
-            }
-            Err(_) => Removal::Gone,
-        })
-        .collect();
-    ctx.commit(|project| {
-        for ((name, _, was_failed), outcome) in reserved.iter().zip(&outcomes) {
-            ensure_still_ours(project, name, &op)?;
-            match (outcome, was_failed) {
-                (Removal::Gone, _) => project.remove_container(name)?,
-                (Removal::HalfDone(error), _) | (Removal::Unchanged, Some(error)) => {
-                    project.fail_container(name, error)?
-                }
-                (Removal::Unchanged, None) => project.finish_container_operation(name)?,
-            }
-        }
-        Ok(())
-    })?;
+    let settled = runner.settle_all(tickets.iter().cloned().zip(results).collect())?;
     let mut first_error = None;
-    for (((name, instance, _), result), outcome) in reserved.iter().zip(results).zip(&outcomes) {
-        let Err(err) = result else {
-            ctx.out
-                .say(format!("removed container {name} ({instance})"));
-            continue;
-        };
-        let what = match outcome {
-            Removal::HalfDone(_) => "recorded as failed; see `lxdev doctor`",
-            _ => "left as it was",
-        };
-        let err = err.context(format!("failed to remove container `{name}` ({what})"));
-        if first_error.is_none() {
-            first_error = Some(err);
-        } else {
-            eprintln!("error: {err:#}");
+    for (ticket, result) in tickets.iter().zip(settled) {
+        match result {
+            Ok(()) => ctx
+                .out
+                .say(format!("removed {} ({})", ticket.target, ticket.instance)),
+            Err(err) if first_error.is_none() => first_error = Some(err),
+            Err(err) => eprintln!("error: {err:#}"),
         }
     }
     first_error.map_or(Ok(()), Err)
 }
 
-/// What a remove left of one container, judged after the runtime work.
-enum Removal {
-    /// The instance is gone: drop the entry.
-    Gone,
-    /// The runtime refused before changing anything: the entry goes back
-    /// to what it was.
-    Unchanged,
-    /// The runtime failed part-way and still has the instance.
-    HalfDone(String),
-}
-
-/// Removes every reserved instance, in parallel.
-fn remove_all(
-    runtime: &dyn Runtime,
-    reserved: &[(String, String, Option<String>)],
-) -> Vec<Result<()>> {
+/// Runs `work` for every ticket on its own thread; one result per ticket.
+fn in_parallel(tickets: &[Ticket], work: impl Fn(&Ticket) -> Result<()> + Sync) -> Vec<Result<()>> {
     std::thread::scope(|scope| {
-        let handles: Vec<_> = reserved
+        let handles: Vec<_> = tickets
             .iter()
-            .map(|(_, instance, _)| scope.spawn(|| remove_instance(runtime, instance)))
+            .map(|ticket| scope.spawn(|| work(ticket)))
             .collect();
         handles
             .into_iter()
@@ -309,18 +217,6 @@ fn refuse_foreign_instances(
     Ok(())
 }
 
-/// Removes `instance` from the runtime; one that is already gone counts as
-/// removed.
-fn remove_instance(runtime: &dyn Runtime, instance: &str) -> Result<()> {
-    match runtime.remove(instance) {
-        Ok(()) => Ok(()),
-        Err(err) => match runtime.status(instance) {
-            Ok(None) => Ok(()),
-            _ => Err(err),
-        },
-    }
-}
-
 pub fn list(ctx: &Context) -> Result<()> {
     let project = ctx.manager.load()?;
     let statuses = runtime_statuses(ctx, &project);
@@ -341,13 +237,14 @@ pub fn list(ctx: &Context) -> Result<()> {
                 "name": name,
                 "instance": instance,
                 "image": c.image,
-                "state": checks::container_state_name(c.state),
+                "state": c.state.map_or(READY, ContainerState::as_str),
+                "in_flight": c.state.is_some_and(|s| s.effect().is_some()),
                 "owner": c.owner,
                 "snapshots": c.snapshots.len(),
                 "status": status,
                 "cloned_from": c.cloned_from,
                 "operation": c.operation.as_ref().map(|op| json!({
-                    "kind": op.kind, "pid": op.pid, "host": op.host, "started_at": op.started_at,
+                    "kind": op.kind.as_str(), "pid": op.pid, "host": op.host, "started_at": op.started_at,
                 })),
                 "error": c.error,
             })
@@ -431,22 +328,4 @@ pub(super) fn print_table<const N: usize>(ctx: &Context, header: [&str; N], rows
 
 fn check_name(project: &Project, name: &str) -> Result<()> {
     names::validate_container(project.name(), name).map_err(|why| Error::Usage(why).into())
-}
-
-/// Whether the runtime has `instance`; when it cannot tell, assume it does
-/// (recording `failed` is recoverable, forgetting a container is not).
-pub(super) fn runtime_has(runtime: &dyn Runtime, instance: &str) -> bool {
-    runtime
-        .status(instance)
-        .map_or(true, |found| found.is_some())
-}
-
-/// The container must still carry the operation this process recorded.
-fn ensure_still_ours(project: &Project, name: &str, op: &Operation) -> Result<()> {
-    let recorded = project
-        .config()
-        .containers
-        .get(name)
-        .and_then(|c| c.operation.as_ref());
-    checks::still_ours(project, &format!("`{name}`"), recorded, op)
 }

@@ -18,8 +18,10 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::Context;
-use crate::config::model::{Config, Operation};
-use crate::config::{NewContainer, Project, names};
+use super::runner::{self, Outcome};
+use crate::config::ledger::{Effect, Target};
+use crate::config::model::Operation;
+use crate::config::{NewContainer, Project, Record, names};
 use crate::runtime::{Belonging, Instance};
 use crate::{operation, time};
 
@@ -63,21 +65,6 @@ enum Finding {
         op: Option<Operation>,
         note: String,
     },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Target {
-    Container(String),
-    Snapshot(String, String),
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Container(c) => write!(f, "container `{c}`"),
-            Target::Snapshot(c, s) => write!(f, "snapshot `{c}/{s}`"),
-        }
-    }
 }
 
 impl Finding {
@@ -223,9 +210,7 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
         fixed = ctx.manager.update(|current| {
             let mut fixed = Vec::new();
             for finding in findings.iter().filter(|f| f.is_fixable()) {
-                if let Some(action) =
-                    settle(current, project.config(), finding, runtime.name(), &has)?
-                {
+                if let Some(action) = settle(current, &project, finding, runtime.name(), &has)? {
                     fixed.push(format!("{}: {action}", finding.describe()));
                 }
             }
@@ -315,10 +300,9 @@ fn file_findings(
             });
             continue;
         }
-        let state = c
-            .state
-            .map(|s| super::checks::container_state_name(Some(s)).to_string());
-        if let Some(f) = operation_finding(&target, state, c.operation.as_ref(), c.error.as_deref())
+        if let Some(f) = project
+            .record(&target)
+            .and_then(|r| operation_finding(&target, r))
         {
             findings.push(f);
             continue;
@@ -334,13 +318,11 @@ fn file_findings(
             findings.push(Finding::EntryOnForeignInstance { target, owner });
             continue;
         }
-        for (snap, s) in &c.snapshots {
+        for snap in c.snapshots.keys() {
             let target = Target::Snapshot(name.clone(), snap.clone());
-            let state = s
-                .state
-                .map(|st| super::checks::snapshot_state_name(Some(st)).to_string());
-            if let Some(f) =
-                operation_finding(&target, state, s.operation.as_ref(), s.error.as_deref())
+            if let Some(f) = project
+                .record(&target)
+                .and_then(|r| operation_finding(&target, r))
             {
                 findings.push(f);
             } else if !instance.snapshots.contains(snap) {
@@ -382,20 +364,17 @@ fn file_findings(
     findings
 }
 
-fn operation_finding(
-    target: &Target,
-    state: Option<String>,
-    op: Option<&Operation>,
-    error: Option<&str>,
-) -> Option<Finding> {
-    let state = state?;
-    if state == "failed" {
+/// What a record in flight or failed is: failed, stale (its process is
+/// gone), or still running. `None` for a ready record.
+fn operation_finding(target: &Target, record: Record<'_>) -> Option<Finding> {
+    let state = record.state?.to_string();
+    if record.effect.is_none() {
         return Some(Finding::Failed {
             target: target.clone(),
-            error: error.unwrap_or("no error recorded").to_string(),
+            error: record.error.unwrap_or("no error recorded").to_string(),
         });
     }
-    let Some(op) = op else {
+    let Some(op) = record.operation else {
         return Some(Finding::StaleOperation {
             target: target.clone(),
             state,
@@ -433,10 +412,12 @@ fn exists_in(instances: &[Instance], project: &Project, target: &Target) -> bool
 }
 
 /// Settles one finding in the current file, if it still stands as found.
-/// Returns what was done.
+/// Returns what was done. Operations whose process is gone, and failed
+/// records, end through the runner's table ([`runner::apply`]); an orphan
+/// is recorded ready.
 fn settle(
     current: &mut Project,
-    seen: &Config,
+    seen: &Project,
     finding: &Finding,
     runtime: &str,
     has: &dyn Fn(&Target) -> bool,
@@ -452,87 +433,65 @@ fn settle(
         | Finding::ForeignInstance { .. }
         | Finding::EntryOnForeignInstance { .. } => return Ok(None),
     };
-    if !unchanged(seen, current.config(), target) {
+    let fingerprint = |project: &Project| {
+        project
+            .record(target)
+            .map(|r| (r.state, r.operation.cloned()))
+    };
+    if fingerprint(seen) != fingerprint(current) {
+        // Changed since it was found: a live command's, not ours to settle.
         return Ok(None);
     }
     let exists = has(target);
-    let recorded = recorded(current.config(), target);
-    Ok(Some(match (target, exists, recorded) {
-        (Target::Container(c), true, true) => {
-            current.finish_container_operation(c)?;
-            "the runtime has it: marked ready".into()
-        }
-        (Target::Container(c), false, true) => {
-            current.remove_container(c)?;
-            "the runtime does not have it: removed from the file".into()
-        }
-        (Target::Container(c), true, false) => {
-            if names::validate_container(current.name(), c).is_err() {
-                return Ok(Some("not a valid lxdev container name: left alone".into()));
-            }
-            let now = time::now_rfc3339();
-            let op = operation::begin("adopt");
-            current.insert_container(
-                c,
-                &NewContainer {
-                    image: "unknown",
-                    owner: "unknown",
-                    created_at: &now,
-                    cloned_from: None,
-                    runtime,
-                },
-                "creating",
-                &op,
-            )?;
-            current.finish_container_operation(c)?;
-            "added to the file (image unknown)".into()
-        }
-        (Target::Snapshot(c, s), true, true) => {
-            current.finish_snapshot_operation(c, s)?;
-            "the runtime has it: marked ready".into()
-        }
-        (Target::Snapshot(c, s), false, true) => {
-            current.remove_snapshot(c, s)?;
-            "the runtime does not have it: removed from the file".into()
-        }
-        (Target::Snapshot(c, s), true, false) => {
-            if current.config().containers.contains_key(c) {
-                let now = time::now_rfc3339();
-                let op = operation::begin("adopt");
-                current.insert_snapshot(c, s, None, &now, &op)?;
-                current.finish_snapshot_operation(c, s)?;
-                "added to the file".into()
-            } else {
-                return Ok(None);
-            }
-        }
-        (_, false, false) => return Ok(None),
+    let Some(record) = current.record(target) else {
+        return adopt(current, target, exists, runtime);
+    };
+    let effect = record.effect.unwrap_or(Effect::Makes);
+    runner::apply(
+        current,
+        target,
+        effect,
+        None,
+        &Outcome::Abandoned { exists },
+    )?;
+    Ok(Some(if exists {
+        "the runtime has it: marked ready".into()
+    } else {
+        "the runtime does not have it: removed from the file".into()
     }))
 }
 
-fn recorded(config: &Config, target: &Target) -> bool {
-    match target {
-        Target::Container(c) => config.containers.contains_key(c),
-        Target::Snapshot(c, s) => config
-            .containers
-            .get(c)
-            .is_some_and(|e| e.snapshots.contains_key(s)),
+/// Records an instance (or snapshot) the runtime has and the file lacks,
+/// ready. A container gets `image: unknown` and `owner: unknown`.
+fn adopt(
+    current: &mut Project,
+    target: &Target,
+    exists: bool,
+    runtime: &str,
+) -> Result<Option<String>> {
+    if !exists {
+        return Ok(None);
     }
-}
-
-/// The target's record (presence, state and operation) is as it was when
-/// the findings were made.
-fn unchanged(seen: &Config, now: &Config, target: &Target) -> bool {
-    let fingerprint = |config: &Config| match target {
-        Target::Container(c) => config
-            .containers
-            .get(c)
-            .map(|e| (format!("{:?}", e.state), e.operation.clone())),
-        Target::Snapshot(c, s) => config
-            .containers
-            .get(c)
-            .and_then(|e| e.snapshots.get(s))
-            .map(|e| (format!("{:?}", e.state), e.operation.clone())),
-    };
-    fingerprint(seen) == fingerprint(now)
+    let now = time::now_rfc3339();
+    match target {
+        Target::Container(c) => {
+            if names::validate_container(current.name(), c).is_err() {
+                return Ok(Some("not a valid lxdev container name: left alone".into()));
+            }
+            let new = NewContainer {
+                image: "unknown",
+                owner: "unknown",
+                created_at: &now,
+                cloned_from: None,
+                runtime,
+            };
+            current.insert_container(c, &new, None)?;
+            Ok(Some("added to the file (image unknown)".into()))
+        }
+        Target::Snapshot(c, s) if current.config().containers.contains_key(c) => {
+            current.insert_snapshot(c, s, None, &now, None)?;
+            Ok(Some("added to the file".into()))
+        }
+        Target::Snapshot(..) => Ok(None),
+    }
 }

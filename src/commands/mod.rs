@@ -8,6 +8,7 @@ mod container;
 mod doctor;
 mod init;
 mod lifecycle;
+mod runner;
 mod snapshot;
 
 use std::path::Path;

@@ -4,11 +4,12 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::container::print_table;
+use super::runner::{Runner, Ticket};
 use super::{Context, checks};
-use crate::config::model::{Operation, SnapshotState};
-use crate::config::{Project, names};
+use crate::config::ledger::{Effect, OperationKind, READY, Target};
+use crate::config::model::SnapshotState;
+use crate::config::names;
 use crate::error::Error;
-use crate::runtime::{self, Runtime};
 use crate::{operation, process};
 
 pub fn create(
@@ -19,18 +20,20 @@ pub fn create(
 ) -> Result<()> {
     names::validate_snapshot(snapshot).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
-    let runtime = ctx.runtime(&project)?;
-    let op = operation::begin("snapshot_create");
-    let instance = ctx.reserve(|project| {
+    let runner = Runner::new(ctx, &project, OperationKind::SnapshotCreate)?;
+    let target = Target::Snapshot(container.into(), snapshot.into());
+    let ticket = runner.reserve(|project, op| {
         let entry = checks::ready_container(project, container)?;
-        checks::on_runtime(project, container, runtime.name())?;
+        checks::on_runtime(project, container, runner.runtime.name())?;
         // Snapshots of one container may be taken in parallel; only a
         // restore in flight conflicts.
         checks::no_snapshot_in_flight(project, container, Some(&[SnapshotState::Restoring]))?;
         if let Some(existing) = entry.snapshots.get(snapshot) {
             let detail = match (&existing.state, &existing.operation) {
                 (Some(SnapshotState::Failed), _) => " (in the failed state)".to_string(),
-                (Some(_), Some(op)) => format!(" (being created by {})", operation::describe(op)),
+                (Some(state), Some(op)) => {
+                    format!(" ({} by {})", state.doing(), operation::describe(op))
+                }
                 _ => String::new(),
             };
             return Err(Error::Conflict(format!(
@@ -38,32 +41,15 @@ pub fn create(
             ))
             .into());
         }
-        project.insert_snapshot(container, snapshot, description, &op.started_at, &op)?;
-        Ok(project.instance_name(container))
+        let ticket = Ticket::new(project, target.clone(), Effect::Makes);
+        project.insert_snapshot(container, snapshot, description, &op.started_at, Some(op))?;
+        Ok(ticket)
     })?;
-    let result = ctx.work(format!("snapshotting {instance} as {snapshot}"), || {
-        runtime.snapshot_create(&instance, snapshot)
+    let instance = ticket.instance.clone();
+    let result = runner.work(format!("snapshotting {instance} as {snapshot}"), || {
+        runner.runtime.snapshot_create(&instance, snapshot)
     });
-    match result {
-        Ok(()) => ctx.commit(|project| {
-            ensure_still_ours(project, container, snapshot, &op)?;
-            project.finish_snapshot_operation(container, snapshot)
-        })?,
-        Err(err) => {
-            let leftover = !runtime::changed_nothing(&err)
-                && snapshot_exists(runtime.as_ref(), &instance, snapshot);
-            let message = format!("{err:#}");
-            ctx.commit(|project| {
-                ensure_still_ours(project, container, snapshot, &op)?;
-                if leftover {
-                    project.fail_snapshot(container, snapshot, &message)
-                } else {
-                    project.remove_snapshot(container, snapshot)
-                }
-            })?;
-            return Err(err.context(format!("failed to snapshot `{container}` as `{snapshot}`")));
-        }
-    }
+    runner.settle(ticket, result)?;
     ctx.out
         .say(format!("created snapshot {container}/{snapshot}"));
     Ok(())
@@ -71,61 +57,31 @@ pub fn create(
 
 pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Result<()> {
     let project = ctx.manager.load()?;
-    let runtime = ctx.runtime(&project)?;
+    let runner = Runner::new(ctx, &project, OperationKind::SnapshotDelete)?;
     let user = process::current_user();
-    let op = operation::begin("snapshot_delete");
-    let (instance, was_failed) = ctx.reserve(|project| {
+    let target = Target::Snapshot(container.into(), snapshot.into());
+    let ticket = runner.reserve(|project, op| {
         let entry = checks::ready_container(project, container)?;
-        checks::on_runtime(project, container, runtime.name())?;
+        checks::on_runtime(project, container, runner.runtime.name())?;
         checks::owned_or_forced(entry, container, &user, force)?;
         let snap = checks::existing_snapshot(project, container, snapshot)?;
-        if snap.state.is_some_and(|s| s != SnapshotState::Failed) {
-            return Err(checks::busy(
-                &format!("snapshot `{container}/{snapshot}`"),
-                "busy",
-                snap.operation.as_ref(),
-            )
-            .into());
+        // A failed snapshot may be deleted: that is how it is cleaned up.
+        if let Some(state) = snap.state.filter(|s| *s != SnapshotState::Failed) {
+            return Err(
+                checks::busy(&target.to_string(), state.doing(), snap.operation.as_ref()).into(),
+            );
         }
-        // Kept so that a delete the runtime refused puts it back as it was.
-        let was_failed = snap.state.map(|_| snap.error.clone().unwrap_or_default());
         checks::no_snapshot_in_flight(project, container, Some(&[SnapshotState::Restoring]))?;
         checks::no_clone_in_flight_from(project, container, Some(snapshot))?;
-        project.begin_snapshot_operation(container, snapshot, "deleting", &op)?;
-        Ok((project.instance_name(container), was_failed))
+        let ticket = Ticket::new(project, target.clone(), Effect::Deletes);
+        project.begin(&target, SnapshotState::Deleting, op)?;
+        Ok(ticket)
     })?;
-    let result = ctx.work(format!("deleting snapshot {instance}/{snapshot}"), || {
-        runtime.snapshot_delete(&instance, snapshot)
+    let instance = ticket.instance.clone();
+    let result = runner.work(format!("deleting snapshot {instance}/{snapshot}"), || {
+        runner.runtime.snapshot_delete(&instance, snapshot)
     });
-    // A snapshot the runtime no longer has is deleted, whatever the call
-    // said; otherwise a refusal leaves it as it was and any other failure
-    // may have left it half deleted.
-    let exists = result.is_err() && snapshot_exists(runtime.as_ref(), &instance, snapshot);
-    let unchanged = exists && result.as_ref().is_err_and(runtime::changed_nothing);
-    let leftover = exists && !unchanged;
-    ctx.commit(|project| {
-        ensure_still_ours(project, container, snapshot, &op)?;
-        match (&result, &was_failed) {
-            (Err(_), Some(error)) if unchanged => project.fail_snapshot(container, snapshot, error),
-            (Err(_), None) if unchanged => project.finish_snapshot_operation(container, snapshot),
-            (Err(err), _) if leftover => {
-                project.fail_snapshot(container, snapshot, &format!("delete failed: {err:#}"))
-            }
-            _ => project.remove_snapshot(container, snapshot),
-        }
-    })?;
-    if let Err(err) = result
-        && (unchanged || leftover)
-    {
-        let what = if unchanged {
-            "left as it was"
-        } else {
-            "recorded as failed; see `lxdev doctor`"
-        };
-        return Err(err.context(format!(
-            "failed to delete snapshot `{container}/{snapshot}` ({what})"
-        )));
-    }
+    runner.settle(ticket, result)?;
     ctx.out
         .say(format!("deleted snapshot {container}/{snapshot}"));
     Ok(())
@@ -133,52 +89,27 @@ pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Re
 
 pub fn restore(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Result<()> {
     let project = ctx.manager.load()?;
-    let runtime = ctx.runtime(&project)?;
+    let runner = Runner::new(ctx, &project, OperationKind::SnapshotRestore)?;
     let user = process::current_user();
-    let op = operation::begin("snapshot_restore");
-    let instance = ctx.reserve(|project| {
+    let target = Target::Snapshot(container.into(), snapshot.into());
+    let ticket = runner.reserve(|project, op| {
         let entry = checks::ready_container(project, container)?;
-        checks::on_runtime(project, container, runtime.name())?;
+        checks::on_runtime(project, container, runner.runtime.name())?;
         checks::owned_or_forced(entry, container, &user, force)?;
         checks::ready_snapshot(project, container, snapshot)?;
         // A restore rewrites the whole container: nothing else may be in
         // flight on it, including other snapshots and clones from it.
         checks::no_snapshot_in_flight(project, container, None)?;
         checks::no_clone_in_flight_from(project, container, None)?;
-        project.begin_snapshot_operation(container, snapshot, "restoring", &op)?;
-        Ok(project.instance_name(container))
+        let ticket = Ticket::new(project, target.clone(), Effect::Rewrites);
+        project.begin(&target, SnapshotState::Restoring, op)?;
+        Ok(ticket)
     })?;
-    let result = ctx.work(format!("restoring {instance} to {snapshot}"), || {
-        runtime.snapshot_restore(&instance, snapshot)
+    let instance = ticket.instance.clone();
+    let result = runner.work(format!("restoring {instance} to {snapshot}"), || {
+        runner.runtime.snapshot_restore(&instance, snapshot)
     });
-    // A restore the runtime refused left the container as it was; one that
-    // failed part-way may have left it half restored.
-    let half_done = result
-        .as_ref()
-        .is_err_and(|err| !runtime::changed_nothing(err));
-    ctx.commit(|project| {
-        ensure_still_ours(project, container, snapshot, &op)?;
-        project.finish_snapshot_operation(container, snapshot)?;
-        if let Err(err) = &result
-            && half_done
-        {
-            project.fail_container(
-                container,
-                &format!("restore of snapshot `{snapshot}` failed: {err:#}"),
-            )?;
-        }
-        Ok(())
-    })?;
-    if let Err(err) = result {
-        let what = if half_done {
-            format!("recorded `{container}` as failed; see `lxdev doctor`")
-        } else {
-            format!("`{container}` was left as it was")
-        };
-        return Err(err.context(format!(
-            "failed to restore `{container}` to `{snapshot}` ({what})"
-        )));
-    }
+    runner.settle(ticket, result)?;
     ctx.out
         .say(format!("restored {container} to snapshot {snapshot}"));
     Ok(())
@@ -195,7 +126,8 @@ pub fn list(ctx: &Context, container: &str) -> Result<()> {
                 "name": name,
                 "description": s.description,
                 "created_at": s.created_at,
-                "state": checks::snapshot_state_name(s.state),
+                "state": s.state.map_or(READY, SnapshotState::as_str),
+                "in_flight": s.state.is_some_and(|s| s.effect().is_some()),
                 "error": s.error,
             })
         })
@@ -217,7 +149,7 @@ pub fn list(ctx: &Context, container: &str) -> Result<()> {
         .map(|(name, s)| {
             [
                 name.clone(),
-                checks::snapshot_state_name(s.state).to_string(),
+                s.state.map_or(READY, SnapshotState::as_str).to_string(),
                 s.created_at.clone().unwrap_or_else(|| "-".into()),
                 s.description.clone().unwrap_or_default(),
             ]
@@ -225,33 +157,4 @@ pub fn list(ctx: &Context, container: &str) -> Result<()> {
         .collect();
     print_table(ctx, ["NAME", "STATE", "CREATED", "DESCRIPTION"], &table);
     Ok(())
-}
-
-/// Whether the runtime has the snapshot; when it cannot tell, assume it
-/// does (as `runtime_has`: recording `failed` is recoverable).
-fn snapshot_exists(runtime: &dyn Runtime, instance: &str, snapshot: &str) -> bool {
-    runtime.status(instance).map_or(true, |found| {
-        found.is_some_and(|i| i.snapshots.iter().any(|s| s == snapshot))
-    })
-}
-
-/// The snapshot must still carry the operation this process recorded.
-fn ensure_still_ours(
-    project: &Project,
-    container: &str,
-    snapshot: &str,
-    op: &Operation,
-) -> Result<()> {
-    let recorded = project
-        .config()
-        .containers
-        .get(container)
-        .and_then(|c| c.snapshots.get(snapshot))
-        .and_then(|s| s.operation.as_ref());
-    checks::still_ours(
-        project,
-        &format!("snapshot `{container}/{snapshot}`"),
-        recorded,
-        op,
-    )
 }

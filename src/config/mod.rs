@@ -2,10 +2,11 @@
 //! edits, and the `ConfigManager` that alone locks, reads and writes it.
 
 pub mod document;
+pub mod ledger;
 mod manager;
 pub mod model;
 pub mod names;
 mod project;
 
 pub use manager::{ConfigManager, FILE_NAME};
-pub use project::{NewContainer, Project};
+pub use project::{NewContainer, Project, Record, StateWord};

@@ -24,6 +24,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+pub use super::ledger::{ContainerState, OperationKind, SnapshotState};
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub project: String,
@@ -86,14 +88,6 @@ pub struct Container {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContainerState {
-    Creating,
-    Removing,
-    Failed,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 pub struct Snapshot {
     #[serde(default)]
@@ -109,22 +103,11 @@ pub struct Snapshot {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SnapshotState {
-    Creating,
-    Deleting,
-    Restoring,
-    Failed,
-}
-
 /// The in-flight operation recorded beside a `state`, so other processes can
 /// see who is doing what and whether that process still runs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Operation {
-    /// `create`, `clone`, `remove`, `snapshot_create`, `snapshot_delete`,
-    /// `snapshot_restore`.
-    pub kind: String,
+    pub kind: OperationKind,
     pub pid: u32,
     pub host: String,
     /// RFC 3339 UTC with milliseconds.
@@ -359,7 +342,7 @@ containers:
         let c = ok(
             "project: p\nextra: 1\ndefaults:\n  x: [1]\n  user: {name: a, shell: zsh}\n\
                     containers:\n  dev:\n    image: i\n    labels: {a: b}\n    \
-                    snapshots:\n      s:\n        note: n\n        operation: {kind: k, pid: 1, host: h, started_at: t, extra: 2}\n",
+                    snapshots:\n      s:\n        note: n\n        operation: {kind: create, pid: 1, host: h, started_at: t, extra: 2}\n",
         );
         assert!(c.containers["dev"].snapshots.contains_key("s"));
     }

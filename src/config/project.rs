@@ -13,6 +13,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::document::{Document, Value};
+use super::ledger::{ContainerState, Effect, SnapshotState, Target};
 use super::model::{Config, Container, Operation};
 use super::names;
 use crate::error::Error;
@@ -111,17 +112,39 @@ impl Project {
         (text != self.loaded_text).then_some(text)
     }
 
+    /// The record `target` names, if the file has it: its state word (or
+    /// `None` when ready), its operation and its error.
+    pub fn record(&self, target: &Target) -> Option<Record<'_>> {
+        let container = self.config.containers.get(target.container())?;
+        Some(match target {
+            Target::Container(_) => Record {
+                state: container.state.map(ContainerState::as_str),
+                effect: container.state.and_then(ContainerState::effect),
+                operation: container.operation.as_ref(),
+                error: container.error.as_deref(),
+            },
+            Target::Snapshot(_, snapshot) => {
+                let snap = container.snapshots.get(snapshot)?;
+                Record {
+                    state: snap.state.map(SnapshotState::as_str),
+                    effect: snap.state.and_then(SnapshotState::effect),
+                    operation: snap.operation.as_ref(),
+                    error: snap.error.as_deref(),
+                }
+            }
+        })
+    }
+
     // --- Edits. Paths are chains of mapping keys from the root. ---
 
-    /// Records a new container, in flight (`state`) with `op`, in one edit.
+    /// Records a new container in one edit: in flight with `op` (`creating`),
+    /// or ready when `op` is `None` (adopted by `doctor --fix`).
     pub fn insert_container(
         &mut self,
         name: &str,
         new: &NewContainer<'_>,
-        state: &str,
-        op: &Operation,
+        op: Option<&Operation>,
     ) -> Result<()> {
-        let operation = operation_fields(op);
         let mut fields = vec![
             ("image", Value::Str(new.image)),
             ("owner", Value::Str(new.owner)),
@@ -135,87 +158,80 @@ impl Project {
         if self.config.runtime.is_none() {
             fields.push(("runtime", Value::Str(new.runtime)));
         }
-        fields.push(("state", Value::Str(state)));
-        fields.push(("operation", Value::Map(&operation)));
-        self.edit(&["containers", name])?
-            .set(&["containers", name], Value::Map(&fields))
+        let operation = op.map(operation_fields);
+        if let Some(operation) = &operation {
+            fields.push(("state", Value::Str(ContainerState::Creating.as_str())));
+            fields.push(("operation", Value::Map(operation)));
+        }
+        let path = ["containers", name];
+        self.edit(&path)?.set(&path, Value::Map(&fields))
     }
 
-    /// Marks container `name` as busy with `op` (state `removing`, ...).
-    pub fn begin_container_operation(
-        &mut self,
-        name: &str,
-        state: &str,
-        op: &Operation,
-    ) -> Result<()> {
-        self.begin_operation(&["containers", name], state, op)
-    }
-
-    /// The container's operation succeeded: it is ready.
-    pub fn finish_container_operation(&mut self, name: &str) -> Result<()> {
-        self.clear_operation(&["containers", name], true)
-    }
-
-    /// The container's operation failed and the runtime still has something.
-    pub fn fail_container(&mut self, name: &str, error: &str) -> Result<()> {
-        self.fail(&["containers", name], error)
-    }
-
-    pub fn remove_container(&mut self, name: &str) -> Result<()> {
-        self.edit(&["containers", name])?
-            .remove(&["containers", name])?;
-        Ok(())
-    }
-
-    /// Records a new snapshot, in flight (`creating`) with `op`, in one edit.
+    /// Records a new snapshot in one edit: in flight with `op` (`creating`),
+    /// or ready when `op` is `None`.
     pub fn insert_snapshot(
         &mut self,
         container: &str,
         snapshot: &str,
         description: Option<&str>,
         created_at: &str,
-        op: &Operation,
+        op: Option<&Operation>,
     ) -> Result<()> {
-        let operation = operation_fields(op);
         let mut fields = Vec::new();
         if let Some(description) = description {
             fields.push(("description", Value::Str(description)));
         }
         fields.push(("created_at", Value::Str(created_at)));
-        fields.push(("state", Value::Str("creating")));
-        fields.push(("operation", Value::Map(&operation)));
+        let operation = op.map(operation_fields);
+        if let Some(operation) = &operation {
+            fields.push(("state", Value::Str(SnapshotState::Creating.as_str())));
+            fields.push(("operation", Value::Map(operation)));
+        }
         let path = ["containers", container, "snapshots", snapshot];
         self.edit(&path)?.set(&path, Value::Map(&fields))
     }
 
-    pub fn begin_snapshot_operation(
-        &mut self,
-        container: &str,
-        snapshot: &str,
-        state: &str,
-        op: &Operation,
-    ) -> Result<()> {
-        self.begin_operation(&["containers", container, "snapshots", snapshot], state, op)
+    /// Marks an existing record as busy: `state` and the operation doing it.
+    pub fn begin(&mut self, target: &Target, state: impl StateWord, op: &Operation) -> Result<()> {
+        let base = target.path();
+        self.set(&base, "state", Value::Str(state.word()))?;
+        self.set(&base, "operation", Value::Map(&operation_fields(op)))?;
+        self.remove_key(&base, "error")
     }
 
-    pub fn finish_snapshot_operation(&mut self, container: &str, snapshot: &str) -> Result<()> {
-        self.clear_operation(&["containers", container, "snapshots", snapshot], true)
+    /// The operation on `target` is over and it is ready.
+    pub fn finish(&mut self, target: &Target) -> Result<()> {
+        let base = target.path();
+        for key in ["state", "operation", "error"] {
+            self.remove_key(&base, key)?;
+        }
+        Ok(())
     }
 
-    pub fn fail_snapshot(&mut self, container: &str, snapshot: &str, error: &str) -> Result<()> {
-        self.fail(&["containers", container, "snapshots", snapshot], error)
+    /// `target` is failed with `error`: the runtime may be left half done.
+    pub fn fail(&mut self, target: &Target, error: &str) -> Result<()> {
+        let base = target.path();
+        self.remove_key(&base, "operation")?;
+        let failed = match target {
+            Target::Container(_) => ContainerState::Failed.as_str(),
+            Target::Snapshot(..) => SnapshotState::Failed.as_str(),
+        };
+        self.set(&base, "state", Value::Str(failed))?;
+        self.set(&base, "error", Value::Str(error))
     }
 
-    /// Removes a snapshot entry, and `snapshots:` with it when it was the
-    /// last, so that rolling back a first snapshot restores the file byte
-    /// for byte (lxc-dev-manager omits an empty `snapshots` too).
-    pub fn remove_snapshot(&mut self, container: &str, snapshot: &str) -> Result<()> {
-        let snapshots = ["containers", container, "snapshots"];
-        let path = ["containers", container, "snapshots", snapshot];
+    /// Drops the record. A snapshot's `snapshots:` goes with its last entry,
+    /// so rolling back a first snapshot restores the file byte for byte
+    /// (lxc-dev-manager omits an empty `snapshots` too).
+    pub fn remove(&mut self, target: &Target) -> Result<()> {
+        let path = target.path();
         let doc = self.edit(&path)?;
         doc.remove(&path)?;
-        if doc.is_empty_mapping(&snapshots)? {
-            doc.remove(&snapshots)?;
+        if let Target::Snapshot(..) = target {
+            let snapshots = &path[..3];
+            if doc.is_empty_mapping(snapshots)? {
+                doc.remove(snapshots)?;
+            }
         }
         Ok(())
     }
@@ -248,27 +264,6 @@ impl Project {
         self.edit(&path)?.set(&path, value)
     }
 
-    fn begin_operation(&mut self, base: &[&str], state: &str, op: &Operation) -> Result<()> {
-        self.set(base, "state", Value::Str(state))?;
-        self.set(base, "operation", Value::Map(&operation_fields(op)))?;
-        self.remove_key(base, "error")
-    }
-
-    fn clear_operation(&mut self, base: &[&str], clear_error: bool) -> Result<()> {
-        self.remove_key(base, "state")?;
-        self.remove_key(base, "operation")?;
-        if clear_error {
-            self.remove_key(base, "error")?;
-        }
-        Ok(())
-    }
-
-    fn fail(&mut self, base: &[&str], error: &str) -> Result<()> {
-        self.clear_operation(base, false)?;
-        self.set(base, "state", Value::Str("failed"))?;
-        self.set(base, "error", Value::Str(error))
-    }
-
     fn remove_key(&mut self, base: &[&str], key: &str) -> Result<()> {
         let path: Vec<&str> = base.iter().copied().chain([key]).collect();
         self.edit(&path)?.remove(&path)?;
@@ -276,10 +271,39 @@ impl Project {
     }
 }
 
+/// A record as the ledger sees it (see [`Project::record`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// The YAML word of its state; `None` when ready.
+    pub state: Option<&'static str>,
+    /// What the operation in flight does; `None` when ready or failed.
+    pub effect: Option<Effect>,
+    pub operation: Option<&'a Operation>,
+    pub error: Option<&'a str>,
+}
+
+/// A state a record can be put in by [`Project::begin`]: only the ledger's
+/// typed words, never a free string.
+pub trait StateWord: Copy {
+    fn word(self) -> &'static str;
+}
+
+impl StateWord for ContainerState {
+    fn word(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl StateWord for SnapshotState {
+    fn word(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 /// An operation record as document fields.
 fn operation_fields(op: &Operation) -> [(&'static str, Value<'_>); 4] {
     [
-        ("kind", Value::Str(&op.kind)),
+        ("kind", Value::Str(op.kind.as_str())),
         ("pid", Value::Int(i64::from(op.pid))),
         ("host", Value::Str(&op.host)),
         ("started_at", Value::Str(&op.started_at)),

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use lxdev::config::ledger::Target;
 use lxdev::config::{ConfigManager, NewContainer};
 
 use crate::support::Project;
@@ -18,7 +19,7 @@ fn eight_threads_times_fifty_updates_all_land() {
                 let manager = ConfigManager::new(path).with_lock_timeout(Duration::from_secs(60));
                 for i in 0..50 {
                     let name = format!("t{t}-c{i}");
-                    let op = lxdev::operation::begin("create");
+                    let op = lxdev::operation::begin(lxdev::config::model::OperationKind::Create);
                     manager
                         .update(|project| {
                             let new = NewContainer {
@@ -28,8 +29,8 @@ fn eight_threads_times_fifty_updates_all_land() {
                                 cloned_from: None,
                                 runtime: "fake",
                             };
-                            project.insert_container(&name, &new, "creating", &op)?;
-                            project.finish_container_operation(&name)
+                            project.insert_container(&name, &new, Some(&op))?;
+                            project.finish(&Target::Container(name.clone()))
                         })
                         .unwrap();
                 }
