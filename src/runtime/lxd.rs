@@ -7,6 +7,11 @@
 //! `<client> list NAME`, which matches by prefix (`web-c1` also finds
 //! `web-c10`).
 //!
+//! Every name a caller passes is checked here before any client runs
+//! ([`check_names`]), and goes to the client after `--` (options first),
+//! so no instance, snapshot or image name can be read as an option: the
+//! client's parser (cobra) takes everything after `--` as positional.
+//!
 //! Limits: the client's default remote and project are used as configured;
 //! no call has a timeout of its own (a hung daemon hangs the call); failure
 //! messages are the client's own, in English (`LC_ALL=C`).
@@ -22,6 +27,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Instance, Runtime, Tags};
+use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
 use crate::fs::lock::{FileLock, WaitStrategy};
 
@@ -33,10 +39,10 @@ const STOP_TIMEOUT_SECS: u32 = 30;
 /// busybox included; `-l` reads `/etc/profile`.
 const LOGIN_SHELL: &[&str] = &["/bin/sh", "-l"];
 
-/// A runtime driven through the `lxc` or `incus` command-line client.
 /// How long snapshot work on one instance waits for the one before it.
 const SNAPSHOT_QUEUE_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// A runtime driven through the `lxc` or `incus` command-line client.
 #[derive(Debug)]
 pub struct LxdRuntime {
     /// `lxc` or `incus`.
@@ -151,9 +157,6 @@ impl LxdRuntime {
             .map_err(|failure| anyhow!(failure.message))
     }
 
-    /// Like [`Self::run`], but a command that ran and failed comes back as
-    /// `Ok(Err(..))` so callers can look at its stderr; only a client that
-    /// cannot be started is an `Err`.
     /// Runs `init` or `copy` for `instance`, then checks and starts it.
     fn make_instance(&self, args: &[OsString], instance: &str) -> Result<()> {
         let remedy = format!(
@@ -183,6 +186,9 @@ impl LxdRuntime {
         }
     }
 
+    /// Like [`Self::run`], but a command that ran and failed comes back as
+    /// `Ok(Err(..))` so callers can look at its stderr; only a client that
+    /// cannot be started is an `Err`.
     fn try_run<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Result<String, Failure>> {
         let cmdline = self.cmdline(args);
         let out = self
@@ -253,7 +259,7 @@ impl LxdRuntime {
     /// delete meanwhile ("Instance is busy running a "stop" operation").
     fn delete_after_failed_start(&self, instance: &str) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(STOP_TIMEOUT_SECS.into());
-        let args = ["delete", "--force", instance];
+        let args = ["delete", "--force", "--", instance];
         loop {
             match self.try_run(&args)? {
                 Ok(_) => return Ok(()),
@@ -354,6 +360,14 @@ fn shell_quote(arg: &str) -> String {
     }
 }
 
+/// Refuses (usage, exit 2) any name that fails its rule in
+/// `config::names`, before a client is spawned: the backend does not rely
+/// on its callers having checked. Every method that passes a caller's name
+/// to the client calls this first.
+fn check_names(names: &[RuntimeName<'_>]) -> Result<()> {
+    names::validate_runtime_names(names).map_err(|why| Error::Usage(why).into())
+}
+
 /// Whether `name` can be put in an API path as it is. LXD instance names
 /// are hostnames (letters, digits, `-`), so anything else cannot exist.
 fn is_url_safe(name: &str) -> bool {
@@ -376,12 +390,14 @@ impl Runtime for LxdRuntime {
     /// instance is known to be ours and is deleted again, whereas a failed
     /// `launch` cannot tell "could not start" from "name already taken".
     fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
-        let mut args: Vec<OsString> = vec!["init".into(), image.into(), instance.into()];
+        check_names(&[RuntimeName::Instance(instance), RuntimeName::Image(image)])?;
+        let mut args: Vec<OsString> = vec!["init".into()];
         args.extend(Self::tag_args(tags));
+        args.extend(["--".into(), image.into(), instance.into()]);
         self.make_instance(&args, instance)
     }
 
-    /// `copy SRC NAME --instance-only` or `copy SRC/SNAP NAME` (a copy from
+    /// `copy --instance-only SRC NAME` or `copy SRC/SNAP NAME` (a copy from
     /// a snapshot never carries snapshots), with lxdev's tags replacing the
     /// source's. A copy is left stopped by the daemon; lxdev starts it so a
     /// clone is in the same state as a new instance.
@@ -392,27 +408,40 @@ impl Runtime for LxdRuntime {
         instance: &str,
         tags: &Tags<'_>,
     ) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(source),
+            RuntimeName::Instance(instance),
+        ])?;
+        if let Some(snap) = snapshot {
+            check_names(&[RuntimeName::Snapshot(snap)])?;
+        }
         let mut args: Vec<OsString> = vec!["copy".into()];
+        if snapshot.is_none() {
+            args.push("--instance-only".into());
+        }
+        args.extend(Self::tag_args(tags));
+        args.push("--".into());
         match snapshot {
             Some(snap) => args.push(format!("{source}/{snap}").into()),
             None => args.push(source.into()),
         }
         args.push(instance.into());
-        if snapshot.is_none() {
-            args.push("--instance-only".into());
-        }
-        args.extend(Self::tag_args(tags));
         self.make_instance(&args, instance)
     }
 
     fn remove(&self, instance: &str) -> Result<()> {
-        self.run(&["delete", "--force", instance])?;
+        check_names(&[RuntimeName::Instance(instance)])?;
+        self.run(&["delete", "--force", "--", instance])?;
         Ok(())
     }
 
     fn snapshot_create(&self, instance: &str, snapshot: &str) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(instance),
+            RuntimeName::Snapshot(snapshot),
+        ])?;
         let _turn = self.snapshot_queue(instance)?;
-        let args = ["snapshot", instance, snapshot];
+        let args = ["snapshot", "--", instance, snapshot];
         let remedy = format!(
             "pick another name or delete it with `{} delete {instance}/{snapshot}`",
             self.client
@@ -431,16 +460,24 @@ impl Runtime for LxdRuntime {
     }
 
     fn snapshot_delete(&self, instance: &str, snapshot: &str) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(instance),
+            RuntimeName::Snapshot(snapshot),
+        ])?;
         let _turn = self.snapshot_queue(instance)?;
-        self.run(&["delete", &format!("{instance}/{snapshot}")])?;
+        self.run(&["delete", "--", &format!("{instance}/{snapshot}")])?;
         Ok(())
     }
 
     /// A running instance is stopped, restored and started again by the
     /// daemon itself.
     fn snapshot_restore(&self, instance: &str, snapshot: &str) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(instance),
+            RuntimeName::Snapshot(snapshot),
+        ])?;
         let _turn = self.snapshot_queue(instance)?;
-        self.run(&["restore", instance, snapshot])?;
+        self.run(&["restore", "--", instance, snapshot])?;
         Ok(())
     }
 
@@ -493,21 +530,23 @@ impl Runtime for LxdRuntime {
     }
 
     fn start(&self, instance: &str) -> Result<()> {
-        self.run(&["start", instance])?;
+        check_names(&[RuntimeName::Instance(instance)])?;
+        self.run(&["start", "--", instance])?;
         Ok(())
     }
 
     /// A clean shutdown first; `--force` only if init has not stopped within
     /// [`STOP_TIMEOUT_SECS`] (busybox init takes about 2 s).
     fn stop(&self, instance: &str) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance)])?;
         let timeout = STOP_TIMEOUT_SECS.to_string();
-        let clean = match self.run(&["stop", instance, "--timeout", &timeout]) {
+        let clean = match self.run(&["stop", "--timeout", &timeout, "--", instance]) {
             Ok(_) => return Ok(()),
             Err(err) => err,
         };
         match self.status(instance)? {
             Some(found) if found.status == "Running" => {
-                self.run(&["stop", instance, "--force"])
+                self.run(&["stop", "--force", "--", instance])
                     .map_err(|forced| anyhow!("{clean:#}; then {forced:#}"))?;
                 Ok(())
             }
@@ -520,6 +559,7 @@ impl Runtime for LxdRuntime {
     /// must be running: checked first, because the client's own "not
     /// running" failure exits 1, which would read as the command's status.
     fn exec(&self, instance: &str, command: &[String]) -> Result<i32> {
+        check_names(&[RuntimeName::Instance(instance)])?;
         match self.status(instance)? {
             None => {
                 return Err(Error::NotFound(format!(
@@ -631,6 +671,57 @@ mod tests {
                  `lxd --group root &`"
             )
         );
+    }
+
+    /// The checks come before any client is spawned: with a client that
+    /// does not exist, a spawn would fail with "failed to run".
+    #[test]
+    fn bad_names_are_refused_before_a_client_is_spawned() {
+        let rt = LxdRuntime {
+            client: "lxdev-no-such-client",
+            lock_dir: None,
+        };
+        let tags = Tags {
+            project: "web",
+            config_path: std::path::Path::new("/tmp/containers.yaml"),
+        };
+        let usage = |result: Result<()>| match result {
+            Err(err) => match err.downcast_ref::<Error>() {
+                Some(Error::Usage(message)) => message.clone(),
+                _ => panic!("expected a usage error, got {err:#}"),
+            },
+            Ok(()) => panic!("expected a usage error, got Ok"),
+        };
+        for image in ["--empty", "-csecurity.privileged=true", "a b", "a\nb", ""] {
+            let err = usage(rt.create("web-y", image, &tags));
+            assert!(err.contains("image name"), "{image:?}: {err}");
+        }
+        for snap in ["..", ".", "-x", "--reuse", "a/b", "a b", "a\nb"] {
+            let shown = format!("`{}`", snap.escape_debug());
+            for result in [
+                rt.snapshot_create("web-dev", snap),
+                rt.snapshot_delete("web-dev", snap),
+                rt.snapshot_restore("web-dev", snap),
+                rt.clone_instance("web-dev", Some(snap), "web-c", &tags),
+            ] {
+                let err = usage(result);
+                assert!(err.contains(&shown), "{snap:?}: {err}");
+            }
+        }
+        for instance in ["--force", "-x", "..", "web/dev", "web dev", ""] {
+            for result in [
+                rt.create(instance, "busybox", &tags),
+                rt.clone_instance("web-dev", None, instance, &tags),
+                rt.clone_instance(instance, None, "web-c", &tags),
+                rt.remove(instance),
+                rt.start(instance),
+                rt.stop(instance),
+                rt.exec(instance, &[]).map(drop),
+            ] {
+                let err = usage(result);
+                assert!(err.contains("instance name"), "{instance:?}: {err}");
+            }
+        }
     }
 
     #[test]
