@@ -13,9 +13,7 @@ use crate::{operation, process};
 pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
     let project = ctx.manager.load()?;
     check_name(&project, name)?;
-    if image.trim().is_empty() {
-        return Err(Error::Usage("the image name is empty".into()).into());
-    }
+    names::validate_image(image).map_err(Error::Usage)?;
     let runtime = ctx.runtime(&project)?;
     let op = operation::begin("create");
     // Looked up (in /etc/passwd) before locking: keep the transaction short.
@@ -49,6 +47,9 @@ pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
 }
 
 pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) -> Result<()> {
+    if let Some(snap) = snapshot {
+        names::validate_snapshot(snap).map_err(Error::Usage)?;
+    }
     let project = ctx.manager.load()?;
     check_name(&project, name)?;
     let runtime = ctx.runtime(&project)?;

@@ -71,6 +71,7 @@ pub fn create(
 }
 
 pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Result<()> {
+    names::validate_snapshot(snapshot).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runtime = ctx.runtime(&project)?;
     let user = process::current_user();
@@ -120,6 +121,7 @@ pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Re
 }
 
 pub fn restore(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Result<()> {
+    names::validate_snapshot(snapshot).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runtime = ctx.runtime(&project)?;
     let user = process::current_user();
