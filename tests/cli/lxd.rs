@@ -10,7 +10,8 @@
 //! daemon each test prints `skipped: <test>: ...` and passes, unless
 //! `LXDEV_REQUIRE_LXD=1` (CI after scripts/setup-lxd.sh), where it fails.
 //! `lxc stop` takes about 3 s (busybox init's clean shutdown), so only
-//! `up_down_exec_and_list_follow_lxd` stops an instance.
+//! `up_down_exec_and_list_follow_lxd` stops an instance, once: its second
+//! `down` must find it stopped and run no stop.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -562,7 +563,13 @@ fn up_down_exec_and_list_follow_lxd() {
     assert_eq!(listed["containers"][0]["status"], "Running");
     assert_eq!(lxd.lxd("c").status, "Running");
 
-    lxd.ok(["down", "c"]);
+    lxd.ok(["down", "c"])
+        .stdout(predicate::str::contains("stopped c"));
+    assert_eq!(lxd.lxd("c").status, "Stopped");
+    // Nothing to do is not a failure ("The instance is already stopped"
+    // from `lxc stop` exited 1).
+    lxd.ok(["down", "c"])
+        .stdout(predicate::str::contains("already stopped"));
     assert_eq!(lxd.lxd("c").status, "Stopped");
     let listed = json_stdout(&lxd.ok(["--json", "container", "list"]));
     assert_eq!(listed["containers"][0]["status"], "Stopped", "{listed}");
@@ -571,7 +578,11 @@ fn up_down_exec_and_list_follow_lxd() {
         .code(1)
         .stderr(predicate::str::contains("not running"));
 
-    lxd.ok(["up", "c"]);
+    lxd.ok(["up", "c"])
+        .stdout(predicate::str::contains("started c"));
+    assert_eq!(lxd.lxd("c").status, "Running");
+    lxd.ok(["up", "c"])
+        .stdout(predicate::str::contains("already running"));
     assert_eq!(lxd.lxd("c").status, "Running");
     lxd.lxdev(["exec", "c", "--", "true"]).assert().success();
     assert_eq!(
