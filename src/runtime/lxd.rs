@@ -94,43 +94,54 @@ impl LxdRuntime {
 
     /// `incus`, then `lxc`, whichever reaches a daemon first.
     pub fn detect() -> Result<LxdRuntime> {
-        let incus = match Self::connect("incus") {
+        let incus = match Self::probe("incus") {
             Ok(runtime) => return Ok(runtime),
-            Err(err) => err,
+            Err(why) => why,
         };
-        let lxc = match Self::connect("lxc") {
+        let lxc = match Self::probe("lxc") {
             Ok(runtime) => return Ok(runtime),
-            Err(err) => err,
+            Err(why) => why,
         };
         Err(Error::RuntimeUnavailable(format!(
-            "no container runtime found: {incus}; {lxc}; or pass --runtime fake"
+            "no container runtime found: {incus}; {lxc}; {TRY_FAKE}"
         ))
         .into())
     }
 
-    /// Checks that `client` exists and a daemon answers it. `query /1.0` is
-    /// the cheapest call that needs the daemon (about 20 ms).
+    /// Checks that `client` exists and a daemon answers it; fails with
+    /// `RuntimeUnavailable` saying what to install or start.
     fn connect(client: &'static str) -> Result<LxdRuntime> {
+        Self::probe(client)
+            .map_err(|why| Error::RuntimeUnavailable(format!("{why}; {TRY_FAKE}")).into())
+    }
+
+    /// [`Self::connect`]'s work: the runtime, or why not and what to do.
+    /// `query /1.0` is the cheapest call that needs the daemon (about
+    /// 20 ms).
+    fn probe(client: &'static str) -> Result<LxdRuntime, String> {
         let runtime = LxdRuntime {
             client,
             lock_dir: None,
         };
         let args = ["query", "/1.0"];
-        let how = match client {
-            "incus" => "start incusd, or initialise Incus with `incus admin init`",
-            _ => "run scripts/setup-lxd.sh, or start the daemon with `lxd --group root &`",
-        };
+        let advice = Advice::for_client(client);
         let cmdline = runtime.cmdline(&args);
-        let output = runtime.command(&args).output();
-        let reason = match output {
-            Ok(out) if out.status.success() => return Ok(runtime),
-            Ok(out) => format!("`{cmdline}` failed: {}", one_line(&out.stderr, out.status)),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                format!("`{client}` is not installed (not found on PATH)")
-            }
-            Err(err) => format!("`{cmdline}` could not be started: {err}"),
-        };
-        Err(Error::RuntimeUnavailable(format!("{reason}; {how}")).into())
+        match runtime.command(&args).output() {
+            Ok(out) if out.status.success() => Ok(runtime),
+            Ok(out) => Err(format!(
+                "`{cmdline}` failed: {}; {}",
+                one_line(&out.stderr, out.status),
+                advice.start
+            )),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Err(format!(
+                "`{client}` is not installed (not found on PATH); {}",
+                advice.install
+            )),
+            Err(err) => Err(format!(
+                "`{cmdline}` could not be started: {err}; {}",
+                advice.install
+            )),
+        }
     }
 
     /// `client` with `args`, stdin closed and messages in English, so the
@@ -267,6 +278,46 @@ impl LxdRuntime {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Err(failure) => bail!(failure.message),
+            }
+        }
+    }
+}
+
+/// The last resort every "runtime unavailable" message ends with.
+const TRY_FAKE: &str = "or try lxdev without one: `--runtime fake`";
+
+/// What to tell a user whose runtime is missing or not running: written
+/// for an installed lxdev, so it names the distribution's package and
+/// service (Debian 12 packages both `lxd` and `incus`; the LXD snap is the
+/// upstream's way elsewhere), not this source tree's scripts.
+struct Advice {
+    /// When the client is not installed.
+    install: &'static str,
+    /// When the client runs but reaches no daemon.
+    start: &'static str,
+}
+
+impl Advice {
+    fn for_client(client: &str) -> Advice {
+        let incus = std::path::Path::new(client)
+            .file_name()
+            .is_some_and(|name| name == "incus");
+        if incus {
+            Advice {
+                install: "install Incus (Debian's `incus` package: `apt install incus`), \
+                          set it up with `incus admin init` and start it with \
+                          `systemctl start incus`",
+                start: "start the Incus daemon with `systemctl start incus` and check that \
+                        you may use it (root, or a member of the `incus-admin` group)",
+            }
+        } else {
+            Advice {
+                install: "install LXD (Debian's `lxd` package: `apt install lxd`, or the \
+                          snap: `snap install lxd`), set it up with `lxd init` and start it \
+                          with `systemctl start lxd`",
+                start: "start the LXD daemon with `systemctl start lxd` (the snap: \
+                        `snap start lxd`) and check that you may use it (root, or a member \
+                        of the `lxd` group)",
             }
         }
     }
@@ -637,22 +688,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn connect_without_the_client_says_it_is_not_installed() {
-        let err = LxdRuntime::connect("lxdev-no-such-client").unwrap_err();
-        let message = unavailable_message(err);
-        assert!(
-            message.starts_with("`lxdev-no-such-client` is not installed"),
-            "{message}"
-        );
-        assert!(message.contains("run scripts/setup-lxd.sh"), "{message}");
-    }
-
-    #[test]
-    fn connect_without_a_daemon_names_the_command_its_stderr_and_the_fix() {
+    /// An executable `name` in a temp dir that prints a socket error and
+    /// fails, as a client whose daemon is stopped does.
+    fn client_without_daemon(dir: &std::path::Path, name: &str) -> &'static str {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let client = dir.path().join("lxc");
+        let client = dir.join(name);
         std::fs::write(
             &client,
             "#!/bin/sh\necho 'Error: dial unix /var/lib/lxd/unix.socket: connect: no such file' >&2\n\
@@ -660,17 +700,71 @@ mod tests {
         )
         .unwrap();
         std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let client: &'static str = Box::leak(client.to_str().unwrap().to_owned().into_boxed_str());
+        Box::leak(client.to_str().unwrap().to_owned().into_boxed_str())
+    }
 
+    #[test]
+    fn connect_without_the_client_says_what_to_install() {
+        let err = LxdRuntime::connect("lxdev-no-such-client").unwrap_err();
+        let message = unavailable_message(err);
+        assert_eq!(
+            message,
+            "`lxdev-no-such-client` is not installed (not found on PATH); install LXD \
+             (Debian's `lxd` package: `apt install lxd`, or the snap: `snap install lxd`), \
+             set it up with `lxd init` and start it with `systemctl start lxd`; \
+             or try lxdev without one: `--runtime fake`"
+        );
+    }
+
+    #[test]
+    fn connect_without_incus_says_what_to_install() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing: &'static str = Box::leak(
+            dir.path()
+                .join("incus")
+                .to_str()
+                .unwrap()
+                .to_owned()
+                .into_boxed_str(),
+        );
+        let message = unavailable_message(LxdRuntime::connect(missing).unwrap_err());
+        assert!(message.contains("is not installed"), "{message}");
+        assert!(
+            message.contains("Debian's `incus` package: `apt install incus`"),
+            "{message}"
+        );
+        assert!(message.contains("`systemctl start incus`"), "{message}");
+        assert!(message.ends_with("`--runtime fake`"), "{message}");
+    }
+
+    #[test]
+    fn connect_without_a_daemon_names_the_command_its_stderr_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client_without_daemon(dir.path(), "lxc");
         let message = unavailable_message(LxdRuntime::connect(client).unwrap_err());
         assert_eq!(
             message,
             format!(
                 "`{client} query /1.0` failed: Error: dial unix /var/lib/lxd/unix.socket: \
-                 connect: no such file; run scripts/setup-lxd.sh, or start the daemon with \
-                 `lxd --group root &`"
+                 connect: no such file; start the LXD daemon with `systemctl start lxd` \
+                 (the snap: `snap start lxd`) and check that you may use it (root, or a \
+                 member of the `lxd` group); or try lxdev without one: `--runtime fake`"
             )
         );
+    }
+
+    #[test]
+    fn connect_without_an_incus_daemon_says_how_to_start_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client_without_daemon(dir.path(), "incus");
+        let message = unavailable_message(LxdRuntime::connect(client).unwrap_err());
+        assert!(message.contains("failed: Error: dial unix"), "{message}");
+        assert!(
+            message.contains("start the Incus daemon with `systemctl start incus`"),
+            "{message}"
+        );
+        assert!(message.contains("`incus-admin` group"), "{message}");
+        assert!(message.ends_with("`--runtime fake`"), "{message}");
     }
 
     /// The checks come before any client is spawned: with a client that
