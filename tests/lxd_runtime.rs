@@ -198,13 +198,13 @@ fn snapshot_create_list_restore_delete() {
 
     let err = rt.snapshot_create(&name, "s2").unwrap_err().to_string();
     assert!(
-        err.contains(&format!("`lxc snapshot {name} s2` failed: Error: ")),
+        err.contains(&format!("`lxc snapshot -- {name} s2` failed: Error: ")),
         "{err}"
     );
     assert!(err.contains("already exists"), "{err}");
     let err = rt.snapshot_restore(&name, "s1").unwrap_err().to_string();
     assert!(
-        err.contains(&format!("`lxc restore {name} s1` failed: Error: ")),
+        err.contains(&format!("`lxc restore -- {name} s1` failed: Error: ")),
         "{err}"
     );
 }
@@ -256,7 +256,7 @@ fn clone_from_instance_and_from_snapshot_has_no_snapshots() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains(&format!("`lxc copy {source}/nope {missing} ")),
+        err.contains(&format!(" -- {source}/nope {missing}` failed")),
         "{err}"
     );
     assert!(err.contains("failed: Error: "), "{err}");
@@ -275,13 +275,14 @@ fn errors_name_the_command_and_its_stderr() {
         .create(&name, "lxdev-no-such-image", &tags("lxdevtest"))
         .unwrap_err()
         .to_string();
-    assert!(
-        err.starts_with(&format!("`lxc init lxdev-no-such-image {name} -c ")),
-        "{err}"
-    );
+    assert!(err.starts_with("`lxc init -c "), "{err}");
     assert!(
         err.contains("'user.lxdev.config=/tmp/lxdev test/containers.yaml'"),
         "{err}"
+    );
+    assert!(
+        err.contains(&format!(" -- lxdev-no-such-image {name}` failed")),
+        "options first, then `--`, then the names: {err}"
     );
     assert!(err.ends_with("failed: Error: Image not found"), "{err}");
     assert!(!err.contains('\n'), "one line: {err}");
@@ -290,17 +291,17 @@ fn errors_name_the_command_and_its_stderr() {
     let err = rt.snapshot_create(&name, "s1").unwrap_err().to_string();
     assert_eq!(
         err,
-        format!("`lxc snapshot {name} s1` failed: Error: Instance not found")
+        format!("`lxc snapshot -- {name} s1` failed: Error: Instance not found")
     );
     let err = rt.remove(&name).unwrap_err().to_string();
     assert!(
-        err.starts_with(&format!("`lxc delete --force {name}` failed: Error: ")),
+        err.starts_with(&format!("`lxc delete --force -- {name}` failed: Error: ")),
         "{err}"
     );
     assert!(err.ends_with("Instance not found"), "{err}");
     let err = rt.start(&name).unwrap_err().to_string();
     assert!(
-        err.starts_with(&format!("`lxc start {name}` failed: Error: ")),
+        err.starts_with(&format!("`lxc start -- {name}` failed: Error: ")),
         "{err}"
     );
 
@@ -314,6 +315,50 @@ fn errors_name_the_command_and_its_stderr() {
     );
     assert!(err.to_string().contains("already exists"), "{err}");
     assert_eq!(rt.status(&name).unwrap().unwrap().status, "Running");
+}
+
+/// The backend refuses names `lxc` would read as options or paths, even
+/// from a caller that did not check: before the fix `snapshot_create(..,
+/// "--reuse")` made an untracked `snap0` and `".."` damaged the dir pool.
+#[test]
+fn hostile_names_are_refused_and_leave_lxd_alone() {
+    let Some(rt) = runtime("hostile_names_are_refused_and_leave_lxd_alone") else {
+        return;
+    };
+    let mut cleanup = Cleanup::new(&rt);
+    let name = cleanup.name("hostile");
+    let other = cleanup.name("hostile2");
+    rt.create(&name, &image(), &tags("lxdevtest")).unwrap();
+    rt.snapshot_create(&name, "clean").unwrap();
+    let before = rt.status(&name).unwrap().unwrap();
+
+    let refused = |result: anyhow::Result<()>, bad: &str| {
+        let err = result.expect_err(bad);
+        assert!(
+            matches!(err.downcast_ref(), Some(lxdev::error::Error::Usage(_))),
+            "{bad:?}: {err:#}"
+        );
+        assert!(
+            format!("{err:#}").contains(&format!("`{}`", bad.escape_debug())),
+            "{bad:?}: {err:#}"
+        );
+    };
+    for snap in ["..", ".", "-x", "--reuse", "a/b", "a b", "a\nb"] {
+        refused(rt.snapshot_create(&name, snap), snap);
+        refused(rt.snapshot_delete(&name, snap), snap);
+        refused(rt.snapshot_restore(&name, snap), snap);
+        refused(
+            rt.clone_instance(&name, Some(snap), &other, &tags("lxdevtest")),
+            snap,
+        );
+    }
+    for image in ["--empty", "-csecurity.privileged=true"] {
+        refused(rt.create(&other, image, &tags("lxdevtest")), image);
+    }
+    assert_eq!(rt.status(&name).unwrap().unwrap(), before);
+    assert_eq!(rt.status(&other).unwrap(), None);
+    rt.snapshot_restore(&name, "clean").unwrap();
+    assert_eq!(rt.status(&name).unwrap().unwrap().snapshots, ["clean"]);
 }
 
 #[test]

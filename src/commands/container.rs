@@ -15,9 +15,7 @@ use crate::runtime::{self, Belonging, Runtime, Tags};
 pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
     let project = ctx.manager.load()?;
     check_name(&project, name)?;
-    if image.trim().is_empty() {
-        return Err(Error::Usage("the image name is empty".into()).into());
-    }
+    names::validate_image(image).map_err(Error::Usage)?;
     let runner = Runner::new(ctx, &project, OperationKind::Create)?;
     // Looked up before locking: keep the transaction short.
     let owner = process::current_user();
@@ -51,6 +49,9 @@ pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
 }
 
 pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) -> Result<()> {
+    if let Some(snap) = snapshot {
+        names::validate_snapshot(snap).map_err(Error::Usage)?;
+    }
     let project = ctx.manager.load()?;
     check_name(&project, name)?;
     let runner = Runner::new(ctx, &project, OperationKind::Clone)?;

@@ -56,6 +56,7 @@ pub fn create(
 }
 
 pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Result<()> {
+    names::validate_snapshot(snapshot).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::SnapshotDelete)?;
     let user = process::current_user();
@@ -88,6 +89,7 @@ pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Re
 }
 
 pub fn restore(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Result<()> {
+    names::validate_snapshot(snapshot).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::SnapshotRestore)?;
     let user = process::current_user();

@@ -111,34 +111,111 @@ pub fn validate_container(project: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a snapshot name: non-empty, at most 63 characters, no `/`,
-/// no whitespace or control characters.
+/// Checks a snapshot name: ASCII letters, digits, `-`, `_` and `.`,
+/// starting with a letter or digit, at most 63 characters.
+///
+/// Strict because the name reaches the runtime's client and its storage:
+/// `..` and `.` are directories to LXD's `dir` pool (a snapshot named `..`
+/// deleted the pool's `containers-snapshots`), a leading `-` is an option
+/// to `lxc snapshot` (`--reuse` made an untracked `snap0`), `/` separates
+/// instance and snapshot in `INSTANCE/SNAPSHOT`. lxc-dev-manager's names
+/// (`initial-state`, `before-upgrade`, `v1.2`, `pre_deploy`) all pass.
 pub fn validate_snapshot(name: &str) -> Result<(), String> {
+    const RULE: &str = "use letters, digits, `-`, `_` and `.`, starting with a letter or digit";
     if name.is_empty() {
-        return Err("snapshot name is empty".to_string());
+        return Err(format!("snapshot name is empty: {RULE}"));
     }
     let shown = name.escape_debug();
-    // `/` separates instance and snapshot in LXD's `instance/snapshot`
-    // syntax, so a name holding one could not be addressed.
-    if name.contains('/') {
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
+    {
+        let why = if bad == '/' {
+            " (it separates container and snapshot in `CONTAINER/SNAPSHOT`)"
+        } else {
+            ""
+        };
         return Err(format!(
-            "snapshot name `{shown}` is invalid: `/` is not allowed \
-             (it separates container and snapshot in `CONTAINER/SNAPSHOT`)"
-        ));
-    }
-    if let Some(bad) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "snapshot name `{shown}` is invalid: {} is not allowed",
+            "snapshot name `{shown}` is invalid: {} is not allowed{why}; {RULE}",
             describe_char(bad)
         ));
     }
-    let chars = name.chars().count();
-    if chars > MAX_LABEL {
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err(format!(
-            "snapshot name `{shown}` is too long: {chars} characters, at most {MAX_LABEL} allowed"
+            "snapshot name `{shown}` is invalid: it must start with a letter or digit \
+             (a leading `-` reads as an option, `.` and `..` as directories)"
+        ));
+    }
+    if name.len() > MAX_LABEL {
+        return Err(format!(
+            "snapshot name `{shown}` is too long: {} characters, at most {MAX_LABEL} allowed",
+            name.len()
         ));
     }
     Ok(())
+}
+
+/// Checks an image name as given to `container create`: not empty, no
+/// leading `-` (`lxc init --empty` or `-c KEY=VALUE` would be options), no
+/// whitespace or control characters. Anything else is left to the runtime,
+/// since images are written many ways (`busybox`, `images:debian/12`, a
+/// fingerprint).
+pub fn validate_image(image: &str) -> Result<(), String> {
+    if image.is_empty() {
+        return Err("the image name is empty".to_string());
+    }
+    let shown = image.escape_debug();
+    if let Some(bad) = image.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "image name `{shown}` is invalid: {} is not allowed",
+            describe_char(bad)
+        ));
+    }
+    if image.starts_with('-') {
+        return Err(format!(
+            "image name `{shown}` is invalid: it must not start with `-` (it would read as an \
+             option to the runtime's client)"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a runtime instance name as the backends receive it
+/// (`<project>-<container>`): LXD's rule, letters, digits and `-`, starting
+/// with a letter, not ending with `-`, at most 63 characters. The backends
+/// check it themselves so no caller can hand the client an option or a path.
+pub fn validate_instance(name: &str) -> Result<(), String> {
+    let shown = name.escape_debug();
+    let valid = name.len() <= MAX_LABEL
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !name.ends_with('-')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "instance name `{shown}` is invalid: use at most {MAX_LABEL} letters, digits and `-`, \
+             starting with a letter and not ending with `-`"
+        ))
+    }
+}
+
+/// A name a runtime call carries, for the backends' one check before they
+/// run anything.
+#[derive(Debug, Clone, Copy)]
+pub enum RuntimeName<'a> {
+    Instance(&'a str),
+    Snapshot(&'a str),
+    Image(&'a str),
+}
+
+/// Checks every name, reporting the first that fails.
+pub fn validate_runtime_names(names: &[RuntimeName<'_>]) -> Result<(), String> {
+    names.iter().try_for_each(|name| match *name {
+        RuntimeName::Instance(name) => validate_instance(name),
+        RuntimeName::Snapshot(name) => validate_snapshot(name),
+        RuntimeName::Image(name) => validate_image(name),
+    })
 }
 
 /// The runtime's name for a container.
@@ -251,25 +328,89 @@ mod tests {
     }
 
     #[test]
-    fn snapshot_rules() {
+    fn snapshot_accepts_lxc_dev_manager_names() {
         for ok in [
             "clean",
+            "initial-state",
             "before-upgrade",
             "v1.2",
+            "pre_deploy",
             "snap_0",
             "2026-01-02",
-            "ünï",
+            "a",
+            "S.",
         ] {
             assert_eq!(validate_snapshot(ok), Ok(()), "{ok}");
         }
+        assert_eq!(validate_snapshot(&"s".repeat(63)), Ok(()));
+    }
+
+    #[test]
+    fn snapshot_rejects_names_a_client_or_a_file_system_would_misread() {
         assert!(validate_snapshot("").unwrap_err().contains("empty"));
-        assert!(validate_snapshot("a/b").unwrap_err().contains("`/`"));
+        for bad in ["..", ".", "-x", "--reuse", ".hidden", "_a"] {
+            let err = validate_snapshot(bad).unwrap_err();
+            assert!(err.contains("start with a letter or digit"), "{bad}: {err}");
+            assert!(err.contains(&format!("`{bad}`")), "{bad}: {err}");
+        }
+        let err = validate_snapshot("a/b").unwrap_err();
+        assert!(
+            err.contains("`/`") && err.contains("CONTAINER/SNAPSHOT"),
+            "{err}"
+        );
         assert!(validate_snapshot("a b").unwrap_err().contains("a space"));
-        assert!(validate_snapshot("a\nb").unwrap_err().contains("U+000A"));
+        let err = validate_snapshot("a\nb").unwrap_err();
+        assert!(err.contains("U+000A") && err.contains("`a\\nb`"), "{err}");
+        assert!(validate_snapshot("a\0b").unwrap_err().contains("U+0000"));
         assert!(validate_snapshot("a\u{7f}").is_err());
-        assert_eq!(validate_snapshot(&"é".repeat(63)), Ok(()));
+        assert!(validate_snapshot("ünï").is_err());
+        assert!(validate_snapshot("a\tb").is_err());
         let err = validate_snapshot(&"s".repeat(64)).unwrap_err();
         assert!(err.contains("64 characters"), "{err}");
+    }
+
+    #[test]
+    fn image_rules() {
+        for ok in ["busybox", "images:debian/12", "ubuntu:22.04", "a1b2c3"] {
+            assert_eq!(validate_image(ok), Ok(()), "{ok}");
+        }
+        assert!(validate_image("").unwrap_err().contains("empty"));
+        for bad in ["--empty", "-csecurity.privileged=true", "-"] {
+            let err = validate_image(bad).unwrap_err();
+            assert!(err.contains("must not start with `-`"), "{bad}: {err}");
+            assert!(err.contains(&format!("`{bad}`")), "{bad}: {err}");
+        }
+        assert!(validate_image(" ").unwrap_err().contains("a space"));
+        assert!(validate_image("a b").unwrap_err().contains("a space"));
+        assert!(validate_image("a\nb").unwrap_err().contains("U+000A"));
+        assert!(validate_image("a\0b").unwrap_err().contains("U+0000"));
+    }
+
+    #[test]
+    fn instance_rules() {
+        for ok in ["web-dev", "a", "w1-2"] {
+            assert_eq!(validate_instance(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "", "-web", "--empty", "1web", "web-", "web_dev", "a/b", "a b", ".", "..",
+        ] {
+            let err = validate_instance(bad).unwrap_err();
+            assert!(err.contains("instance name"), "{bad}: {err}");
+        }
+        assert!(validate_instance(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn runtime_names_report_the_first_bad_one() {
+        use RuntimeName::{Image, Instance, Snapshot};
+        assert_eq!(
+            validate_runtime_names(&[Instance("web-dev"), Snapshot("s1"), Image("busybox")]),
+            Ok(())
+        );
+        let err = validate_runtime_names(&[Instance("web-dev"), Snapshot("--reuse")]).unwrap_err();
+        assert!(err.contains("`--reuse`"), "{err}");
+        let err = validate_runtime_names(&[Image("--empty"), Instance("web-y")]).unwrap_err();
+        assert!(err.contains("`--empty`"), "{err}");
     }
 
     #[test]

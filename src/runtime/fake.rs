@@ -17,6 +17,10 @@
 //!   lxdev container name (`dev2`), `container/snapshot` for snapshot
 //!   operations, or `*`. A third field `:after` makes the operation take
 //!   effect and then report failure, like a runtime that dies mid-way.
+//!
+//! Names are checked as the LXD backend checks them ([`check_names`]), so a
+//! name the fake accepts is one LXD's client would be given safely, and a
+//! snapshot named `..` cannot address the instance's own directory.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +28,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use super::{Instance, Runtime, Tags};
+use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
 
 #[derive(Debug)]
@@ -193,12 +198,21 @@ impl FakeRuntime {
     }
 }
 
+/// Refuses (usage, exit 2) any name that fails its rule in
+/// `config::names`, before anything changes: the backend does not rely on
+/// its callers having checked.
+fn check_names(names: &[RuntimeName<'_>]) -> Result<()> {
+    // Refused: nothing was asked of the runtime.
+    names::validate_runtime_names(names).map_err(|why| super::refused(Error::Usage(why).into()))
+}
+
 impl Runtime for FakeRuntime {
     fn name(&self) -> &'static str {
         "fake"
     }
 
     fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance), RuntimeName::Image(image)])?;
         self.mutate("create", instance, || {
             self.make_instance(instance, image, tags)
         })
@@ -211,6 +225,13 @@ impl Runtime for FakeRuntime {
         instance: &str,
         tags: &Tags<'_>,
     ) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(source),
+            RuntimeName::Instance(instance),
+        ])?;
+        if let Some(snap) = snapshot {
+            check_names(&[RuntimeName::Snapshot(snap)])?;
+        }
         self.mutate("clone", instance, || {
             let source_dir = match snapshot {
                 Some(snap) => {
@@ -225,6 +246,7 @@ impl Runtime for FakeRuntime {
     }
 
     fn remove(&self, instance: &str) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance)])?;
         self.mutate("remove", instance, || {
             let dir = self.require_instance(instance)?;
             // Rename first so the instance disappears in one step, then
@@ -244,6 +266,10 @@ impl Runtime for FakeRuntime {
     }
 
     fn snapshot_create(&self, instance: &str, snapshot: &str) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(instance),
+            RuntimeName::Snapshot(snapshot),
+        ])?;
         let target = format!("{instance}/{snapshot}");
         self.mutate("snapshot_create", &target, || {
             let dir = self.require_instance(instance)?.join("snapshots");
@@ -263,6 +289,10 @@ impl Runtime for FakeRuntime {
     }
 
     fn snapshot_delete(&self, instance: &str, snapshot: &str) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(instance),
+            RuntimeName::Snapshot(snapshot),
+        ])?;
         let target = format!("{instance}/{snapshot}");
         self.mutate("snapshot_delete", &target, || {
             let dir = self.require_snapshot(instance, snapshot)?;
@@ -272,6 +302,10 @@ impl Runtime for FakeRuntime {
     }
 
     fn snapshot_restore(&self, instance: &str, snapshot: &str) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(instance),
+            RuntimeName::Snapshot(snapshot),
+        ])?;
         let target = format!("{instance}/{snapshot}");
         self.mutate("snapshot_restore", &target, || {
             self.require_snapshot(instance, snapshot).map(drop)
@@ -307,10 +341,12 @@ impl Runtime for FakeRuntime {
     }
 
     fn start(&self, instance: &str) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance)])?;
         self.mutate("start", instance, || self.set_status(instance, "Running"))
     }
 
     fn stop(&self, instance: &str) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance)])?;
         self.mutate("stop", instance, || self.set_status(instance, "Stopped"))
     }
 
@@ -328,5 +364,65 @@ impl Runtime for FakeRuntime {
             .status()
             .with_context(|| format!("fake runtime: failed to run `{program}`"))?;
         Ok(status.code().unwrap_or(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(err: anyhow::Error) -> String {
+        match err.downcast_ref::<Error>() {
+            Some(Error::Usage(message)) => message.clone(),
+            _ => panic!("expected a usage error, got {err:#}"),
+        }
+    }
+
+    /// The backend refuses bad names itself, whatever its caller checked,
+    /// and changes nothing.
+    #[test]
+    fn bad_names_are_refused_before_anything_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = FakeRuntime::new(dir.path(), "demo");
+        let tags = Tags {
+            project: "demo",
+            config_path: &dir.path().join("containers.yaml"),
+        };
+        fake.create("demo-web", "busybox", &tags).unwrap();
+        fake.snapshot_create("demo-web", "clean").unwrap();
+
+        let err = usage(fake.create("demo-y", "--empty", &tags).unwrap_err());
+        assert!(err.contains("`--empty`"), "{err}");
+        let err = usage(fake.create("--empty", "busybox", &tags).unwrap_err());
+        assert!(err.contains("`--empty`"), "{err}");
+        for snap in ["..", ".", "--reuse", "a/b", "a\nb"] {
+            let shown = snap.escape_debug().to_string();
+            for err in [
+                fake.snapshot_create("demo-web", snap).unwrap_err(),
+                fake.snapshot_delete("demo-web", snap).unwrap_err(),
+                fake.snapshot_restore("demo-web", snap).unwrap_err(),
+                fake.clone_instance("demo-web", Some(snap), "demo-c", &tags)
+                    .unwrap_err(),
+            ] {
+                let err = usage(err);
+                assert!(err.contains(&format!("`{shown}`")), "{snap:?}: {err}");
+            }
+        }
+        for instance in ["..", "-f", "demo-web/../x"] {
+            usage(fake.remove(instance).unwrap_err());
+            usage(fake.start(instance).unwrap_err());
+            usage(fake.stop(instance).unwrap_err());
+        }
+        let names: Vec<String> = fake
+            .list("demo")
+            .unwrap()
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(names, ["demo-web"]);
+        assert_eq!(
+            fake.status("demo-web").unwrap().unwrap().snapshots,
+            ["clean"]
+        );
     }
 }

@@ -7,6 +7,11 @@
 //! `<client> list NAME`, which matches by prefix (`web-c1` also finds
 //! `web-c10`).
 //!
+//! Every name a caller passes is checked here before any client runs
+//! ([`check_names`]), and goes to the client after `--` (options first),
+//! so no instance, snapshot or image name can be read as an option: the
+//! client's parser (cobra) takes everything after `--` as positional.
+//!
 //! Limits: the client's default remote and project are used as configured;
 //! no call has a timeout of its own (a hung daemon hangs the call); failure
 //! messages are the client's own, in English (`LC_ALL=C`).
@@ -22,6 +27,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Instance, Runtime, Tags};
+use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
 use crate::fs::lock::{FileLock, WaitStrategy};
 
@@ -33,10 +39,10 @@ const STOP_TIMEOUT_SECS: u32 = 30;
 /// busybox included; `-l` reads `/etc/profile`.
 const LOGIN_SHELL: &[&str] = &["/bin/sh", "-l"];
 
-/// A runtime driven through the `lxc` or `incus` command-line client.
 /// How long snapshot work on one instance waits for the one before it.
 const SNAPSHOT_QUEUE_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// A runtime driven through the `lxc` or `incus` command-line client.
 #[derive(Debug)]
 pub struct LxdRuntime {
     /// `lxc` or `incus`.
@@ -88,43 +94,54 @@ impl LxdRuntime {
 
     /// `incus`, then `lxc`, whichever reaches a daemon first.
     pub fn detect() -> Result<LxdRuntime> {
-        let incus = match Self::connect("incus") {
+        let incus = match Self::probe("incus") {
             Ok(runtime) => return Ok(runtime),
-            Err(err) => err,
+            Err(why) => why,
         };
-        let lxc = match Self::connect("lxc") {
+        let lxc = match Self::probe("lxc") {
             Ok(runtime) => return Ok(runtime),
-            Err(err) => err,
+            Err(why) => why,
         };
         Err(Error::RuntimeUnavailable(format!(
-            "no container runtime found: {incus}; {lxc}; or pass --runtime fake"
+            "no container runtime found: {incus}; {lxc}; {TRY_FAKE}"
         ))
         .into())
     }
 
-    /// Checks that `client` exists and a daemon answers it. `query /1.0` is
-    /// the cheapest call that needs the daemon (about 20 ms).
+    /// Checks that `client` exists and a daemon answers it; fails with
+    /// `RuntimeUnavailable` saying what to install or start.
     fn connect(client: &'static str) -> Result<LxdRuntime> {
+        Self::probe(client)
+            .map_err(|why| Error::RuntimeUnavailable(format!("{why}; {TRY_FAKE}")).into())
+    }
+
+    /// [`Self::connect`]'s work: the runtime, or why not and what to do.
+    /// `query /1.0` is the cheapest call that needs the daemon (about
+    /// 20 ms).
+    fn probe(client: &'static str) -> Result<LxdRuntime, String> {
         let runtime = LxdRuntime {
             client,
             lock_dir: None,
         };
         let args = ["query", "/1.0"];
-        let how = match client {
-            "incus" => "start incusd, or initialise Incus with `incus admin init`",
-            _ => "run scripts/setup-lxd.sh, or start the daemon with `lxd --group root &`",
-        };
+        let advice = Advice::for_client(client);
         let cmdline = runtime.cmdline(&args);
-        let output = runtime.command(&args).output();
-        let reason = match output {
-            Ok(out) if out.status.success() => return Ok(runtime),
-            Ok(out) => format!("`{cmdline}` failed: {}", one_line(&out.stderr, out.status)),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                format!("`{client}` is not installed (not found on PATH)")
-            }
-            Err(err) => format!("`{cmdline}` could not be started: {err}"),
-        };
-        Err(Error::RuntimeUnavailable(format!("{reason}; {how}")).into())
+        match runtime.command(&args).output() {
+            Ok(out) if out.status.success() => Ok(runtime),
+            Ok(out) => Err(format!(
+                "`{cmdline}` failed: {}; {}",
+                one_line(&out.stderr, out.status),
+                advice.start
+            )),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Err(format!(
+                "`{client}` is not installed (not found on PATH); {}",
+                advice.install
+            )),
+            Err(err) => Err(format!(
+                "`{cmdline}` could not be started: {err}; {}",
+                advice.install
+            )),
+        }
     }
 
     /// `client` with `args`, stdin closed and messages in English, so the
@@ -151,9 +168,6 @@ impl LxdRuntime {
             .map_err(|failure| anyhow!(failure.message))
     }
 
-    /// Like [`Self::run`], but a command that ran and failed comes back as
-    /// `Ok(Err(..))` so callers can look at its stderr; only a client that
-    /// cannot be started is an `Err`.
     /// Runs `init` or `copy` for `instance`, then checks and starts it.
     fn make_instance(&self, args: &[OsString], instance: &str) -> Result<()> {
         let remedy = format!(
@@ -183,6 +197,9 @@ impl LxdRuntime {
         }
     }
 
+    /// Like [`Self::run`], but a command that ran and failed comes back as
+    /// `Ok(Err(..))` so callers can look at its stderr; only a client that
+    /// cannot be started is an `Err`.
     fn try_run<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Result<String, Failure>> {
         let cmdline = self.cmdline(args);
         let out = self
@@ -253,7 +270,7 @@ impl LxdRuntime {
     /// delete meanwhile ("Instance is busy running a "stop" operation").
     fn delete_after_failed_start(&self, instance: &str) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(STOP_TIMEOUT_SECS.into());
-        let args = ["delete", "--force", instance];
+        let args = ["delete", "--force", "--", instance];
         loop {
             match self.try_run(&args)? {
                 Ok(_) => return Ok(()),
@@ -261,6 +278,46 @@ impl LxdRuntime {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Err(failure) => bail!(failure.message),
+            }
+        }
+    }
+}
+
+/// The last resort every "runtime unavailable" message ends with.
+const TRY_FAKE: &str = "or try lxdev without one: `--runtime fake`";
+
+/// What to tell a user whose runtime is missing or not running: written
+/// for an installed lxdev, so it names the distribution's package and
+/// service (Debian 12 packages both `lxd` and `incus`; the LXD snap is the
+/// upstream's way elsewhere), not this source tree's scripts.
+struct Advice {
+    /// When the client is not installed.
+    install: &'static str,
+    /// When the client runs but reaches no daemon.
+    start: &'static str,
+}
+
+impl Advice {
+    fn for_client(client: &str) -> Advice {
+        let incus = std::path::Path::new(client)
+            .file_name()
+            .is_some_and(|name| name == "incus");
+        if incus {
+            Advice {
+                install: "install Incus (Debian's `incus` package: `apt install incus`), \
+                          set it up with `incus admin init` and start it with \
+                          `systemctl start incus`",
+                start: "start the Incus daemon with `systemctl start incus` and check that \
+                        you may use it (root, or a member of the `incus-admin` group)",
+            }
+        } else {
+            Advice {
+                install: "install LXD (Debian's `lxd` package: `apt install lxd`, or the \
+                          snap: `snap install lxd`), set it up with `lxd init` and start it \
+                          with `systemctl start lxd`",
+                start: "start the LXD daemon with `systemctl start lxd` (the snap: \
+                        `snap start lxd`) and check that you may use it (root, or a member \
+                        of the `lxd` group)",
             }
         }
     }
@@ -360,6 +417,15 @@ fn shell_quote(arg: &str) -> String {
     }
 }
 
+/// Refuses (usage, exit 2) any name that fails its rule in
+/// `config::names`, before a client is spawned: the backend does not rely
+/// on its callers having checked. Every method that passes a caller's name
+/// to the client calls this first.
+fn check_names(names: &[RuntimeName<'_>]) -> Result<()> {
+    // Refused: nothing was asked of the runtime.
+    names::validate_runtime_names(names).map_err(|why| super::refused(Error::Usage(why).into()))
+}
+
 /// Whether `name` can be put in an API path as it is. LXD instance names
 /// are hostnames (letters, digits, `-`), so anything else cannot exist.
 fn is_url_safe(name: &str) -> bool {
@@ -382,12 +448,14 @@ impl Runtime for LxdRuntime {
     /// instance is known to be ours and is deleted again, whereas a failed
     /// `launch` cannot tell "could not start" from "name already taken".
     fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
-        let mut args: Vec<OsString> = vec!["init".into(), image.into(), instance.into()];
+        check_names(&[RuntimeName::Instance(instance), RuntimeName::Image(image)])?;
+        let mut args: Vec<OsString> = vec!["init".into()];
         args.extend(Self::tag_args(tags));
+        args.extend(["--".into(), image.into(), instance.into()]);
         self.make_instance(&args, instance)
     }
 
-    /// `copy SRC NAME --instance-only` or `copy SRC/SNAP NAME` (a copy from
+    /// `copy --instance-only SRC NAME` or `copy SRC/SNAP NAME` (a copy from
     /// a snapshot never carries snapshots), with lxdev's tags replacing the
     /// source's. A copy is left stopped by the daemon; lxdev starts it so a
     /// clone is in the same state as a new instance.
@@ -398,27 +466,40 @@ impl Runtime for LxdRuntime {
         instance: &str,
         tags: &Tags<'_>,
     ) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(source),
+            RuntimeName::Instance(instance),
+        ])?;
+        if let Some(snap) = snapshot {
+            check_names(&[RuntimeName::Snapshot(snap)])?;
+        }
         let mut args: Vec<OsString> = vec!["copy".into()];
+        if snapshot.is_none() {
+            args.push("--instance-only".into());
+        }
+        args.extend(Self::tag_args(tags));
+        args.push("--".into());
         match snapshot {
             Some(snap) => args.push(format!("{source}/{snap}").into()),
             None => args.push(source.into()),
         }
         args.push(instance.into());
-        if snapshot.is_none() {
-            args.push("--instance-only".into());
-        }
-        args.extend(Self::tag_args(tags));
         self.make_instance(&args, instance)
     }
 
     fn remove(&self, instance: &str) -> Result<()> {
-        self.run(&["delete", "--force", instance])?;
+        check_names(&[RuntimeName::Instance(instance)])?;
+        self.run(&["delete", "--force", "--", instance])?;
         Ok(())
     }
 
     fn snapshot_create(&self, instance: &str, snapshot: &str) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(instance),
+            RuntimeName::Snapshot(snapshot),
+        ])?;
         let _turn = self.snapshot_queue(instance)?;
-        let args = ["snapshot", instance, snapshot];
+        let args = ["snapshot", "--", instance, snapshot];
         let remedy = format!(
             "pick another name or delete it with `{} delete {instance}/{snapshot}`",
             self.client
@@ -437,16 +518,24 @@ impl Runtime for LxdRuntime {
     }
 
     fn snapshot_delete(&self, instance: &str, snapshot: &str) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(instance),
+            RuntimeName::Snapshot(snapshot),
+        ])?;
         let _turn = self.snapshot_queue(instance)?;
-        self.run(&["delete", &format!("{instance}/{snapshot}")])?;
+        self.run(&["delete", "--", &format!("{instance}/{snapshot}")])?;
         Ok(())
     }
 
     /// A running instance is stopped, restored and started again by the
     /// daemon itself.
     fn snapshot_restore(&self, instance: &str, snapshot: &str) -> Result<()> {
+        check_names(&[
+            RuntimeName::Instance(instance),
+            RuntimeName::Snapshot(snapshot),
+        ])?;
         let _turn = self.snapshot_queue(instance)?;
-        self.run(&["restore", instance, snapshot])?;
+        self.run(&["restore", "--", instance, snapshot])?;
         Ok(())
     }
 
@@ -499,21 +588,23 @@ impl Runtime for LxdRuntime {
     }
 
     fn start(&self, instance: &str) -> Result<()> {
-        self.run(&["start", instance])?;
+        check_names(&[RuntimeName::Instance(instance)])?;
+        self.run(&["start", "--", instance])?;
         Ok(())
     }
 
     /// A clean shutdown first; `--force` only if init has not stopped within
     /// [`STOP_TIMEOUT_SECS`] (busybox init takes about 2 s).
     fn stop(&self, instance: &str) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance)])?;
         let timeout = STOP_TIMEOUT_SECS.to_string();
-        let clean = match self.run(&["stop", instance, "--timeout", &timeout]) {
+        let clean = match self.run(&["stop", "--timeout", &timeout, "--", instance]) {
             Ok(_) => return Ok(()),
             Err(err) => err,
         };
         match self.status(instance)? {
             Some(found) if found.status == "Running" => {
-                self.run(&["stop", instance, "--force"])
+                self.run(&["stop", "--force", "--", instance])
                     .map_err(|forced| anyhow!("{clean:#}; then {forced:#}"))?;
                 Ok(())
             }
@@ -526,6 +617,7 @@ impl Runtime for LxdRuntime {
     /// must be running: checked first, because the client's own "not
     /// running" failure exits 1, which would read as the command's status.
     fn exec(&self, instance: &str, command: &[String]) -> Result<i32> {
+        check_names(&[RuntimeName::Instance(instance)])?;
         match self.status(instance)? {
             None => {
                 return Err(Error::NotFound(format!(
@@ -603,22 +695,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn connect_without_the_client_says_it_is_not_installed() {
-        let err = LxdRuntime::connect("lxdev-no-such-client").unwrap_err();
-        let message = unavailable_message(err);
-        assert!(
-            message.starts_with("`lxdev-no-such-client` is not installed"),
-            "{message}"
-        );
-        assert!(message.contains("run scripts/setup-lxd.sh"), "{message}");
-    }
-
-    #[test]
-    fn connect_without_a_daemon_names_the_command_its_stderr_and_the_fix() {
+    /// An executable `name` in a temp dir that prints a socket error and
+    /// fails, as a client whose daemon is stopped does.
+    fn client_without_daemon(dir: &std::path::Path, name: &str) -> &'static str {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let client = dir.path().join("lxc");
+        let client = dir.join(name);
         std::fs::write(
             &client,
             "#!/bin/sh\necho 'Error: dial unix /var/lib/lxd/unix.socket: connect: no such file' >&2\n\
@@ -626,17 +707,122 @@ mod tests {
         )
         .unwrap();
         std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let client: &'static str = Box::leak(client.to_str().unwrap().to_owned().into_boxed_str());
+        Box::leak(client.to_str().unwrap().to_owned().into_boxed_str())
+    }
 
+    #[test]
+    fn connect_without_the_client_says_what_to_install() {
+        let err = LxdRuntime::connect("lxdev-no-such-client").unwrap_err();
+        let message = unavailable_message(err);
+        assert_eq!(
+            message,
+            "`lxdev-no-such-client` is not installed (not found on PATH); install LXD \
+             (Debian's `lxd` package: `apt install lxd`, or the snap: `snap install lxd`), \
+             set it up with `lxd init` and start it with `systemctl start lxd`; \
+             or try lxdev without one: `--runtime fake`"
+        );
+    }
+
+    #[test]
+    fn connect_without_incus_says_what_to_install() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing: &'static str = Box::leak(
+            dir.path()
+                .join("incus")
+                .to_str()
+                .unwrap()
+                .to_owned()
+                .into_boxed_str(),
+        );
+        let message = unavailable_message(LxdRuntime::connect(missing).unwrap_err());
+        assert!(message.contains("is not installed"), "{message}");
+        assert!(
+            message.contains("Debian's `incus` package: `apt install incus`"),
+            "{message}"
+        );
+        assert!(message.contains("`systemctl start incus`"), "{message}");
+        assert!(message.ends_with("`--runtime fake`"), "{message}");
+    }
+
+    #[test]
+    fn connect_without_a_daemon_names_the_command_its_stderr_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client_without_daemon(dir.path(), "lxc");
         let message = unavailable_message(LxdRuntime::connect(client).unwrap_err());
         assert_eq!(
             message,
             format!(
                 "`{client} query /1.0` failed: Error: dial unix /var/lib/lxd/unix.socket: \
-                 connect: no such file; run scripts/setup-lxd.sh, or start the daemon with \
-                 `lxd --group root &`"
+                 connect: no such file; start the LXD daemon with `systemctl start lxd` \
+                 (the snap: `snap start lxd`) and check that you may use it (root, or a \
+                 member of the `lxd` group); or try lxdev without one: `--runtime fake`"
             )
         );
+    }
+
+    #[test]
+    fn connect_without_an_incus_daemon_says_how_to_start_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = client_without_daemon(dir.path(), "incus");
+        let message = unavailable_message(LxdRuntime::connect(client).unwrap_err());
+        assert!(message.contains("failed: Error: dial unix"), "{message}");
+        assert!(
+            message.contains("start the Incus daemon with `systemctl start incus`"),
+            "{message}"
+        );
+        assert!(message.contains("`incus-admin` group"), "{message}");
+        assert!(message.ends_with("`--runtime fake`"), "{message}");
+    }
+
+    /// The checks come before any client is spawned: with a client that
+    /// does not exist, a spawn would fail with "failed to run".
+    #[test]
+    fn bad_names_are_refused_before_a_client_is_spawned() {
+        let rt = LxdRuntime {
+            client: "lxdev-no-such-client",
+            lock_dir: None,
+        };
+        let tags = Tags {
+            project: "web",
+            config_path: std::path::Path::new("/tmp/containers.yaml"),
+        };
+        let usage = |result: Result<()>| match result {
+            Err(err) => match err.downcast_ref::<Error>() {
+                Some(Error::Usage(message)) => message.clone(),
+                _ => panic!("expected a usage error, got {err:#}"),
+            },
+            Ok(()) => panic!("expected a usage error, got Ok"),
+        };
+        for image in ["--empty", "-csecurity.privileged=true", "a b", "a\nb", ""] {
+            let err = usage(rt.create("web-y", image, &tags));
+            assert!(err.contains("image name"), "{image:?}: {err}");
+        }
+        for snap in ["..", ".", "-x", "--reuse", "a/b", "a b", "a\nb"] {
+            let shown = format!("`{}`", snap.escape_debug());
+            for result in [
+                rt.snapshot_create("web-dev", snap),
+                rt.snapshot_delete("web-dev", snap),
+                rt.snapshot_restore("web-dev", snap),
+                rt.clone_instance("web-dev", Some(snap), "web-c", &tags),
+            ] {
+                let err = usage(result);
+                assert!(err.contains(&shown), "{snap:?}: {err}");
+            }
+        }
+        for instance in ["--force", "-x", "..", "web/dev", "web dev", ""] {
+            for result in [
+                rt.create(instance, "busybox", &tags),
+                rt.clone_instance("web-dev", None, instance, &tags),
+                rt.clone_instance(instance, None, "web-c", &tags),
+                rt.remove(instance),
+                rt.start(instance),
+                rt.stop(instance),
+                rt.exec(instance, &[]).map(drop),
+            ] {
+                let err = usage(result);
+                assert!(err.contains("instance name"), "{instance:?}: {err}");
+            }
+        }
     }
 
     #[test]

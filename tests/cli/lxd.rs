@@ -10,7 +10,8 @@
 //! daemon each test prints `skipped: <test>: ...` and passes, unless
 //! `LXDEV_REQUIRE_LXD=1` (CI after scripts/setup-lxd.sh), where it fails.
 //! `lxc stop` takes about 3 s (busybox init's clean shutdown), so only
-//! `up_down_exec_and_list_follow_lxd` stops an instance.
+//! `up_down_exec_and_list_follow_lxd` stops an instance, once: its second
+//! `down` must find it stopped and run no stop.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -24,6 +25,7 @@ use lxdev::config::model::ContainerState;
 use predicates::prelude::*;
 use serde_json::Value;
 
+use crate::hostile::{hostile_commands, shown};
 use crate::support::Project;
 
 /// The image scripts/setup-lxd.sh imports under this alias.
@@ -561,7 +563,13 @@ fn up_down_exec_and_list_follow_lxd() {
     assert_eq!(listed["containers"][0]["status"], "Running");
     assert_eq!(lxd.lxd("c").status, "Running");
 
-    lxd.ok(["down", "c"]);
+    lxd.ok(["down", "c"])
+        .stdout(predicate::str::contains("stopped c"));
+    assert_eq!(lxd.lxd("c").status, "Stopped");
+    // Nothing to do is not a failure ("The instance is already stopped"
+    // from `lxc stop` exited 1).
+    lxd.ok(["down", "c"])
+        .stdout(predicate::str::contains("already stopped"));
     assert_eq!(lxd.lxd("c").status, "Stopped");
     let listed = json_stdout(&lxd.ok(["--json", "container", "list"]));
     assert_eq!(listed["containers"][0]["status"], "Stopped", "{listed}");
@@ -570,7 +578,11 @@ fn up_down_exec_and_list_follow_lxd() {
         .code(1)
         .stderr(predicate::str::contains("not running"));
 
-    lxd.ok(["up", "c"]);
+    lxd.ok(["up", "c"])
+        .stdout(predicate::str::contains("started c"));
+    assert_eq!(lxd.lxd("c").status, "Running");
+    lxd.ok(["up", "c"])
+        .stdout(predicate::str::contains("already running"));
     assert_eq!(lxd.lxd("c").status, "Running");
     lxd.lxdev(["exec", "c", "--", "true"]).assert().success();
     assert_eq!(
@@ -578,6 +590,126 @@ fn up_down_exec_and_list_follow_lxd() {
         before,
         "up, down, exec and list leave the file alone"
     );
+}
+
+/// A directory holding an `lxc` that records each call's arguments (NUL
+/// after each, a newline after the call) and then runs the real client.
+/// lxdev spawns `lxc` by name, so a PATH starting with this directory makes
+/// every call it makes go through the shim.
+struct RecordingShim {
+    dir: tempfile::TempDir,
+}
+
+impl RecordingShim {
+    fn new() -> RecordingShim {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let real = std::env::split_paths(&path)
+            .map(|dir| dir.join("lxc"))
+            .find(|candidate| candidate.is_file())
+            .expect("a real `lxc` on PATH");
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls.log");
+        let script = format!(
+            "#!/bin/sh\nprintf '%s\\0' \"$@\" >> '{log}'\nprintf '\\n' >> '{log}'\nexec '{real}' \"$@\"\n",
+            log = log.display(),
+            real = real.display()
+        );
+        let shim = dir.path().join("lxc");
+        std::fs::write(&shim, script).unwrap();
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+        RecordingShim { dir }
+    }
+
+    /// PATH with the shim first.
+    fn path(&self) -> std::ffi::OsString {
+        let rest = std::env::var_os("PATH").unwrap_or_default();
+        let dirs =
+            std::iter::once(self.dir.path().to_path_buf()).chain(std::env::split_paths(&rest));
+        std::env::join_paths(dirs).unwrap()
+    }
+
+    /// Every recorded call, as its arguments.
+    fn calls(&self) -> Vec<Vec<String>> {
+        let log = std::fs::read(self.dir.path().join("calls.log")).unwrap_or_default();
+        String::from_utf8_lossy(&log)
+            .split("\0\n")
+            .filter(|call| !call.is_empty())
+            .map(|call| call.split('\0').map(str::to_owned).collect())
+            .collect()
+    }
+}
+
+/// The hostile table of `hostile.rs` against real LXD: each command exits 2
+/// naming the bad value, the file is byte-identical, LXD's snapshots of the
+/// instance are unchanged, and no `lxc` call lxdev made carries the value.
+/// Before the fix, `snapshot create web ..` exited 0 and damaged the dir
+/// pool, and `-- --reuse` made an untracked `snap0`.
+#[test]
+fn hostile_names_never_reach_lxc() {
+    let Some(lxd) = LxdProject::start("hostile_names_never_reach_lxc") else {
+        return;
+    };
+    lxd.ok(["container", "create", "web", IMAGE]);
+    lxd.ok(["snapshot", "create", "web", "clean"]);
+    let web = lxd.lxd("web");
+    assert_eq!(web.snapshots, set(&["clean"]));
+    let before = lxd.project.bytes();
+
+    let shim = RecordingShim::new();
+    // The shim is the `lxc` lxdev runs.
+    lxd.lxdev(["list"])
+        .env("PATH", shim.path())
+        .assert()
+        .success();
+    assert!(
+        shim.calls()
+            .iter()
+            .any(|call| call.first().map(String::as_str) == Some("query")),
+        "lxdev did not run the shim: {:?}",
+        shim.calls()
+    );
+
+    let commands = hostile_commands();
+    for (args, bad) in &commands {
+        lxd.lxdev(args)
+            .env("PATH", shim.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("`{}`", shown(bad))));
+        assert_eq!(
+            String::from_utf8_lossy(&lxd.project.bytes()),
+            String::from_utf8_lossy(&before),
+            "{args:?} must leave the file alone"
+        );
+    }
+    lxd.assert_agree_and_ready();
+    assert_eq!(lxd.lxd("web"), web, "LXD's instance is unchanged");
+    assert_eq!(
+        lxd.instances().keys().cloned().collect::<Vec<_>>(),
+        [lxd.instance("web")],
+        "no instance was made"
+    );
+
+    let calls = shim.calls();
+    for (_, bad) in &commands {
+        let carried = calls.iter().find(|call| {
+            call.iter().any(|arg| {
+                arg == bad
+                    || arg.ends_with(&format!("/{bad}"))
+                    || (bad.len() > 2 && arg.contains(bad))
+            })
+        });
+        assert!(
+            carried.is_none(),
+            "`{}` reached lxc: {carried:?}",
+            shown(bad)
+        );
+    }
+
+    lxd.ok(["snapshot", "restore", "web", "clean"]);
+    assert_eq!(lxd.lxd("web").snapshots, set(&["clean"]));
+    assert_eq!(lxd.lxd("web").status, "Running");
 }
 
 #[test]
