@@ -164,8 +164,7 @@ impl LxdRuntime {
     /// Runs the client to completion with stdout and stderr captured, and
     /// returns stdout. A failure names the command line and its stderr.
     fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<String> {
-        self.try_run(args)?
-            .map_err(|failure| anyhow!(failure.message))
+        self.try_run(args)?.map_err(Failure::into_error)
     }
 
     /// Runs `init` or `copy` for `instance`, then checks and starts it.
@@ -329,6 +328,31 @@ struct Failure {
     message: String,
     /// The client's stderr on one line.
     stderr: String,
+}
+
+impl Failure {
+    /// The error for a failed client command, classified in this one place:
+    /// a request the daemon refused before doing anything (what it names
+    /// does not exist, or the daemon could not be reached) is marked
+    /// [`super::Refused`], so callers put their record back as it was;
+    /// anything else may have changed something.
+    fn into_error(self) -> anyhow::Error {
+        let stderr = self.stderr.to_lowercase();
+        let refused = [
+            // "Instance not found", "InstanceSnapshot not found",
+            // "Snapshot x/y does not exist" (LXD 5.0, Incus 6).
+            " not found",
+            "does not exist",
+            // The unix socket: no daemon, or no access to it.
+            "connect: connection refused",
+            "connect: no such file or directory",
+            "connect: permission denied",
+        ]
+        .iter()
+        .any(|shape| stderr.contains(shape));
+        let err = anyhow!(self.message);
+        if refused { super::refused(err) } else { err }
+    }
 }
 
 /// The instance as `GET /1.0/instances/NAME?recursion=1` (and each element

@@ -921,3 +921,78 @@ fn wait_for_clients_of(instance: &str) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Ownership is decided by lxdev's tags, never by the name prefix alone:
+/// project `N` must not adopt or remove the instances of project `N-b`
+/// (whose names also start `N-`), nor those of another checkout of `N`.
+#[test]
+fn another_projects_instances_are_never_adopted_or_removed() {
+    let Some(lxd) = LxdProject::start("another_projects_instances_are_never_adopted_or_removed")
+    else {
+        return;
+    };
+    let other_project = Project::with_yaml(&format!(
+        "project: {}-b\nruntime: lxd\ncontainers: {{}}\n",
+        lxd.name
+    ));
+    let other_checkout = Project::with_yaml(&format!(
+        "project: {}\nruntime: lxd\ncontainers: {{}}\n",
+        lxd.name
+    ));
+    for (project, name) in [(&other_project, "c"), (&other_checkout, "x")] {
+        project
+            .lxdev(["container", "create", name, IMAGE])
+            .env("LXDEV_RUNTIME", "lxd")
+            .assert()
+            .success();
+    }
+    // Both instances carry this project's prefix.
+    let theirs = [lxd.instance("b-c"), lxd.instance("x")];
+    let before = lxd.project.bytes();
+    lxd.lxdev(["doctor", "--fix"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("another project"));
+    assert_eq!(lxd.project.bytes(), before, "nothing adopted");
+
+    // Even recorded here by hand, another project's instance is not ours
+    // to delete.
+    lxd.project
+        .append_containers(&format!("  b-c:\n    image: {IMAGE}\n"));
+    let before = lxd.project.bytes();
+    lxd.lxdev(["container", "remove", "b-c", "--force"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains(format!(
+            "project `{}-b`",
+            lxd.name
+        )));
+    assert_eq!(lxd.project.bytes(), before);
+    let left = lxd_instances(&format!("{}-", lxd.name));
+    for instance in &theirs {
+        assert!(left.contains_key(instance), "{instance} was deleted");
+    }
+}
+
+/// A restore LXD refused at once (the snapshot is gone from LXD) changed
+/// nothing: the container is not marked failed.
+#[test]
+fn a_restore_lxd_refused_leaves_the_container_as_it_was() {
+    let Some(lxd) = LxdProject::start("a_restore_lxd_refused_leaves_the_container_as_it_was")
+    else {
+        return;
+    };
+    lxd.ok(["container", "create", "c", IMAGE]);
+    lxd.ok(["snapshot", "create", "c", "s"]);
+    let snapshot = format!("{}/s", lxd.instance("c"));
+    assert!(lxc(&["delete", &snapshot]).status.success());
+    let before = lxd.project.bytes();
+    lxd.lxdev(["snapshot", "restore", "c", "s"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("as it was"));
+    assert_eq!(
+        String::from_utf8_lossy(&lxd.project.bytes()),
+        String::from_utf8_lossy(&before)
+    );
+}
