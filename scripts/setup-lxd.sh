@@ -9,7 +9,8 @@
 #   3. preseed a `dir` storage pool `default` and a default profile with a
 #      root disk on it, and no network: these machines have no bridge;
 #   4. build a busybox rootfs and import it as image alias `busybox`;
-#   5. launch, exec, snapshot, copy and delete a throwaway container.
+#   5. import a Debian 12 image as `debian-12` (scripts/image-debian.sh);
+#   6. launch, exec, snapshot, copy and delete a throwaway container.
 #
 # Environment:
 #   LXDEV_LXD_LOG    daemon log when this script starts it
@@ -151,7 +152,11 @@ EOF
         die "lxc image import failed"
 fi
 
-# --- 5. check ----------------------------------------------------------------
+# --- 5. Debian 12 image, for the provisioning tests ---------------------------
+
+bash "$(dirname "${BASH_SOURCE[0]}")/image-debian.sh" lxc
+
+# --- 6. check ----------------------------------------------------------------
 
 # Each step below was measured at well under a second on a 2-core VM with
 # cgroup v1, no AppArmor and no network; none needed security.privileged or

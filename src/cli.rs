@@ -63,6 +63,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start a project: write a new containers.yaml here (or in -C DIR)
+    #[command(alias = "create")]
     Init(InitArgs),
     /// Create, clone, remove and list containers
     #[command(subcommand)]
@@ -79,10 +80,52 @@ pub enum Command {
     Up(NameArg),
     /// Stop a container
     Down(NameArg),
-    /// Run a command inside a container
+    /// Run a command inside a container, as its dev user
     Exec(ExecArgs),
-    /// Open a shell inside a container
-    Shell(NameArg),
+    /// Open a login shell inside a container, as its dev user
+    #[command(alias = "shell")]
+    Ssh(SshArgs),
+    /// Remove containers (same as `container remove`)
+    #[command(hide = true)]
+    Remove(RemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Containers to remove
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Remove even containers owned by another user
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    /// Container name
+    pub name: String,
+    /// Log in as this user instead of the container's dev user (`root` for root)
+    #[arg(short, long, value_name = "USER")]
+    pub user: Option<String>,
+}
+
+/// How a new container is made ready to use.
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// Skip every step after the runtime made the container: no readiness
+    /// wait, no user, no SSH, no initial-state snapshot
+    #[arg(long)]
+    pub no_provision: bool,
+    /// Skip only the `initial-state` snapshot
+    #[arg(long)]
+    pub no_initial_snapshot: bool,
+    /// Public key to install for the dev user (repeatable) [default: the
+    /// invoking user's ~/.ssh/*.pub; under sudo, SUDO_USER's]
+    #[arg(long = "ssh-key", value_name = "FILE")]
+    pub ssh_keys: Vec<PathBuf>,
+    /// Seconds to wait for the container to boot
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub ready_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +143,8 @@ pub enum ContainerCommand {
         name: String,
         /// Image to launch, e.g. `busybox` or `ubuntu:24.04`
         image: String,
+        #[command(flatten)]
+        provision: ProvisionArgs,
     },
     /// Copy a container (or one of its snapshots) to a new container
     Clone {
@@ -108,8 +153,24 @@ pub enum ContainerCommand {
         /// Name of the new container
         name: String,
         /// Copy this snapshot of SOURCE instead of its current state
-        #[arg(long, value_name = "SNAP")]
+        #[arg(short, long, value_name = "SNAP")]
         snapshot: Option<String>,
+        /// Skip the copy's own `initial-state` snapshot
+        #[arg(long)]
+        no_initial_snapshot: bool,
+        /// Seconds to wait for the copy to boot
+        #[arg(long, value_name = "SECS", default_value_t = 120)]
+        ready_timeout: u64,
+    },
+    /// Bring a container back to a snapshot: stop, restore, start
+    Reset {
+        name: String,
+        /// The snapshot to go back to
+        #[arg(default_value = "initial-state")]
+        snapshot: String,
+        /// Reset even a container owned by another user
+        #[arg(long)]
+        force: bool,
     },
     /// Remove containers, from the runtime and from containers.yaml
     Remove {
@@ -171,6 +232,15 @@ pub struct NameArg {
 pub struct ExecArgs {
     /// Container name
     pub name: String,
+    /// Run as this user instead of the container's dev user (`root` for root)
+    #[arg(short, long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Working directory inside the container [default: the user's home]
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<String>,
+    /// Set an environment variable (repeatable)
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
     /// The command and its arguments (after `--`)
     #[arg(last = true, required = true)]
     pub command: Vec<String>,

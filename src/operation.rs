@@ -20,6 +20,7 @@ pub fn begin(kind: OperationKind) -> Operation {
         pid: std::process::id(),
         host: process::hostname(),
         started_at: time::now_rfc3339(),
+        step: None,
     }
 }
 

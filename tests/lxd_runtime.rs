@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use lxdev::runtime::{Runtime, Tags, lxd::LxdRuntime};
+use lxdev::runtime::{ExecOptions, Runtime, Tags, lxd::LxdRuntime};
 
 /// The image every test launches; `LXDEV_TEST_IMAGE` overrides it.
 fn image() -> String {
@@ -178,7 +178,13 @@ fn snapshot_create_list_restore_delete() {
     let name = cleanup.name("snap");
     rt.create(&name, &image(), &tags("lxdevtest")).unwrap();
 
-    let exec = |script: &str| rt.exec(&name, &["sh".into(), "-c".into(), script.into()]);
+    let exec = |script: &str| {
+        rt.exec(
+            &name,
+            &["sh".into(), "-c".into(), script.into()],
+            &ExecOptions::default(),
+        )
+    };
     assert_eq!(exec("echo before > /root/marker").unwrap(), 0);
     rt.snapshot_create(&name, "s1").unwrap();
     rt.snapshot_create(&name, "s2").unwrap();
@@ -219,7 +225,13 @@ fn clone_from_instance_and_from_snapshot_has_no_snapshots() {
     let from_instance = cleanup.name("cln-i");
     let from_snapshot = cleanup.name("cln-s");
     rt.create(&source, &image(), &tags("src-project")).unwrap();
-    let exec = |name: &str, script: &str| rt.exec(name, &["sh".into(), "-c".into(), script.into()]);
+    let exec = |name: &str, script: &str| {
+        rt.exec(
+            name,
+            &["sh".into(), "-c".into(), script.into()],
+            &ExecOptions::default(),
+        )
+    };
     assert_eq!(exec(&source, "echo one > /root/marker").unwrap(), 0);
     rt.snapshot_create(&source, "s1").unwrap();
     assert_eq!(exec(&source, "echo two > /root/marker").unwrap(), 0);
@@ -339,8 +351,9 @@ fn hostile_names_are_refused_and_leave_lxd_alone() {
             "{bad:?}: {err:#}"
         );
         assert!(
-            format!("{err:#}").contains(&format!("`{}`", bad.escape_debug())),
-            "{bad:?}: {err:#}"
+            err.to_string()
+                .contains(&format!("`{}`", bad.escape_debug())),
+            "{bad:?}: {err}"
         );
     };
     for snap in ["..", ".", "-x", "--reuse", "a/b", "a b", "a\nb"] {
@@ -371,25 +384,50 @@ fn exec_returns_the_exit_status() {
     rt.create(&name, &image(), &tags("lxdevtest")).unwrap();
     let sh = |script: &str| vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()];
 
-    assert_eq!(rt.exec(&name, &sh("exit 3")).unwrap(), 3);
-    assert_eq!(rt.exec(&name, &sh("true")).unwrap(), 0);
-    assert_eq!(rt.exec(&name, &sh("kill -9 $$")).unwrap(), 137);
     assert_eq!(
-        rt.exec(&name, &["lxdev-no-such-command".to_owned()])
+        rt.exec(&name, &sh("exit 3"), &ExecOptions::default())
             .unwrap(),
+        3
+    );
+    assert_eq!(
+        rt.exec(&name, &sh("true"), &ExecOptions::default())
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        rt.exec(&name, &sh("kill -9 $$"), &ExecOptions::default())
+            .unwrap(),
+        137
+    );
+    assert_eq!(
+        rt.exec(
+            &name,
+            &["lxdev-no-such-command".to_owned()],
+            &ExecOptions::default()
+        )
+        .unwrap(),
         127
     );
 
     // A stopped or missing instance is an error, not exit status 1.
     rt.stop(&name).unwrap();
     assert_eq!(rt.status(&name).unwrap().unwrap().status, "Stopped");
-    let err = rt.exec(&name, &sh("true")).unwrap_err().to_string();
+    let err = rt
+        .exec(&name, &sh("true"), &ExecOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("is stopped, not running"), "{err}");
     rt.start(&name).unwrap();
-    assert_eq!(rt.exec(&name, &sh("exit 4")).unwrap(), 4);
+    assert_eq!(
+        rt.exec(&name, &sh("exit 4"), &ExecOptions::default())
+            .unwrap(),
+        4
+    );
 
     rt.remove(&name).unwrap();
-    let err = rt.exec(&name, &sh("true")).unwrap_err();
+    let err = rt
+        .exec(&name, &sh("true"), &ExecOptions::default())
+        .unwrap_err();
     assert!(
         matches!(err.downcast_ref(), Some(lxdev::error::Error::NotFound(_))),
         "{err:#}"

@@ -221,7 +221,7 @@ pub fn still_ours(
     recorded: Option<&Operation>,
     ours: &Operation,
 ) -> anyhow::Result<()> {
-    if recorded == Some(ours) {
+    if recorded.is_some_and(|r| r.same(ours)) {
         return Ok(());
     }
     Err(anyhow::anyhow!(

@@ -3,8 +3,10 @@
 use anyhow::Result;
 use serde_json::json;
 
+use super::provision::Plan;
 use super::runner::{Runner, Ticket};
 use super::{Context, checks};
+use crate::cli::ProvisionArgs;
 use crate::config::ledger::{Effect, OperationKind, READY, Target};
 use crate::config::model::{ContainerState, SnapshotState};
 use crate::config::{NewContainer, Project, names};
@@ -12,10 +14,11 @@ use crate::error::Error;
 use crate::process;
 use crate::runtime::{self, Belonging, Runtime, Tags};
 
-pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
+pub fn create(ctx: &Context, name: &str, image: &str, provision: &ProvisionArgs) -> Result<()> {
     let project = ctx.manager.load()?;
     check_name(&project, name)?;
     names::validate_image(image).map_err(Error::Usage)?;
+    let plan = Plan::for_create(&project, name, provision)?;
     let runner = Runner::new(ctx, &project, OperationKind::Create)?;
     // Looked up before locking: keep the transaction short.
     let owner = process::current_user();
@@ -42,13 +45,63 @@ pub fn create(ctx: &Context, name: &str, image: &str) -> Result<()> {
     let result = runner.work(format!("creating {instance} from {image}"), || {
         runner.runtime.create(&instance, image, &tags)
     });
-    runner.settle(ticket, result)?;
+    let warning = settle_made(&runner, ticket, result, &plan)?;
     ctx.out
         .say(format!("created container {name} ({instance})"));
+    if let Some(warning) = warning {
+        ctx.out.warn(warning);
+    }
+    how_to_get_in(ctx, runner.runtime.as_ref(), name, &instance, &plan);
     Ok(())
 }
 
-pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) -> Result<()> {
+/// Settles a create or clone: after the runtime made the instance, runs
+/// the provisioning plan, then settles the container (and its initial
+/// snapshot) in one transaction.
+/// Returns what provisioning could not do, if anything.
+fn settle_made(
+    runner: &Runner<'_>,
+    ticket: Ticket,
+    made: Result<()>,
+    plan: &Plan,
+) -> Result<Option<String>> {
+    let settled = match made {
+        Ok(()) => plan.run(runner, &ticket),
+        Err(err) => vec![(ticket, Err(err))],
+    };
+    let warning = settled.first().and_then(|(t, _)| t.warning.clone());
+    runner
+        .settle_all(settled)?
+        .into_iter()
+        .collect::<Result<Vec<()>>>()?;
+    Ok(warning)
+}
+
+/// The closing lines of a create: the address, the user, and how to get in.
+fn how_to_get_in(ctx: &Context, runtime: &dyn Runtime, name: &str, instance: &str, plan: &Plan) {
+    let address = runtime.address(instance).ok().flatten();
+    ctx.out.say(format!(
+        "  address: {}",
+        address.as_deref().unwrap_or("none (no network)")
+    ));
+    if plan.made_user() {
+        let user = &plan.spec.user;
+        ctx.out.say(format!("  user:    {user}"));
+        ctx.out.say(format!("  shell:   lxdev ssh {name}"));
+        if let Some(address) = address {
+            ctx.out.say(format!("  ssh:     ssh {user}@{address}"));
+        }
+    }
+}
+
+pub fn clone(
+    ctx: &Context,
+    source: &str,
+    name: &str,
+    snapshot: Option<&str>,
+    initial_snapshot: bool,
+    ready_timeout: u64,
+) -> Result<()> {
     if let Some(snap) = snapshot {
         names::validate_snapshot(snap).map_err(Error::Usage)?;
     }
@@ -96,7 +149,8 @@ pub fn clone(ctx: &Context, source: &str, name: &str, snapshot: Option<&str>) ->
             .runtime
             .clone_instance(&source_instance, snapshot, &instance, &tags)
     });
-    runner.settle(ticket, result)?;
+    let plan = Plan::for_clone(&project, name, initial_snapshot, ready_timeout);
+    settle_made(&runner, ticket, result, &plan)?;
     ctx.out
         .say(format!("cloned {from} to container {name} ({instance})"));
     Ok(())

@@ -159,7 +159,13 @@ impl Finding {
 /// Who recorded the operation, for messages.
 fn by(op: &Option<Operation>) -> String {
     match op {
-        Some(op) => format!("by {}", operation::describe(op)),
+        Some(op) => {
+            let step = op
+                .step
+                .map(|step| format!(" at step `{step}`"))
+                .unwrap_or_default();
+            format!("by {}{step}", operation::describe(op))
+        }
         None => "with no operation recorded".into(),
     }
 }
@@ -305,6 +311,15 @@ fn file_findings(
             .and_then(|r| operation_finding(&target, r))
         {
             findings.push(f);
+            // Its snapshots' own operations still count (a create killed
+            // while taking `initial-state` left one); what the runtime has
+            // is judged once the container is settled.
+            findings.extend(c.snapshots.keys().filter_map(|snap| {
+                let target = Target::Snapshot(name.clone(), snap.clone());
+                project
+                    .record(&target)
+                    .and_then(|r| operation_finding(&target, r))
+            }));
             continue;
         }
         let instance = instances
@@ -447,17 +462,18 @@ fn settle(
         return adopt(current, target, exists, runtime);
     };
     let effect = record.effect.unwrap_or(Effect::Makes);
+    let step = record.operation.and_then(|op| op.step);
     runner::apply(
         current,
         target,
         effect,
         None,
-        &Outcome::Abandoned { exists },
+        &Outcome::Abandoned { exists, step },
     )?;
-    Ok(Some(if exists {
-        "the runtime has it: marked ready".into()
-    } else {
-        "the runtime does not have it: removed from the file".into()
+    Ok(Some(match (exists, step) {
+        (true, Some(step)) => format!("provisioning stopped at step `{step}`: marked failed"),
+        (true, None) => "the runtime has it: marked ready".into(),
+        (false, _) => "the runtime does not have it: removed from the file".into(),
     }))
 }
 

@@ -8,6 +8,7 @@ mod container;
 mod doctor;
 mod init;
 mod lifecycle;
+mod provision;
 mod runner;
 mod snapshot;
 
@@ -112,7 +113,7 @@ impl Context {
 /// (`exec` passes on its command's status).
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
     let ctx = context(&cli.global, matches!(cli.command, Command::Init(_)), cwd)?;
-    if !matches!(cli.command, Command::Exec(_) | Command::Shell(_)) {
+    if !matches!(cli.command, Command::Exec(_) | Command::Ssh(_)) {
         interrupt::install().map_err(|err| anyhow::anyhow!("cannot handle signals: {err}"))?;
     }
     let result = dispatch(&ctx, cli);
@@ -136,12 +137,30 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Init(args) => init::init(ctx, args.project.as_deref()),
         Command::Container(command) => match command {
-            ContainerCommand::Create { name, image } => container::create(ctx, &name, &image),
+            ContainerCommand::Create {
+                name,
+                image,
+                provision,
+            } => container::create(ctx, &name, &image, &provision),
             ContainerCommand::Clone {
                 source,
                 name,
                 snapshot,
-            } => container::clone(ctx, &source, &name, snapshot.as_deref()),
+                no_initial_snapshot,
+                ready_timeout,
+            } => container::clone(
+                ctx,
+                &source,
+                &name,
+                snapshot.as_deref(),
+                !no_initial_snapshot,
+                ready_timeout,
+            ),
+            ContainerCommand::Reset {
+                name,
+                snapshot,
+                force,
+            } => snapshot::reset(ctx, &name, &snapshot, force),
             ContainerCommand::Remove { names, force } => container::remove(ctx, &names, force),
             ContainerCommand::List => container::list(ctx),
         },
@@ -167,8 +186,16 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
         Command::Doctor(args) => doctor::doctor(ctx, args.fix),
         Command::Up(args) => lifecycle::up(ctx, &args.name),
         Command::Down(args) => lifecycle::down(ctx, &args.name),
-        Command::Exec(args) => return lifecycle::exec(ctx, &args.name, &args.command),
-        Command::Shell(args) => return lifecycle::exec(ctx, &args.name, &[]),
+        Command::Exec(args) => {
+            let request = lifecycle::ExecRequest {
+                user: args.user.as_deref(),
+                cwd: args.cwd.as_deref(),
+                env: &args.env,
+            };
+            return lifecycle::exec(ctx, &args.name, &args.command, &request);
+        }
+        Command::Ssh(args) => return lifecycle::ssh(ctx, &args.name, args.user.as_deref()),
+        Command::Remove(args) => container::remove(ctx, &args.names, args.force),
     }?;
     Ok(0)
 }

@@ -19,7 +19,7 @@ use anyhow::{Context as _, Result};
 
 use super::{Context, checks};
 use crate::config::Project;
-use crate::config::ledger::{Effect, OperationKind, Target};
+use crate::config::ledger::{Effect, OperationKind, Step, Target};
 use crate::config::model::Operation;
 use crate::operation;
 use crate::runtime::{self, Runtime};
@@ -34,6 +34,9 @@ pub struct Ticket {
     /// The record's error, when it was failed before this operation began:
     /// a refused delete puts that back.
     was_failed: Option<String>,
+    /// What the operation could not do without failing (provisioning's
+    /// warnings), recorded on the container when it is done.
+    pub warning: Option<String>,
 }
 
 impl Ticket {
@@ -49,6 +52,7 @@ impl Ticket {
             target,
             effect,
             was_failed,
+            warning: None,
         }
     }
 }
@@ -63,8 +67,10 @@ pub enum Outcome {
     /// The runtime may be left half done: `failed`, with this error.
     HalfDone(String),
     /// The process that recorded the operation is gone (`doctor --fix`):
-    /// the record is ready if the runtime has the target, else dropped.
-    Abandoned { exists: bool },
+    /// the record is ready if the runtime has the target, else dropped. A
+    /// create that had reached a provisioning `step` is failed instead: the
+    /// container exists but is not fully provisioned.
+    Abandoned { exists: bool, step: Option<Step> },
 }
 
 /// Runs one kind of operation for one command.
@@ -102,6 +108,22 @@ impl<'c> Runner<'c> {
         self.ctx.work(message, work)
     }
 
+    /// Records that the operation on `ticket` is at `step`, in a short
+    /// transaction, so a kill during the step shows where it stopped.
+    /// `also` records what the step reserves with it (the initial snapshot).
+    pub fn step<T>(
+        &self,
+        ticket: &Ticket,
+        step: Step,
+        also: impl FnOnce(&mut Project, &Operation) -> Result<T>,
+    ) -> Result<T> {
+        self.ctx.commit(|project| {
+            still_ours(project, &ticket.target, &self.op)?;
+            project.set_step(&ticket.target, step)?;
+            also(project, &self.op)
+        })
+    }
+
     /// Settles one ticket; see [`Runner::settle_all`].
     pub fn settle(&self, ticket: Ticket, result: Result<()>) -> Result<()> {
         self.settle_all(vec![(ticket, result)])?
@@ -132,6 +154,11 @@ impl<'c> Runner<'c> {
                         ticket.was_failed.as_deref(),
                         outcome,
                     )?;
+                    if *outcome == Outcome::Done
+                        && let Some(warning) = &ticket.warning
+                    {
+                        project.set_warning(ticket.target.container(), Some(warning))?;
+                    }
                 }
                 Ok(())
             })
@@ -183,6 +210,10 @@ impl<'c> Runner<'c> {
                 (Outcome::Done, Effect::Deletes) => {
                     format!("{} is gone from the {runtime} runtime", ticket.target)
                 }
+                (Outcome::HalfDone(error), Effect::Makes) => format!(
+                    "{} exists in the {runtime} runtime (`{}`) but is not finished: {error}",
+                    ticket.target, ticket.instance
+                ),
                 _ => format!("{}: {}", ticket.target, what_the_file_says(ticket, outcome)),
             })
             .collect();
@@ -222,8 +253,27 @@ pub fn apply(
     outcome: &Outcome,
 ) -> Result<()> {
     match (outcome, effect) {
-        (Outcome::Abandoned { exists: true }, _) => project.finish(target),
-        (Outcome::Abandoned { exists: false }, _) => project.remove(target),
+        (
+            Outcome::Abandoned {
+                exists: true,
+                step: Some(step),
+            },
+            _,
+        ) => project.fail(
+            target,
+            &format!(
+                "provisioning stopped at step `{step}`: the process doing it is gone; remove \
+                 the container and create it again"
+            ),
+        ),
+        (
+            Outcome::Abandoned {
+                exists: true,
+                step: None,
+            },
+            _,
+        ) => project.finish(target),
+        (Outcome::Abandoned { exists: false, .. }, _) => project.remove(target),
         (Outcome::Done, Effect::Makes | Effect::Rewrites) => project.finish(target),
         (Outcome::Done, Effect::Deletes) => project.remove(target),
         (Outcome::Unchanged, Effect::Makes) => project.remove(target),
@@ -526,7 +576,7 @@ mod tests {
                     &container(),
                     Effect::Makes,
                     None,
-                    Outcome::Abandoned { exists },
+                    Outcome::Abandoned { exists, step: None },
                 );
                 let want = if exists {
                     ("ready", "ready")
@@ -548,7 +598,7 @@ mod tests {
                     &snapshot(),
                     Effect::Makes,
                     None,
-                    Outcome::Abandoned { exists },
+                    Outcome::Abandoned { exists, step: None },
                 );
                 let want = if exists {
                     ("ready", "ready")
@@ -571,6 +621,7 @@ mod tests {
             instance: "p-c".into(),
             effect,
             was_failed: None,
+            warning: None,
         };
         let refused = || Err(runtime::refused(anyhow::anyhow!("no")));
         let failed = || Err(anyhow::anyhow!("boom"));

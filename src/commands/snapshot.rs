@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::container::print_table;
 use super::runner::{Runner, Ticket};
-use super::{Context, checks};
+use super::{Context, checks, lifecycle};
 use crate::config::ledger::{Effect, OperationKind, READY, Target};
 use crate::config::model::SnapshotState;
 use crate::config::names;
@@ -89,6 +89,28 @@ pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Re
 }
 
 pub fn restore(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Result<()> {
+    restore_to(ctx, container, snapshot, force, false)?;
+    ctx.out
+        .say(format!("restored {container} to snapshot {snapshot}"));
+    Ok(())
+}
+
+/// `container reset`: a restore that leaves the container running, as one
+/// operation with the restore's conflict rules.
+pub fn reset(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Result<()> {
+    restore_to(ctx, container, snapshot, force, true)?;
+    ctx.out
+        .say(format!("reset {container} to snapshot {snapshot}"));
+    Ok(())
+}
+
+fn restore_to(
+    ctx: &Context,
+    container: &str,
+    snapshot: &str,
+    force: bool,
+    start: bool,
+) -> Result<()> {
     names::validate_snapshot(snapshot).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::SnapshotRestore)?;
@@ -109,12 +131,18 @@ pub fn restore(ctx: &Context, container: &str, snapshot: &str, force: bool) -> R
     })?;
     let instance = ticket.instance.clone();
     let result = runner.work(format!("restoring {instance} to {snapshot}"), || {
-        runner.runtime.snapshot_restore(&instance, snapshot)
+        runner.runtime.snapshot_restore(&instance, snapshot)?;
+        if start {
+            lifecycle::bring_to(
+                runner.runtime.as_ref(),
+                &instance,
+                lifecycle::RUNNING,
+                || runner.runtime.start(&instance),
+            )?;
+        }
+        Ok(())
     });
-    runner.settle(ticket, result)?;
-    ctx.out
-        .say(format!("restored {container} to snapshot {snapshot}"));
-    Ok(())
+    runner.settle(ticket, result)
 }
 
 pub fn list(ctx: &Context, container: &str) -> Result<()> {

@@ -138,6 +138,22 @@ impl OperationKind {
     }
 }
 
+yaml_words! {
+    /// The step a create or clone is at after the runtime made the instance
+    /// (`operation.step`), so a kill at any instant shows where it stopped.
+    /// In order; the nesting config is applied when the instance is made.
+    pub enum Step {
+        /// Waiting until the container has booted (cloud-init, systemd).
+        Ready = "ready",
+        /// The dev user, passwordless sudo and SSH keys.
+        User = "user",
+        /// sshd enabled and started (installed if missing).
+        Ssh = "ssh",
+        /// The `initial-state` snapshot.
+        InitialSnapshot = "initial_snapshot",
+    }
+}
+
 /// What an operation does to the record it is written on, which decides
 /// how it is settled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-pub use super::ledger::{ContainerState, OperationKind, SnapshotState};
+pub use super::ledger::{ContainerState, OperationKind, SnapshotState, Step};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
@@ -86,6 +86,10 @@ pub struct Container {
     pub operation: Option<Operation>,
     #[serde(default)]
     pub error: Option<String>,
+    /// What provisioning could not do without failing the create (sshd
+    /// could not be installed, ...).
+    #[serde(default)]
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +116,18 @@ pub struct Operation {
     pub host: String,
     /// RFC 3339 UTC with milliseconds.
     pub started_at: String,
+    /// The provisioning step in flight, for a create or clone past the
+    /// runtime's part.
+    #[serde(default)]
+    pub step: Option<Step>,
+}
+
+impl Operation {
+    /// Whether `other` records the same operation (whatever its step).
+    pub fn same(&self, other: &Operation) -> bool {
+        (self.kind, self.pid, &self.host, &self.started_at)
+            == (other.kind, other.pid, &other.host, &other.started_at)
+    }
 }
 
 /// Parses and validates the text of a project file.

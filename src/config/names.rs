@@ -180,6 +180,29 @@ pub fn validate_image(image: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a user name for inside a container (the dev user, `-u USER`):
+/// what `useradd` and busybox `adduser` accept everywhere, ASCII letters,
+/// digits, `_`, `-` and `.`, starting with a letter or `_`, at most 32
+/// characters. It is handed to `useradd` and `su`, so it must never read as
+/// an option.
+pub fn validate_user(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "user name `{}` is invalid: use at most 32 letters, digits, `_`, `-` and `.`, \
+             starting with a letter or `_`",
+            name.escape_debug()
+        ))
+    }
+}
+
 /// Checks a runtime instance name as the backends receive it
 /// (`<project>-<container>`): LXD's rule, letters, digits and `-`, starting
 /// with a letter, not ending with `-`, at most 63 characters. The backends
@@ -207,6 +230,7 @@ pub enum RuntimeName<'a> {
     Instance(&'a str),
     Snapshot(&'a str),
     Image(&'a str),
+    User(&'a str),
 }
 
 /// Checks every name, reporting the first that fails.
@@ -215,6 +239,7 @@ pub fn validate_runtime_names(names: &[RuntimeName<'_>]) -> Result<(), String> {
         RuntimeName::Instance(name) => validate_instance(name),
         RuntimeName::Snapshot(name) => validate_snapshot(name),
         RuntimeName::Image(name) => validate_image(name),
+        RuntimeName::User(name) => validate_user(name),
     })
 }
 

@@ -13,10 +13,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::document::{Document, Value};
-use super::ledger::{ContainerState, Effect, SnapshotState, Target};
+use super::ledger::{ContainerState, Effect, SnapshotState, Step, Target};
 use super::model::{Config, Container, Operation};
 use super::names;
 use crate::error::Error;
+
+/// The dev user when the file names none (lxc-dev-manager's default).
+pub const DEFAULT_USER: &str = "dev";
 
 pub struct Project {
     path: PathBuf,
@@ -94,6 +97,26 @@ impl Project {
     pub fn runtime_of(&self, name: &str) -> Option<&str> {
         let entry = self.config.containers.get(name)?;
         entry.runtime.as_deref().or(self.config.runtime.as_deref())
+    }
+
+    /// The dev user of container `name` and its password, if the file gives
+    /// one: `containers.<name>.user`, else `defaults.user`, else `dev` with
+    /// none (lxc-dev-manager's rule, without its shared default password).
+    pub fn dev_user(&self, name: &str) -> (String, Option<String>) {
+        let entry = self
+            .config
+            .containers
+            .get(name)
+            .and_then(|c| c.user.as_ref());
+        let defaults = self.config.defaults.user.as_ref();
+        let user = entry
+            .and_then(|u| u.name.clone())
+            .or_else(|| defaults.and_then(|u| u.name.clone()))
+            .unwrap_or_else(|| DEFAULT_USER.to_string());
+        let password = entry
+            .and_then(|u| u.password.clone())
+            .or_else(|| defaults.and_then(|u| u.password.clone()));
+        (user, password)
     }
 
     /// The container `name`, or a not-found error naming the file.
@@ -197,6 +220,21 @@ impl Project {
         self.set(&base, "state", Value::Str(state.word()))?;
         self.set(&base, "operation", Value::Map(&operation_fields(op)))?;
         self.remove_key(&base, "error")
+    }
+
+    /// Records the provisioning step the operation on `target` is at.
+    pub fn set_step(&mut self, target: &Target, step: Step) -> Result<()> {
+        let mut path = target.path();
+        path.push("operation");
+        self.set(&path, "step", Value::Str(step.as_str()))
+    }
+
+    /// Records (or clears) what provisioning could not do on `name`.
+    pub fn set_warning(&mut self, name: &str, warning: Option<&str>) -> Result<()> {
+        match warning {
+            Some(text) => self.set(&["containers", name], "warning", Value::Str(text)),
+            None => self.remove_key(&["containers", name], "warning"),
+        }
     }
 
     /// The operation on `target` is over and it is ready.

@@ -27,7 +27,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::{Instance, Runtime, Tags};
+use super::{ContainerUser, ExecOptions, Instance, Provisioning, Runtime, Tags};
+use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
 
@@ -202,8 +203,7 @@ impl FakeRuntime {
 /// `config::names`, before anything changes: the backend does not rely on
 /// its callers having checked.
 fn check_names(names: &[RuntimeName<'_>]) -> Result<()> {
-    // Refused: nothing was asked of the runtime.
-    names::validate_runtime_names(names).map_err(|why| super::refused(Error::Usage(why).into()))
+    names::validate_runtime_names(names).map_err(|why| Error::Usage(why).into())
 }
 
 impl Runtime for FakeRuntime {
@@ -351,8 +351,9 @@ impl Runtime for FakeRuntime {
     }
 
     /// Runs the command on the host, in the instance's directory: enough to
-    /// exercise `lxdev exec` without containers.
-    fn exec(&self, instance: &str, command: &[String]) -> Result<i32> {
+    /// exercise `lxdev exec` without containers. The user and environment
+    /// options are not simulated.
+    fn exec(&self, instance: &str, command: &[String], _options: &ExecOptions) -> Result<i32> {
         let dir = self.require_instance(instance)?;
         let (program, args) = match command.split_first() {
             Some((program, args)) => (program.as_str(), args),
@@ -364,6 +365,40 @@ impl Runtime for FakeRuntime {
             .status()
             .with_context(|| format!("fake runtime: failed to run `{program}`"))?;
         Ok(status.code().unwrap_or(1))
+    }
+
+    /// Simulates each step: `LXDEV_FAKE_FAIL=provision_user:NAME` (or
+    /// `provision_ready`, `provision_ssh`) fails it, and the user step
+    /// records the user as `users/<name>` in the instance's directory.
+    fn provision(&self, instance: &str, step: Step, spec: &Provisioning) -> Result<Option<String>> {
+        let op = format!("provision_{step}");
+        self.mutate(&op, instance, || {
+            let dir = self.require_instance(instance)?;
+            if step == Step::User {
+                let users = dir.join("users");
+                std::fs::create_dir_all(&users)
+                    .with_context(|| format!("failed to create `{}`", users.display()))?;
+                std::fs::write(
+                    users.join(&spec.user),
+                    format!("1000\n1000\n/home/{}\n", spec.user),
+                )
+                .with_context(|| format!("failed to record user `{}`", spec.user))?;
+            }
+            Ok(())
+        })?;
+        Ok(None)
+    }
+
+    fn container_user(&self, instance: &str, name: &str) -> Result<Option<ContainerUser>> {
+        let dir = self.require_instance(instance)?;
+        Ok(std::fs::read_to_string(dir.join("users").join(name))
+            .ok()
+            .and_then(|ids| ContainerUser::parse(name, &ids)))
+    }
+
+    /// Fake instances have no network.
+    fn address(&self, _instance: &str) -> Result<Option<String>> {
+        Ok(None)
     }
 }
 

@@ -26,7 +26,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Instance, Runtime, Tags};
+use super::provision::{self, ContainerUser, Provisioning};
+use super::{ExecOptions, Instance, Runtime, Tags};
+use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
 use crate::fs::lock::{FileLock, WaitStrategy};
@@ -41,6 +43,15 @@ const LOGIN_SHELL: &[&str] = &["/bin/sh", "-l"];
 
 /// How long snapshot work on one instance waits for the one before it.
 const SNAPSHOT_QUEUE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Instance config every new instance gets, so Docker works inside it
+/// (lxc-dev-manager's set): nesting, and the mknod and setxattr syscall
+/// intercepts. Given at `init`, so no restart is needed to apply it.
+const DOCKER_READY: &[&str] = &[
+    "security.nesting=true",
+    "security.syscalls.intercept.mknod=true",
+    "security.syscalls.intercept.setxattr=true",
+];
 
 /// A runtime driven through the `lxc` or `incus` command-line client.
 #[derive(Debug)]
@@ -322,6 +333,111 @@ impl Advice {
     }
 }
 
+impl LxdRuntime {
+    /// Runs `sh -c SCRIPT lxdev ARGS...` inside `instance`, not attached to
+    /// a terminal, with `input` on its standard input (secrets go there,
+    /// never on a command line).
+    fn exec_script(
+        &self,
+        instance: &str,
+        script: &str,
+        args: &[&str],
+        input: &[u8],
+    ) -> Result<ScriptOutput> {
+        use std::io::Write as _;
+        check_names(&[RuntimeName::Instance(instance)])?;
+        let mut argv: Vec<&str> = vec![
+            "exec",
+            "--force-noninteractive",
+            instance,
+            "--",
+            "sh",
+            "-c",
+            script,
+            "lxdev",
+        ];
+        argv.extend(args);
+        let shown = format!("{} exec {instance} -- sh -c ...", self.client);
+        let mut child = self
+            .command(&argv)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("failed to run `{shown}`"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A script that exits early closes its stdin: not our failure.
+            let _ = stdin.write_all(input);
+        }
+        let out = child
+            .wait_with_output()
+            .with_context(|| format!("failed to run `{shown}`"))?;
+        Ok(ScriptOutput {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Waits until `exec` works in `instance`, then until it has booted
+    /// (`provision::READY_SCRIPT`), within `timeout` in all.
+    fn wait_ready(&self, instance: &str, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.exec_script(instance, "true", &[], &[]) {
+                Ok(out) if out.status == 0 => break,
+                Ok(_) | Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Ok(out) => bail!(
+                    "timed out after {}s waiting for `exec` to work in `{instance}`: {}",
+                    timeout.as_secs(),
+                    out.stderr.trim()
+                ),
+                Err(err) => return Err(err),
+            }
+        }
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs()
+            .max(1);
+        let out = self.exec_script(instance, provision::READY_SCRIPT, &[&left.to_string()], &[])?;
+        out.success("waiting for the container to boot").map(drop)
+    }
+}
+
+/// What a script run inside an instance printed, and its exit status.
+struct ScriptOutput {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl ScriptOutput {
+    /// `None` when it succeeded, its stderr when it exited with
+    /// [`provision::WARNING_STATUS`], else an error naming `what`.
+    fn done_or_warning(self, what: &str) -> Result<Option<String>> {
+        if self.status == provision::WARNING_STATUS {
+            return Ok(Some(
+                self.stderr.split_whitespace().collect::<Vec<_>>().join(" "),
+            ));
+        }
+        self.success(what).map(|_| None)
+    }
+
+    /// Its stdout, or an error naming `what` and the script's stderr.
+    fn success(self, what: &str) -> Result<String> {
+        if self.status == 0 {
+            return Ok(self.stdout);
+        }
+        bail!(
+            "{what} failed (exit {}): {}",
+            self.status,
+            self.stderr.split_whitespace().collect::<Vec<_>>().join(" ")
+        )
+    }
+}
+
 /// A client command that ran and exited non-zero.
 struct Failure {
     /// "`lxc ...` failed: Error: ...", ready for the user.
@@ -446,8 +562,7 @@ fn shell_quote(arg: &str) -> String {
 /// on its callers having checked. Every method that passes a caller's name
 /// to the client calls this first.
 fn check_names(names: &[RuntimeName<'_>]) -> Result<()> {
-    // Refused: nothing was asked of the runtime.
-    names::validate_runtime_names(names).map_err(|why| super::refused(Error::Usage(why).into()))
+    names::validate_runtime_names(names).map_err(|why| Error::Usage(why).into())
 }
 
 /// Whether `name` can be put in an API path as it is. LXD instance names
@@ -475,6 +590,9 @@ impl Runtime for LxdRuntime {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Image(image)])?;
         let mut args: Vec<OsString> = vec!["init".into()];
         args.extend(Self::tag_args(tags));
+        for config in DOCKER_READY {
+            args.extend(["-c".into(), (*config).into()]);
+        }
         args.extend(["--".into(), image.into(), instance.into()]);
         self.make_instance(&args, instance)
     }
@@ -640,7 +758,7 @@ impl Runtime for LxdRuntime {
     /// the client allocates a pty when they are a terminal. The instance
     /// must be running: checked first, because the client's own "not
     /// running" failure exits 1, which would read as the command's status.
-    fn exec(&self, instance: &str, command: &[String]) -> Result<i32> {
+    fn exec(&self, instance: &str, command: &[String], options: &ExecOptions) -> Result<i32> {
         check_names(&[RuntimeName::Instance(instance)])?;
         match self.status(instance)? {
             None => {
@@ -656,11 +774,32 @@ impl Runtime for LxdRuntime {
             ),
             Some(_) => {}
         }
-        let mut args: Vec<&str> = vec!["exec", instance, "--"];
-        if command.is_empty() {
-            args.extend(LOGIN_SHELL);
-        } else {
-            args.extend(command.iter().map(String::as_str));
+        let mut args: Vec<String> = vec!["exec".into()];
+        let login = command.is_empty();
+        if let Some(user) = options.user.as_ref().filter(|_| !login) {
+            args.extend(["--user".into(), user.uid.to_string()]);
+            args.extend(["--group".into(), user.gid.to_string()]);
+            for (key, value) in [
+                ("HOME", &user.home),
+                ("USER", &user.name),
+                ("LOGNAME", &user.name),
+            ] {
+                args.extend(["--env".into(), format!("{key}={value}")]);
+            }
+        }
+        let home = options.user.as_ref().filter(|_| !login).map(|u| &u.home);
+        if let Some(cwd) = options.cwd.as_ref().or(home) {
+            args.extend(["--cwd".into(), cwd.clone()]);
+        }
+        for (key, value) in &options.env {
+            args.extend(["--env".into(), format!("{key}={value}")]);
+        }
+        args.extend([instance.to_string(), "--".into()]);
+        match (command.is_empty(), &options.user) {
+            // A login shell as the user: su sets up its whole session.
+            (true, Some(user)) => args.extend(["su".into(), "-l".into(), user.name.clone()]),
+            (true, None) => args.extend(LOGIN_SHELL.iter().map(|a| a.to_string())),
+            (false, _) => args.extend(command.iter().cloned()),
         }
         let status = Command::new(self.client)
             .args(&args)
@@ -675,6 +814,65 @@ impl Runtime for LxdRuntime {
             Some(signal) => Ok(128 + signal),
             None => bail!("`{}` ended with {status}", self.cmdline(&args)),
         }
+    }
+
+    fn provision(&self, instance: &str, step: Step, spec: &Provisioning) -> Result<Option<String>> {
+        check_names(&[
+            RuntimeName::Instance(instance),
+            RuntimeName::User(&spec.user),
+        ])?;
+        match step {
+            Step::Ready => self.wait_ready(instance, spec.ready_timeout).map(|()| None),
+            Step::User => self
+                .exec_script(
+                    instance,
+                    provision::USER_SCRIPT,
+                    &[&spec.user],
+                    &spec.user_input(),
+                )?
+                .done_or_warning("creating the user"),
+            Step::Ssh => self
+                .exec_script(instance, provision::SSH_SCRIPT, &[], &[])?
+                .done_or_warning("enabling SSH"),
+            Step::InitialSnapshot => bail!("the initial snapshot is a snapshot, not a script"),
+        }
+    }
+
+    fn container_user(&self, instance: &str, name: &str) -> Result<Option<ContainerUser>> {
+        check_names(&[RuntimeName::User(name)])?;
+        let out = self.exec_script(instance, provision::USER_IDS_SCRIPT, &[name], &[])?;
+        Ok((out.status == 0)
+            .then(|| ContainerUser::parse(name, &out.stdout))
+            .flatten())
+    }
+
+    /// The first global address LXD reports for the instance's NICs,
+    /// IPv4 first.
+    fn address(&self, instance: &str) -> Result<Option<String>> {
+        check_names(&[RuntimeName::Instance(instance)])?;
+        let state: Option<Value> = self.query(&format!("/1.0/instances/{instance}/state"))?;
+        let Some(network) = state
+            .as_ref()
+            .and_then(|s| s.get("network"))
+            .and_then(Value::as_object)
+        else {
+            return Ok(None);
+        };
+        let mut found: Vec<(bool, String)> = Vec::new();
+        for (nic, details) in network {
+            if nic == "lo" {
+                continue;
+            }
+            for address in details["addresses"].as_array().into_iter().flatten() {
+                if address["scope"] == "global"
+                    && let Some(text) = address["address"].as_str()
+                {
+                    found.push((address["family"] != "inet", text.to_string()));
+                }
+            }
+        }
+        found.sort();
+        Ok(found.into_iter().next().map(|(_, address)| address))
     }
 }
 
@@ -841,7 +1039,7 @@ mod tests {
                 rt.remove(instance),
                 rt.start(instance),
                 rt.stop(instance),
-                rt.exec(instance, &[]).map(drop),
+                rt.exec(instance, &[], &ExecOptions::default()).map(drop),
             ] {
                 let err = usage(result);
                 assert!(err.contains("instance name"), "{instance:?}: {err}");

@@ -6,10 +6,14 @@
 
 pub mod fake;
 pub mod lxd;
+pub mod provision;
 
 use std::path::Path;
 
 use anyhow::Result;
+
+use crate::config::ledger::Step;
+pub use provision::{ContainerUser, Provisioning};
 
 /// What the runtime reports about one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,14 +71,22 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// A runtime call failed before it changed anything (a precondition failed,
 /// the runtime could not be reached, or the call was interrupted before it
 /// started): the caller puts its record back as it was instead of marking
-/// it failed. Attached as context, so the error keeps its own kind.
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("the runtime changed nothing")]
-pub struct Refused;
+/// it failed. It reads exactly as the error it wraps; `exit_code` looks
+/// through it for the error's kind.
+#[derive(Debug)]
+pub struct Refused(pub anyhow::Error);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// Marks `err` as a failure that changed nothing (see [`Refused`]).
 pub fn refused(err: anyhow::Error) -> anyhow::Error {
-    err.context(Refused)
+    Refused(err).into()
 }
 
 /// Whether the runtime changed nothing in a call that failed with `err`:
@@ -140,8 +152,32 @@ pub trait Runtime: Send + Sync {
     fn stop(&self, instance: &str) -> Result<()>;
 
     /// Runs `command` inside `instance` with the terminal attached and
-    /// returns its exit status. An empty command opens a login shell.
-    fn exec(&self, instance: &str, command: &[String]) -> Result<i32>;
+    /// returns its exit status. An empty command opens a login shell (as
+    /// `options.user`, when given).
+    fn exec(&self, instance: &str, command: &[String], options: &ExecOptions) -> Result<i32>;
+
+    /// Runs provisioning `step` ([`Step::Ready`], [`Step::User`] or
+    /// [`Step::Ssh`]) inside the running `instance`. `Ok(Some(warning))`
+    /// when the step did what it could but not everything (sshd could not
+    /// be installed): the create goes on and the warning is recorded.
+    fn provision(&self, instance: &str, step: Step, spec: &Provisioning) -> Result<Option<String>>;
+
+    /// The user `name` inside `instance`, or `None` when it has none.
+    fn container_user(&self, instance: &str, name: &str) -> Result<Option<ContainerUser>>;
+
+    /// The address to reach `instance` at (global IPv4 first), or `None`
+    /// when it has no network.
+    fn address(&self, instance: &str) -> Result<Option<String>>;
+}
+
+/// How [`Runtime::exec`] runs a command: as whom, where, with what extra
+/// environment. The default is root in the runtime's default directory.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub user: Option<ContainerUser>,
+    pub cwd: Option<String>,
+    /// `KEY=VALUE` pairs.
+    pub env: Vec<(String, String)>,
 }
 
 /// The runtime names `--runtime` accepts.

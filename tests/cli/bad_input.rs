@@ -10,7 +10,7 @@ fn assert_invalid(bytes: &[u8], expect: &[&str]) {
     let project = Project::empty();
     std::fs::write(project.config_path(), bytes).unwrap();
     for args in [
-        &["container", "create", "dev", "busybox"][..],
+        &["container", "create", "dev", "busybox", "--no-provision"][..],
         &["container", "remove", "dev"][..],
         &["snapshot", "create", "dev", "s1"][..],
         &["list"][..],
@@ -126,7 +126,7 @@ containers:
     let project = Project::with_yaml(original);
     project.make_runtime_instance("demo-web");
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
     project
@@ -181,7 +181,7 @@ fn a_symlinked_project_file_stays_a_symlink() {
     std::fs::rename(project.config_path(), &real).unwrap();
     std::os::unix::fs::symlink("real.yaml", project.config_path()).unwrap();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
     let meta = std::fs::symlink_metadata(project.config_path()).unwrap();
@@ -199,7 +199,7 @@ fn the_file_mode_is_kept() {
     )
     .unwrap();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
     let mode = std::fs::metadata(project.config_path())

@@ -58,7 +58,7 @@ fn parallel_creates(
         .map(|i| {
             let name = format!("c{i}");
             let mut args: Vec<&str> = extra.to_vec();
-            args.extend(["container", "create", &name, "busybox"]);
+            args.extend(["container", "create", &name, "busybox", "--no-provision"]);
             let mut cmd = project.spawn_lxdev(&args);
             cmd.envs(env.iter().copied())
                 .stdout(std::process::Stdio::null());
@@ -130,7 +130,7 @@ fn ten_creates_against_a_limit_of_five() {
 fn parallel_snapshots_of_one_container_all_land() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "c0", "busybox"])
+        .lxdev(["container", "create", "c0", "busybox", "--no-provision"])
         .assert()
         .success();
     let children: Vec<_> = (0..20)

@@ -7,7 +7,7 @@ use lxdev::config::model::ContainerState;
 fn create_records_the_entry_and_the_runtime_instance() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success()
         .stdout(predicate::str::contains("demo-dev"));
@@ -28,12 +28,12 @@ fn create_records_the_entry_and_the_runtime_instance() {
 fn create_of_an_existing_name_is_a_conflict_and_changes_nothing() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
     let before = project.bytes();
     project
-        .lxdev(["container", "create", "dev", "alpine"])
+        .lxdev(["container", "create", "dev", "alpine", "--no-provision"])
         .assert()
         .code(4)
         .stderr(predicate::str::contains("already exists"));
@@ -47,7 +47,7 @@ fn invalid_names_are_usage_errors_and_change_nothing() {
     let too_long = "x".repeat(60);
     for name in ["Dev_1", "-dev", "dev-", "a.b", "", too_long.as_str()] {
         project
-            .lxdev(["container", "create", name, "busybox"])
+            .lxdev(["container", "create", name, "busybox", "--no-provision"])
             .assert()
             .code(2)
             .stderr(predicate::str::contains("error:"));
@@ -61,7 +61,7 @@ fn a_failed_create_that_left_nothing_is_not_recorded() {
     let project = Project::new();
     let before = project.bytes();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .env("LXDEV_FAKE_FAIL", "create:dev")
         .assert()
         .code(1)
@@ -74,7 +74,7 @@ fn a_failed_create_that_left_nothing_is_not_recorded() {
 fn a_failed_create_that_left_an_instance_is_recorded_as_failed() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .env("LXDEV_FAKE_FAIL", "create:dev:after")
         .assert()
         .code(1);
@@ -96,7 +96,7 @@ fn a_failed_create_that_left_an_instance_is_recorded_as_failed() {
 fn clone_copies_without_snapshots_and_records_the_source() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "base", "busybox"])
+        .lxdev(["container", "create", "base", "busybox", "--no-provision"])
         .assert()
         .success();
     project
@@ -104,11 +104,25 @@ fn clone_copies_without_snapshots_and_records_the_source() {
         .assert()
         .success();
     project
-        .lxdev(["container", "clone", "base", "copy"])
+        .lxdev([
+            "container",
+            "clone",
+            "base",
+            "copy",
+            "--no-initial-snapshot",
+        ])
         .assert()
         .success();
     project
-        .lxdev(["container", "clone", "base", "fromsnap", "--snapshot", "s1"])
+        .lxdev([
+            "container",
+            "clone",
+            "base",
+            "fromsnap",
+            "--snapshot",
+            "s1",
+            "--no-initial-snapshot",
+        ])
         .assert()
         .success();
     let config = project.config();
@@ -133,7 +147,7 @@ fn clone_copies_without_snapshots_and_records_the_source() {
 fn clone_of_unknown_source_or_snapshot_is_not_found() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "base", "busybox"])
+        .lxdev(["container", "create", "base", "busybox", "--no-provision"])
         .assert()
         .success();
     let before = project.bytes();
@@ -155,7 +169,7 @@ fn remove_deletes_entry_and_instance() {
     let project = Project::new();
     for name in ["a", "b", "c"] {
         project
-            .lxdev(["container", "create", name, "busybox"])
+            .lxdev(["container", "create", name, "busybox", "--no-provision"])
             .assert()
             .success();
     }
@@ -171,7 +185,7 @@ fn remove_deletes_entry_and_instance() {
 fn remove_with_one_unknown_name_removes_none() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "a", "busybox"])
+        .lxdev(["container", "create", "a", "busybox", "--no-provision"])
         .assert()
         .success();
     let before = project.bytes();
@@ -209,16 +223,16 @@ fn quota_counts_every_entry() {
         "project: demo\nruntime: fake\ndefaults:\n  max_containers: 2\ncontainers: {}\n",
     );
     project
-        .lxdev(["container", "create", "a", "busybox"])
+        .lxdev(["container", "create", "a", "busybox", "--no-provision"])
         .assert()
         .success();
     project
-        .lxdev(["container", "create", "b", "busybox"])
+        .lxdev(["container", "create", "b", "busybox", "--no-provision"])
         .assert()
         .success();
     let before = project.bytes();
     project
-        .lxdev(["container", "create", "c", "busybox"])
+        .lxdev(["container", "create", "c", "busybox", "--no-provision"])
         .assert()
         .code(4)
         .stderr(predicate::str::contains("max_containers is 2"));
@@ -234,7 +248,7 @@ fn a_name_in_flight_is_taken_and_names_the_pid() {
     ));
     let before = project.bytes();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .code(4)
         .stderr(predicate::str::contains(format!(
@@ -282,7 +296,7 @@ fn a_stale_operation_is_called_stale() {
 fn removing_a_clone_source_mid_copy_is_try_again() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "base", "busybox"])
+        .lxdev(["container", "create", "base", "busybox", "--no-provision"])
         .assert()
         .success();
     let op = live_operation("clone", "    ");
@@ -301,7 +315,7 @@ fn removing_a_clone_source_mid_copy_is_try_again() {
 fn list_shows_entries_with_runtime_status() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
     project.append_containers("  ghost:\n    image: busybox\n");
@@ -329,7 +343,7 @@ fn list_shows_entries_with_runtime_status() {
 fn up_down_and_exec_use_the_runtime_without_touching_the_file() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
     let before = project.bytes();
@@ -358,7 +372,7 @@ fn create_over_an_unrecorded_runtime_instance_changes_nothing() {
     project.make_runtime_instance("demo-dev");
     let before = project.bytes();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .code(4)
         .stderr(
@@ -373,7 +387,7 @@ fn create_over_an_unrecorded_runtime_instance_changes_nothing() {
 fn shell_runs_the_runtimes_shell_and_passes_its_status_on() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
     // The fake runtime's shell is `sh` in the instance's directory.

@@ -6,7 +6,7 @@ use crate::support::{Project, dead_operation, live_operation};
 fn a_healthy_project_has_no_problems() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
     project
@@ -64,7 +64,7 @@ fn live_operations_are_left_alone() {
 fn orphans_missing_entries_and_temp_files_are_found_and_fixed() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "kept", "busybox"])
+        .lxdev(["container", "create", "kept", "busybox", "--no-provision"])
         .assert()
         .success();
     project.append_containers("  gone:\n    image: busybox\n");
@@ -96,7 +96,7 @@ fn orphans_missing_entries_and_temp_files_are_found_and_fixed() {
 fn failed_entries_are_settled() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .env("LXDEV_FAKE_FAIL", "create:dev:after")
         .assert()
         .code(1);
@@ -113,7 +113,7 @@ fn failed_entries_are_settled() {
 fn stale_snapshot_operations_are_settled() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
     let op = dead_operation("snapshot_create", "        ");

@@ -50,7 +50,7 @@ pub fn shown(value: &str) -> String {
 fn hostile_names_are_refused_before_anything_is_reserved_or_run() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "web", "busybox"])
+        .lxdev(["container", "create", "web", "busybox", "--no-provision"])
         .assert()
         .success();
     project
@@ -88,7 +88,7 @@ fn hostile_names_are_refused_before_anything_is_reserved_or_run() {
 fn existing_snapshot_names_still_load_and_work() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "web", "busybox"])
+        .lxdev(["container", "create", "web", "busybox", "--no-provision"])
         .assert()
         .success();
     let names = ["initial-state", "before-upgrade", "v1.2", "pre_deploy"];

@@ -50,7 +50,7 @@ fn commands_find_the_project_upward_like_git() {
     let project = Project::new();
     let nested = project.dir().join("src/deep");
     std::fs::create_dir_all(&nested).unwrap();
-    let mut cmd = project.lxdev(["container", "create", "dev", "busybox"]);
+    let mut cmd = project.lxdev(["container", "create", "dev", "busybox", "--no-provision"]);
     cmd.current_dir(&nested).assert().success();
     assert_eq!(project.container_names(), ["dev"]);
 }
@@ -59,7 +59,7 @@ fn commands_find_the_project_upward_like_git() {
 fn a_missing_project_is_not_found() {
     let project = Project::empty();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .code(3)
         .stderr(predicate::str::contains("lxdev init"));
@@ -70,7 +70,7 @@ fn a_missing_project_is_not_found() {
 fn no_runtime_installed_is_unavailable_with_a_hint() {
     let project = Project::with_yaml("project: demo\ncontainers: {}\n");
     let before = project.bytes();
-    let mut cmd = project.lxdev(["container", "create", "dev", "busybox"]);
+    let mut cmd = project.lxdev(["container", "create", "dev", "busybox", "--no-provision"]);
     // Auto-detection with no incus/lxc on PATH.
     cmd.env_remove("LXDEV_RUNTIME").env("PATH", "/nonexistent");
     cmd.assert()

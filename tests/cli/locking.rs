@@ -69,7 +69,7 @@ fn lock_timeout_zero_fails_at_once_and_env_var_is_read() {
     let project = Project::new();
     let mut holder = hold_lock(&project, 30);
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .env("LXDEV_LOCK_TIMEOUT", "0")
         .assert()
         .code(75);
@@ -83,7 +83,7 @@ fn a_waiter_says_once_who_it_waits_for_then_proceeds() {
     let project = Project::new();
     let mut holder = hold_lock(&project, 2);
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success()
         .stderr(
@@ -99,13 +99,13 @@ fn a_waiter_says_once_who_it_waits_for_then_proceeds() {
 fn sigkill_of_a_process_holding_the_lock_frees_it_at_once() {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "before", "busybox"])
+        .lxdev(["container", "create", "before", "busybox", "--no-provision"])
         .assert()
         .success();
     let before = project.bytes();
     // LXDEV_DEBUG_HOLD_LOCK_MS makes lxdev sleep inside its transaction.
     let mut victim = project
-        .spawn_lxdev(["container", "create", "victim", "busybox"])
+        .spawn_lxdev(["container", "create", "victim", "busybox", "--no-provision"])
         .env("LXDEV_DEBUG_HOLD_LOCK_MS", "30000")
         .stderr(Stdio::null())
         .spawn()
@@ -155,7 +155,7 @@ fn the_lock_is_not_inherited_by_runtime_commands() {
     // keep the lock (close-on-exec).
     let project = Project::new();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
     let mut child = project

@@ -321,7 +321,7 @@ fn create_duplicate_and_missing_image() {
     let Some(lxd) = LxdProject::start("create_duplicate_and_missing_image") else {
         return;
     };
-    lxd.ok(["container", "create", "dev", IMAGE])
+    lxd.ok(["container", "create", "dev", IMAGE, "--no-provision"])
         .stdout(predicate::str::contains(lxd.instance("dev")));
     let dev = lxd.lxd("dev");
     assert_eq!(dev.status, "Running");
@@ -344,12 +344,21 @@ fn create_duplicate_and_missing_image() {
     );
     assert!(entry.created_at.is_some());
 
-    lxd.fails(["container", "create", "dev", IMAGE], 4)
+    lxd.fails(["container", "create", "dev", IMAGE, "--no-provision"], 4)
         .stderr(predicate::str::contains("already exists"));
     assert_eq!(lxd.lxd("dev"), dev, "the duplicate left LXD alone");
 
-    lxd.fails(["container", "create", "bad", "lxdev-no-such-image"], 1)
-        .stderr(predicate::str::contains("lxdev-no-such-image"));
+    lxd.fails(
+        [
+            "container",
+            "create",
+            "bad",
+            "lxdev-no-such-image",
+            "--no-provision",
+        ],
+        1,
+    )
+    .stderr(predicate::str::contains("lxdev-no-such-image"));
     assert_eq!(lxd.container_names(), ["dev"]);
     assert_eq!(
         lxd.instances().keys().cloned().collect::<Vec<_>>(),
@@ -372,7 +381,7 @@ fn create_over_an_unrecorded_instance_is_a_conflict_and_changes_nothing() {
     assert!(lxc(&["init", IMAGE, &inst]).status.success());
     let by_hand = lxd.lxd("taken");
     let before = lxd.project.bytes();
-    lxd.lxdev(["container", "create", "taken", IMAGE])
+    lxd.lxdev(["container", "create", "taken", IMAGE, "--no-provision"])
         .assert()
         .code(4)
         .stderr(predicate::str::contains("already exists"));
@@ -396,7 +405,7 @@ fn parallel_creates_and_snapshots_all_land() {
         .into_iter()
         .map(|name| {
             lxd.project
-                .spawn_lxdev(["container", "create", name, IMAGE])
+                .spawn_lxdev(["container", "create", name, IMAGE, "--no-provision"])
                 .env("LXDEV_RUNTIME", "lxd")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -452,7 +461,7 @@ fn snapshots_create_list_restore_delete() {
         return;
     };
     let inst = lxd.instance("c");
-    lxd.ok(["container", "create", "c", IMAGE]);
+    lxd.ok(["container", "create", "c", IMAGE, "--no-provision"]);
     lxd.ok(["snapshot", "create", "c", "s1", "-d", "before the change"]);
     assert_eq!(lxd.lxd("c").snapshots, set(&["s1"]));
     let s1 = &lxd.project.config().containers["c"].snapshots["s1"];
@@ -500,10 +509,24 @@ fn clone_clone_from_snapshot_and_remove() {
     let Some(lxd) = LxdProject::start("clone_clone_from_snapshot_and_remove") else {
         return;
     };
-    lxd.ok(["container", "create", "base", IMAGE]);
+    lxd.ok(["container", "create", "base", IMAGE, "--no-provision"]);
     lxd.ok(["snapshot", "create", "base", "s1"]);
-    lxd.ok(["container", "clone", "base", "copy"]);
-    lxd.ok(["container", "clone", "base", "fromsnap", "--snapshot", "s1"]);
+    lxd.ok([
+        "container",
+        "clone",
+        "base",
+        "copy",
+        "--no-initial-snapshot",
+    ]);
+    lxd.ok([
+        "container",
+        "clone",
+        "base",
+        "fromsnap",
+        "--snapshot",
+        "s1",
+        "--no-initial-snapshot",
+    ]);
 
     let config = lxd.project.config();
     assert_eq!(
@@ -546,7 +569,7 @@ fn up_down_exec_and_list_follow_lxd() {
     let Some(lxd) = LxdProject::start("up_down_exec_and_list_follow_lxd") else {
         return;
     };
-    lxd.ok(["container", "create", "c", IMAGE]);
+    lxd.ok(["container", "create", "c", IMAGE, "--no-provision"]);
     let before = lxd.project.bytes();
 
     lxd.lxdev(["exec", "c", "--", "sh", "-c", "exit 3"])
@@ -650,7 +673,7 @@ fn hostile_names_never_reach_lxc() {
     let Some(lxd) = LxdProject::start("hostile_names_never_reach_lxc") else {
         return;
     };
-    lxd.ok(["container", "create", "web", IMAGE]);
+    lxd.ok(["container", "create", "web", IMAGE, "--no-provision"]);
     lxd.ok(["snapshot", "create", "web", "clean"]);
     let web = lxd.lxd("web");
     assert_eq!(web.snapshots, set(&["clean"]));
@@ -718,8 +741,8 @@ fn doctor_finds_and_fixes_orphans_and_missing_instances() {
     else {
         return;
     };
-    lxd.ok(["container", "create", "kept", IMAGE]);
-    lxd.ok(["container", "create", "gone", IMAGE]);
+    lxd.ok(["container", "create", "kept", IMAGE, "--no-provision"]);
+    lxd.ok(["container", "create", "gone", IMAGE, "--no-provision"]);
     lxd.ok(["doctor"])
         .stdout(predicate::str::contains("no problems"));
 
@@ -816,10 +839,10 @@ fn kill_a_create_then_doctor_fix(test: &str, point: KillPoint) {
         return;
     };
     let inst = lxd.instance("k");
-    lxd.ok(["container", "create", "before", IMAGE]);
+    lxd.ok(["container", "create", "before", IMAGE, "--no-provision"]);
     let mut child = lxd
         .project
-        .spawn_lxdev(["container", "create", "k", IMAGE])
+        .spawn_lxdev(["container", "create", "k", IMAGE, "--no-provision"])
         .env("LXDEV_RUNTIME", "lxd")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -941,7 +964,7 @@ fn another_projects_instances_are_never_adopted_or_removed() {
     ));
     for (project, name) in [(&other_project, "c"), (&other_checkout, "x")] {
         project
-            .lxdev(["container", "create", name, IMAGE])
+            .lxdev(["container", "create", name, IMAGE, "--no-provision"])
             .env("LXDEV_RUNTIME", "lxd")
             .assert()
             .success();
@@ -982,7 +1005,7 @@ fn a_restore_lxd_refused_leaves_the_container_as_it_was() {
     else {
         return;
     };
-    lxd.ok(["container", "create", "c", IMAGE]);
+    lxd.ok(["container", "create", "c", IMAGE, "--no-provision"]);
     lxd.ok(["snapshot", "create", "c", "s"]);
     let snapshot = format!("{}/s", lxd.instance("c"));
     assert!(lxc(&["delete", &snapshot]).status.success());
@@ -994,5 +1017,134 @@ fn a_restore_lxd_refused_leaves_the_container_as_it_was() {
     assert_eq!(
         String::from_utf8_lossy(&lxd.project.bytes()),
         String::from_utf8_lossy(&before)
+    );
+}
+
+/// The Debian 12 image scripts/image-debian.sh imports (systemd, sudo,
+/// openssh-server).
+const DEBIAN: &str = "debian-12";
+
+/// Whether LXD has the Debian image; without it the test says it is
+/// skipped (or fails under `LXDEV_REQUIRE_LXD`, where setup-lxd.sh made it).
+fn debian_image(test: &str) -> bool {
+    if lxc(&["image", "info", DEBIAN]).status.success() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("LXDEV_REQUIRE_LXD").is_none(),
+        "{test}: LXD has no `{DEBIAN}` image; run scripts/image-debian.sh"
+    );
+    eprintln!("skipped: {test}: LXD has no `{DEBIAN}` image (scripts/image-debian.sh)");
+    false
+}
+
+/// Full provisioning on a real distro: the dev user with passwordless sudo
+/// and the given key, sshd running, `initial-state` in the file and in LXD,
+/// `exec` as the dev user by default, and `reset` back to `initial-state`.
+#[test]
+fn debian_containers_come_up_ready_to_use() {
+    let test = "debian_containers_come_up_ready_to_use";
+    let Some(lxd) = LxdProject::start(test) else {
+        return;
+    };
+    if !debian_image(test) {
+        return;
+    }
+    let key_file = lxd.project.dir().join("me.pub");
+    let key =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOlxdevTestKeyOnlyForThisTestxxxxxxxxxxxx tester@host";
+    std::fs::write(&key_file, format!("{key}\n")).unwrap();
+    lxd.ok([
+        "container",
+        "create",
+        "dev",
+        DEBIAN,
+        "--ssh-key",
+        key_file.to_str().unwrap(),
+    ])
+    .stdout(predicate::str::contains("user:    dev"));
+    assert_eq!(lxd.lxd("dev").snapshots, set(&["initial-state"]));
+    assert!(
+        lxd.project.config().containers["dev"]
+            .snapshots
+            .contains_key("initial-state")
+    );
+
+    let out = |args: &[&str]| {
+        let assert = lxd.lxdev(args).assert().success();
+        String::from_utf8_lossy(&assert.get_output().stdout)
+            .trim()
+            .to_string()
+    };
+    assert_eq!(out(&["exec", "dev", "--", "id", "-un"]), "dev");
+    assert_eq!(
+        out(&["exec", "dev", "-u", "root", "--", "id", "-un"]),
+        "root"
+    );
+    assert_eq!(out(&["exec", "dev", "--", "pwd"]), "/home/dev");
+    assert_eq!(
+        out(&["exec", "dev", "--", "sudo", "-n", "id", "-un"]),
+        "root"
+    );
+    assert_eq!(
+        out(&[
+            "exec",
+            "dev",
+            "-u",
+            "root",
+            "--",
+            "systemctl",
+            "is-active",
+            "ssh"
+        ]),
+        "active"
+    );
+    assert_eq!(
+        out(&["exec", "dev", "--", "cat", ".ssh/authorized_keys"]),
+        key
+    );
+    // No password was written, so none is set: the account is locked.
+    let status = out(&["exec", "dev", "-u", "root", "--", "passwd", "-S", "dev"]);
+    assert!(status.split_whitespace().nth(1) == Some("L"), "{status}");
+    // The exit status is passed on.
+    lxd.lxdev(["exec", "dev", "--", "sh", "-c", "exit 7"])
+        .assert()
+        .code(7);
+
+    out(&["exec", "dev", "--", "touch", "/home/dev/written-after"]);
+    lxd.ok(["container", "reset", "dev"]);
+    lxd.lxdev(["exec", "dev", "--", "test", "-e", "/home/dev/written-after"])
+        .assert()
+        .code(1);
+    assert_eq!(lxd.lxd("dev").status, "Running");
+}
+
+/// A busybox image has no useradd, sudo or sshd: the user is still made,
+/// and SSH is skipped with a warning recorded on the entry.
+#[test]
+fn busybox_gets_its_user_and_a_warning_for_ssh() {
+    let Some(lxd) = LxdProject::start("busybox_gets_its_user_and_a_warning_for_ssh") else {
+        return;
+    };
+    lxd.lxdev(["container", "create", "box", IMAGE])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("SSH is off"));
+    lxd.assert_agree_and_ready();
+    let config = lxd.project.config();
+    assert!(
+        config.containers["box"]
+            .warning
+            .as_deref()
+            .unwrap()
+            .contains("SSH is off")
+    );
+    let id = lxd
+        .lxdev(["exec", "box", "--", "id", "-un"])
+        .assert()
+        .success();
+    assert_eq!(
+        String::from_utf8_lossy(&id.get_output().stdout).trim(),
+        "dev"
     );
 }

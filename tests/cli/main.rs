@@ -10,6 +10,7 @@ mod hostile;
 mod init;
 mod locking;
 mod lxd;
+mod provision;
 mod safety;
 mod snapshot;
 mod support;

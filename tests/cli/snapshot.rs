@@ -6,7 +6,7 @@ use lxdev::config::model::{ContainerState, SnapshotState};
 fn project_with_dev() -> Project {
     let project = Project::new();
     project
-        .lxdev(["container", "create", "dev", "busybox"])
+        .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
     project

@@ -1,0 +1,225 @@
+//! Provisioning: the steps that make a container the runtime just made
+//! ready to use, run between the reserving and the settling transaction of
+//! `container create` and `clone`.
+//!
+//! Steps, in order (`config::ledger::Step`): wait until it has booted, the
+//! dev user with passwordless sudo and the invoking user's SSH keys, sshd,
+//! and the `initial-state` snapshot. (Docker-in-container config, nesting
+//! and the syscall intercepts, is applied when the instance is made, so no
+//! restart is needed.) Each step is recorded in the entry's operation before
+//! it runs, with no lock held while it runs; the entry stays `creating`
+//! until every step has finished, so ready means fully provisioned. A step
+//! that fails leaves the container failed with the step and the error; a
+//! step that could only do part (sshd not installable) records a warning.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+
+use super::runner::{Runner, Ticket};
+use crate::cli::ProvisionArgs;
+use crate::config::Project;
+use crate::config::ledger::{Effect, Step, Target};
+use crate::config::names;
+use crate::error::Error;
+use crate::runtime::Provisioning;
+
+/// The snapshot taken when provisioning is done, which `reset` goes back to.
+pub const INITIAL_SNAPSHOT: &str = "initial-state";
+/// Its description (lxc-dev-manager's).
+const INITIAL_DESCRIPTION: &str = "Initial state after setup";
+
+/// What to do after the runtime made the container.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    steps: Vec<Step>,
+    pub spec: Provisioning,
+}
+
+impl Plan {
+    /// For `container create`: every step unless skipped.
+    pub fn for_create(project: &Project, name: &str, args: &ProvisionArgs) -> Result<Plan> {
+        let (user, password) = project.dev_user(name);
+        names::validate_user(&user).map_err(|why| {
+            Error::InvalidConfig(format!(
+                "`{}`: the dev user of `{name}`: {why}",
+                project.path().display()
+            ))
+        })?;
+        let mut steps = Vec::new();
+        if !args.no_provision {
+            steps.extend([Step::Ready, Step::User, Step::Ssh]);
+            if !args.no_initial_snapshot {
+                steps.push(Step::InitialSnapshot);
+            }
+        }
+        let keys = if args.no_provision {
+            Vec::new()
+        } else {
+            public_keys(&args.ssh_keys)?
+        };
+        Ok(Plan {
+            steps,
+            spec: Provisioning {
+                user,
+                password,
+                keys,
+                ready_timeout: Duration::from_secs(args.ready_timeout),
+            },
+        })
+    }
+
+    /// For `container clone`: the copy has its source's user and sshd; it
+    /// waits to boot and takes its own `initial-state`.
+    pub fn for_clone(
+        project: &Project,
+        name: &str,
+        initial_snapshot: bool,
+        ready_timeout: u64,
+    ) -> Plan {
+        let (user, _) = project.dev_user(name);
+        let mut steps = vec![Step::Ready];
+        if initial_snapshot {
+            steps.push(Step::InitialSnapshot);
+        }
+        Plan {
+            steps,
+            spec: Provisioning {
+                user,
+                password: None,
+                keys: Vec::new(),
+                ready_timeout: Duration::from_secs(ready_timeout),
+            },
+        }
+    }
+
+    /// Whether the dev user was set up (for the closing message).
+    pub fn made_user(&self) -> bool {
+        self.steps.contains(&Step::User)
+    }
+
+    /// Runs the steps on the instance `ticket` names, which the runtime has
+    /// just made. Returns what to settle: the container with the first
+    /// failure, and the `initial-state` snapshot when one was reserved.
+    pub fn run(&self, runner: &Runner<'_>, ticket: &Ticket) -> Vec<(Ticket, Result<()>)> {
+        let mut ticket = ticket.clone();
+        let mut warnings: Vec<String> = Vec::new();
+        for &step in &self.steps {
+            if step == Step::InitialSnapshot {
+                ticket.warning = (!warnings.is_empty()).then(|| warnings.join("; "));
+                return self.initial_snapshot(runner, ticket);
+            }
+            let result = runner.step(&ticket, step, |_, _| Ok(())).and_then(|()| {
+                runner.work(format!("{}: {}", ticket.instance, describe(step)), || {
+                    runner.runtime.provision(&ticket.instance, step, &self.spec)
+                })
+            });
+            match result {
+                Ok(Some(warning)) => warnings.push(warning),
+                Ok(None) => {}
+                Err(err) => return vec![(ticket, Err(failed_at(step, err)))],
+            }
+        }
+        ticket.warning = (!warnings.is_empty()).then(|| warnings.join("; "));
+        vec![(ticket, Ok(()))]
+    }
+
+    /// The last step: reserves `initial-state` on the container as a
+    /// snapshot being created (so a kill leaves it for `doctor`), takes it,
+    /// and hands both back to be settled together.
+    fn initial_snapshot(&self, runner: &Runner<'_>, ticket: Ticket) -> Vec<(Ticket, Result<()>)> {
+        let step = Step::InitialSnapshot;
+        let target = Target::Snapshot(
+            ticket.target.container().to_string(),
+            INITIAL_SNAPSHOT.into(),
+        );
+        let reserved = runner.step(&ticket, step, |project, op| {
+            let snapshot = Ticket::new(project, target.clone(), Effect::Makes);
+            project.insert_snapshot(
+                target.container(),
+                INITIAL_SNAPSHOT,
+                Some(INITIAL_DESCRIPTION),
+                &op.started_at,
+                Some(op),
+            )?;
+            Ok(snapshot)
+        });
+        let snapshot = match reserved {
+            Ok(snapshot) => snapshot,
+            Err(err) => return vec![(ticket, Err(failed_at(step, err)))],
+        };
+        let taken = runner.work(format!("{}: {}", ticket.instance, describe(step)), || {
+            runner
+                .runtime
+                .snapshot_create(&ticket.instance, INITIAL_SNAPSHOT)
+        });
+        let container = match &taken {
+            Ok(()) => Ok(()),
+            Err(err) => Err(failed_at(step, anyhow::anyhow!("{err:#}"))),
+        };
+        vec![(ticket, container), (snapshot, taken)]
+    }
+}
+
+/// A step's failure, as the container's error. Never a refusal: the
+/// container exists whatever the step did, so it must not be dropped.
+fn failed_at(step: Step, err: anyhow::Error) -> anyhow::Error {
+    anyhow::anyhow!("provisioning step `{step}` failed: {err:#}")
+}
+
+fn describe(step: Step) -> &'static str {
+    match step {
+        Step::Ready => "waiting for it to boot",
+        Step::User => "creating the dev user",
+        Step::Ssh => "enabling SSH",
+        Step::InitialSnapshot => "taking the initial-state snapshot",
+    }
+}
+
+/// The public keys to install: the files given, else every `~/.ssh/*.pub`
+/// of the user who ran lxdev (under sudo, `SUDO_USER`'s). Only public keys
+/// are read.
+fn public_keys(files: &[PathBuf]) -> Result<Vec<String>> {
+    let files = if files.is_empty() {
+        default_key_files()
+    } else {
+        files.to_vec()
+    };
+    let mut keys = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("failed to read SSH public key `{}`", file.display()))?;
+        if text.contains("PRIVATE KEY") {
+            return Err(Error::Usage(format!(
+                "`{}` is a private key; give the public one (`.pub`)",
+                file.display()
+            ))
+            .into());
+        }
+        keys.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    Ok(keys)
+}
+
+fn default_key_files() -> Vec<PathBuf> {
+    let Some(home) = crate::process::invoking_user_home() else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new(&home).join(".ssh"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "pub") && p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}

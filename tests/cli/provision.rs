@@ -1,0 +1,221 @@
+//! Dev-ready containers on the fake runtime, which simulates each
+//! provisioning step (`LXDEV_FAKE_FAIL=provision_<step>:NAME` fails one):
+//! the steps run and are recorded in order, a failed or killed step leaves
+//! the container failed with the step named, and `reset` goes back to
+//! `initial-state`. The same on real LXD is in `lxd.rs`.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use lxdev::config::model::{ContainerState, SnapshotState};
+use predicates::prelude::*;
+
+use crate::support::Project;
+
+fn runtime_file(project: &Project, path: &str) -> Option<String> {
+    std::fs::read_to_string(project.dir().join(".lxdev/fake/instances").join(path)).ok()
+}
+
+#[test]
+fn create_provisions_the_dev_user_and_takes_initial_state() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "web", "busybox"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("user:    dev")
+                .and(predicate::str::contains("lxdev ssh web"))
+                .and(predicate::str::contains("no network")),
+        );
+    let config = project.config();
+    let web = &config.containers["web"];
+    assert_eq!(web.state, None);
+    assert_eq!(web.operation, None);
+    let initial = &web.snapshots["initial-state"];
+    assert_eq!(initial.state, None);
+    assert_eq!(
+        initial.description.as_deref(),
+        Some("Initial state after setup")
+    );
+    assert_eq!(project.runtime_snapshots("demo-web"), ["initial-state"]);
+    assert!(
+        runtime_file(&project, "demo-web/users/dev").is_some(),
+        "the user step ran"
+    );
+}
+
+#[test]
+fn the_dev_user_comes_from_the_file_and_no_password_is_printed() {
+    let project = Project::with_yaml(
+        "project: pu\nruntime: fake\ndefaults:\n  user:\n    name: alice\n    password: s3cret-from-file\ncontainers: {}\n",
+    );
+    project
+        .lxdev(["container", "create", "web", "busybox"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("alice").and(predicate::str::contains("s3cret").not()))
+        .stderr(predicate::str::contains("s3cret").not());
+    assert!(runtime_file(&project, "pu-web/users/alice").is_some());
+}
+
+#[test]
+fn no_provision_and_no_initial_snapshot_skip_what_they_say() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "bare", "busybox", "--no-provision"])
+        .assert()
+        .success();
+    project
+        .lxdev([
+            "container",
+            "create",
+            "nosnap",
+            "busybox",
+            "--no-initial-snapshot",
+        ])
+        .assert()
+        .success();
+    let config = project.config();
+    assert!(config.containers["bare"].snapshots.is_empty());
+    assert!(config.containers["nosnap"].snapshots.is_empty());
+    assert!(project.runtime_snapshots("demo-bare").is_empty());
+    assert!(runtime_file(&project, "demo-bare/users/dev").is_none());
+    assert!(runtime_file(&project, "demo-nosnap/users/dev").is_some());
+}
+
+#[test]
+fn a_failed_step_leaves_the_container_failed_naming_the_step() {
+    for (fail, step) in [
+        ("provision_ready:web", "ready"),
+        ("provision_user:web", "user"),
+        ("provision_ssh:web", "ssh"),
+        ("snapshot_create:web/initial-state", "initial_snapshot"),
+    ] {
+        let project = Project::new();
+        project
+            .lxdev(["container", "create", "web", "busybox"])
+            .env("LXDEV_FAKE_FAIL", fail)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(format!("step `{step}`")));
+        let config = project.config();
+        let web = &config.containers["web"];
+        assert_eq!(web.state, Some(ContainerState::Failed), "{fail}");
+        assert!(
+            web.error.as_deref().unwrap().contains(&format!("`{step}`")),
+            "{fail}"
+        );
+        assert!(web.snapshots.is_empty(), "{fail}: {}", project.yaml());
+        assert_eq!(project.runtime_instances(), ["demo-web"], "{fail}");
+        // Re-running is safe: remove it and create it again.
+        project
+            .lxdev(["container", "remove", "web"])
+            .assert()
+            .success();
+        project
+            .lxdev(["container", "create", "web", "busybox"])
+            .assert()
+            .success();
+        assert_eq!(project.config().containers["web"].state, None, "{fail}");
+    }
+}
+
+#[test]
+fn a_kill_during_each_step_is_named_by_doctor_and_settled() {
+    for step in ["ready", "user", "ssh", "initial_snapshot"] {
+        let project = Project::new();
+        let mut child = project
+            .spawn_lxdev(["container", "create", "web", "busybox"])
+            .env("LXDEV_FAKE_DELAY_MS", "800")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !project.yaml().contains(&format!("step: {step}")) {
+            assert!(Instant::now() < deadline, "never reached step {step}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        project.lxdev(["doctor"]).assert().code(1).stdout(
+            predicate::str::contains("`web`")
+                .and(predicate::str::contains(format!("step `{step}`"))),
+        );
+        project.lxdev(["doctor", "--fix"]).assert().success();
+        let config = project.config();
+        let web = &config.containers["web"];
+        assert_eq!(
+            web.state,
+            Some(ContainerState::Failed),
+            "{step}: {}",
+            project.yaml()
+        );
+        assert!(web.error.as_deref().unwrap().contains(step), "{step}");
+        assert!(
+            web.snapshots
+                .values()
+                .all(|s| s.state != Some(SnapshotState::Creating)),
+            "{step}: {}",
+            project.yaml()
+        );
+        project
+            .lxdev(["container", "remove", "web"])
+            .assert()
+            .success();
+        project
+            .lxdev(["container", "create", "web", "busybox"])
+            .assert()
+            .success();
+        project.lxdev(["doctor"]).assert().success();
+    }
+}
+
+#[test]
+fn reset_goes_back_to_initial_state_and_starts_the_container() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "web", "busybox"])
+        .assert()
+        .success();
+    project.lxdev(["down", "web"]).assert().success();
+    let before = project.bytes();
+    project
+        .lxdev(["container", "reset", "web"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("initial-state"));
+    assert_eq!(project.bytes(), before, "a reset leaves the file as it was");
+    assert_eq!(
+        runtime_file(&project, "demo-web/status").as_deref(),
+        Some("Running")
+    );
+    project
+        .lxdev(["container", "reset", "web", "nosuch"])
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn exec_refuses_bad_users_and_environment() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "web", "busybox"])
+        .assert()
+        .success();
+    project
+        .lxdev(["exec", "web", "-u", "-rf", "--", "true"])
+        .assert()
+        .code(2);
+    project
+        .lxdev(["exec", "web", "--env", "NOEQUALS", "--", "true"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("KEY=VALUE"));
+    project
+        .lxdev(["exec", "web", "-u", "nobody-here", "--", "true"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no user `nobody-here`"));
+}
