@@ -9,5 +9,6 @@ mod doctor;
 mod init;
 mod locking;
 mod lxd;
+mod robustness;
 mod snapshot;
 mod support;

@@ -1,0 +1,80 @@
+//! Inputs that once made lxdev panic (exit 101) or answer unhelpfully:
+//! values longer than a format width, lock timeouts beyond what a
+//! `Duration` holds, a closed stdout, large honest files, dangling
+//! symlinks, lists where mappings belong, stopped fake containers.
+
+use crate::support::Project;
+
+/// Longer than `u16::MAX`, the largest width `format!("{:<w$}")` accepts.
+const HUGE: usize = 70_000;
+
+fn project_with_dev() -> Project {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "dev", "busybox"])
+        .assert()
+        .success();
+    project
+}
+
+#[test]
+fn snapshot_list_prints_a_description_wider_than_any_format_width() {
+    let project = project_with_dev();
+    let description = "x".repeat(HUGE);
+    project
+        .lxdev(["snapshot", "create", "dev", "s", "-d", &description])
+        .assert()
+        .success();
+    assert_eq!(
+        project.config().containers["dev"].snapshots["s"]
+            .description
+            .as_deref(),
+        Some(description.as_str())
+    );
+    let out = project.lxdev(["snapshot", "list", "dev"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = stdout.lines().nth(1).expect("a header and one row");
+    assert!(row.starts_with("s "), "{}", &row[..80]);
+    assert!(
+        row.contains(&description),
+        "the whole description is printed"
+    );
+}
+
+#[test]
+fn list_prints_an_image_wider_than_any_format_width() {
+    let project = Project::new();
+    let image = "i".repeat(HUGE);
+    project.append_containers(&format!(
+        "  dev:\n    image: {image}\n  web:\n    image: busybox\n"
+    ));
+    let out = project.lxdev(["list"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and two rows");
+    assert!(lines[1].starts_with("dev ") && lines[1].contains(&image));
+    // Columns stay aligned: the short image is padded to the long one.
+    let image_at = lines[1].find(&image).unwrap();
+    assert_eq!(lines[2].find("busybox"), Some(image_at));
+    let next_column = image_at + HUGE + 2;
+    assert!(
+        lines[2][image_at + "busybox".len()..next_column]
+            .bytes()
+            .all(|b| b == b' ')
+    );
+    assert_eq!(&lines[1][next_column..], &lines[2][next_column..]);
+}
