@@ -3,6 +3,8 @@
 //! `Duration` holds, a closed stdout, large honest files, dangling
 //! symlinks, lists where mappings belong, stopped fake containers.
 
+use predicates::prelude::*;
+
 use crate::support::Project;
 
 /// Longer than `u16::MAX`, the largest width `format!("{:<w$}")` accepts.
@@ -77,4 +79,42 @@ fn list_prints_an_image_wider_than_any_format_width() {
             .all(|b| b == b' ')
     );
     assert_eq!(&lines[1][next_column..], &lines[2][next_column..]);
+}
+
+#[test]
+fn a_lock_timeout_too_large_for_a_duration_is_a_usage_error() {
+    let project = Project::new();
+    let before = project.bytes();
+    for (flag, env) in [
+        (Some("1e300"), None),
+        (Some("31536001"), None),
+        (None, Some("1e20")),
+    ] {
+        let mut cmd = project.lxdev(["list"]);
+        if let Some(value) = flag {
+            cmd.args(["--lock-timeout", value]);
+        }
+        if let Some(value) = env {
+            cmd.env("LXDEV_LOCK_TIMEOUT", value);
+        }
+        cmd.assert().code(2).stdout("").stderr(
+            predicate::str::contains("--lock-timeout")
+                .and(predicate::str::contains("at most 31536000"))
+                .and(predicate::str::contains("panicked").not()),
+        );
+    }
+    // The largest accepted value works.
+    project
+        .lxdev([
+            "--lock-timeout",
+            "31536000",
+            "container",
+            "create",
+            "dev",
+            "busybox",
+        ])
+        .assert()
+        .success();
+    assert_ne!(project.bytes(), before);
+    assert_eq!(project.container_names(), ["dev"]);
 }
