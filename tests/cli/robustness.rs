@@ -3,6 +3,8 @@
 //! `Duration` holds, a closed stdout, large honest files, dangling
 //! symlinks, lists where mappings belong, stopped fake containers.
 
+use std::process::Stdio;
+
 use predicates::prelude::*;
 
 use crate::support::Project;
@@ -117,4 +119,65 @@ fn a_lock_timeout_too_large_for_a_duration_is_a_usage_error() {
         .success();
     assert_ne!(project.bytes(), before);
     assert_eq!(project.container_names(), ["dev"]);
+}
+
+/// Runs `lxdev ARGS` with stdout a pipe whose read end is closed before
+/// the process starts, so its first write fails with EPIPE.
+fn run_with_closed_stdout(project: &Project, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    project
+        .spawn_lxdev(args)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let project = Project::new();
+    let mut entries = String::new();
+    for i in 0..2000 {
+        entries.push_str(&format!("  c{i}:\n    image: busybox\n"));
+    }
+    project.append_containers(&entries);
+    for args in [
+        &["list"][..],
+        &["--json", "list"][..],
+        &["container", "list"][..],
+    ] {
+        let out = run_with_closed_stdout(&project, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}: nothing on stderr");
+    }
+
+    // `lxdev list | head -1`: the reader goes away after one line.
+    let mut child = project
+        .spawn_lxdev(["list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert!(first.starts_with("NAME"), "{first}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn a_closed_stdout_does_not_stop_a_change_from_being_recorded() {
+    let project = Project::new();
+    let out = run_with_closed_stdout(&project, &["container", "create", "dev", "busybox"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+    assert_eq!(project.container_names(), ["dev"]);
+    assert_eq!(project.runtime_instances(), ["demo-dev"]);
 }
