@@ -141,7 +141,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, crate::error::Error> {
             "the file is empty: expected `project: NAME` and `containers:`",
         ));
     }
-    let config: Config = serde_saphyr::from_str_with_options(text, options())
+    let config: Config = serde_saphyr::from_str_with_options(text, options(text.len()))
         .map_err(|err| from_yaml_error(path, &err))?;
     validate(&config, text, path)?;
     Ok(config)
@@ -177,10 +177,25 @@ where
 }
 
 /// Parser options: duplicate keys are an error (not last-wins, which would
-/// silently drop a container), and the budgets are far above any real
-/// project file (1,000 containers is about 20,000 nodes) but far below what
-/// an alias bomb ("billion laughs") expands to.
-fn options() -> serde_saphyr::Options {
+/// silently drop a container), and budgets that stop an alias bomb
+/// ("billion laughs") without refusing an honest large file.
+///
+/// Only aliases can make a document bigger than its text: without them a
+/// file of N bytes has fewer than N nodes and about 2N events (`[]` is two
+/// events in two bytes). So the node and event budgets grow with the input
+/// (`input_len`), with the old fixed values as a floor, plus what the alias
+/// replay budget allows (the same for scalar bytes); it is the alias budgets (counts, total replayed
+/// events, replay depth) that stop a bomb, and they stay fixed. A
+/// 100,000-container file (20 MB, about 2.2 million nodes) broke a fixed
+/// budget of 1,000,000 nodes.
+fn options(input_len: usize) -> serde_saphyr::Options {
+    const MAX_REPLAYED_EVENTS: usize = 10_000;
+    let max_nodes = 1_000_000.max(input_len.saturating_add(MAX_REPLAYED_EVENTS));
+    let max_events = 4_000_000.max(
+        input_len
+            .saturating_mul(2)
+            .saturating_add(MAX_REPLAYED_EVENTS),
+    );
     serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         // We print our own one-line message; a multi-line snippet would be
@@ -189,12 +204,15 @@ fn options() -> serde_saphyr::Options {
         budget: serde_saphyr::budget! {
             max_aliases: 1_000,
             max_anchors: 1_000,
-            max_nodes: 1_000_000,
-            max_events: 4_000_000,
+            max_nodes: max_nodes,
+            max_events: max_events,
+            // Scalar text cannot outgrow the input either, but replays
+            // copy it: the floor is serde-saphyr's default, 64 MiB.
+            max_total_scalar_bytes: (64 << 20).max(input_len),
             max_depth: 32,
         },
         alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: 10_000,
+            max_total_replayed_events: MAX_REPLAYED_EVENTS,
             max_replay_stack_depth: 16,
         },
     }

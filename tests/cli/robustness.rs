@@ -181,3 +181,25 @@ fn a_closed_stdout_does_not_stop_a_change_from_being_recorded() {
     assert_eq!(project.container_names(), ["dev"]);
     assert_eq!(project.runtime_instances(), ["demo-dev"]);
 }
+
+/// Over the old fixed budget of 1,000,000 nodes with the fewest bytes an
+/// honest file needs: one node per two bytes (`1,` in a flow list of
+/// ports). A 100,000-container file (about 20 MB) broke the same budget but
+/// takes far longer to parse in a debug build.
+#[test]
+fn a_file_over_the_old_node_budget_loads() {
+    let mut text = String::from("project: demo\nruntime: fake\ncontainers:\n");
+    let ports = vec!["1"; 1000].join(",");
+    for i in 0..1001 {
+        text.push_str(&format!(
+            "  c{i}:\n    image: busybox\n    ports: [{ports}]\n"
+        ));
+    }
+    let project = Project::with_yaml(&text);
+    let out = project.lxdev(["--json", "list"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["containers"].as_array().unwrap().len(), 1001);
+    assert_eq!(project.yaml(), text, "reading changes nothing");
+}
