@@ -203,3 +203,22 @@ fn a_file_over_the_old_node_budget_loads() {
     assert_eq!(json["containers"].as_array().unwrap().len(), 1001);
     assert_eq!(project.yaml(), text, "reading changes nothing");
 }
+
+#[test]
+fn a_dangling_symlink_is_named_with_its_target() {
+    let project = Project::empty();
+    let target = project.dir().join("elsewhere/containers.yaml");
+    std::os::unix::fs::symlink(&target, project.config_path()).unwrap();
+    for args in [
+        &["list"][..],
+        &["container", "create", "dev", "busybox"][..],
+    ] {
+        project.lxdev(args).assert().code(3).stdout("").stderr(
+            predicate::str::contains("dangling symlink")
+                .and(predicate::str::contains(target.display().to_string()))
+                .and(predicate::str::contains("lxdev init").not()),
+        );
+    }
+    assert!(project.config_path().is_symlink());
+    assert!(!target.exists(), "nothing was created behind the symlink");
+}
