@@ -222,3 +222,78 @@ fn a_dangling_symlink_is_named_with_its_target() {
     assert!(project.config_path().is_symlink());
     assert!(!target.exists(), "nothing was created behind the symlink");
 }
+
+fn assert_invalid_says(text: &str, expect: &[&str]) {
+    let project = Project::with_yaml(text);
+    let out = project.lxdev(["list"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(65), "{text:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("containers.yaml"), "{stderr}");
+    for needle in expect {
+        assert!(
+            stderr.contains(needle),
+            "expected {needle:?} for {text:?} in: {stderr}"
+        );
+    }
+    assert_eq!(project.yaml(), text, "file untouched");
+}
+
+#[test]
+fn a_list_where_a_mapping_belongs_is_explained() {
+    assert_invalid_says(
+        "project: demo\ncontainers: []\n",
+        &[
+            "line 2, column 13",
+            "`containers` must be a mapping of container names to their settings, not a list",
+        ],
+    );
+    assert_invalid_says(
+        "project: demo\ncontainers:\n  dev: [unclosed\n",
+        &[
+            "line 3, column 8",
+            "container `dev` must be a mapping of its settings",
+            "not a list",
+        ],
+    );
+    assert_invalid_says(
+        "project: demo\ncontainers:\n  dev:\n    image: x\n    snapshots:\n      - s1\n",
+        &[
+            "line 6",
+            "`snapshots` of container `dev` must be a mapping of snapshot names",
+            "not a list",
+        ],
+    );
+    assert_invalid_says(
+        "project: [\n",
+        &[
+            "line 1, column 10",
+            "`project` must be a single value",
+            "not a list",
+        ],
+    );
+    assert_invalid_says(
+        "project: demo\ncontainers:\n  dev:\n    image: {a: b}\n",
+        &[
+            "line 4, column 12",
+            "`image` of container `dev` must be a single value",
+            "not a mapping",
+        ],
+    );
+    assert_invalid_says(
+        "project: demo\ncontainers:\n  dev:\n    image: x\n    ports: 80\n",
+        &[
+            "line 5, column 12",
+            "`ports` of container `dev` must be a list",
+            "not a single value",
+        ],
+    );
+    assert_invalid_says(
+        "- a\n- b\n",
+        &[
+            "line 1, column 1",
+            "must be a mapping with `project:` and `containers:`",
+            "not a list",
+        ],
+    );
+}
