@@ -292,9 +292,23 @@ impl Runtime for FakeRuntime {
     }
 
     /// Runs the command on the host, in the instance's directory: enough to
-    /// exercise `lxdev exec` without containers.
+    /// exercise `lxdev exec` without containers. Says so on stderr, since a
+    /// user may take it for a container; refuses a stopped instance with
+    /// the LXD backend's words, so scripts see the same behaviour.
     fn exec(&self, instance: &str, command: &[String]) -> Result<i32> {
         let dir = self.require_instance(instance)?;
+        if let Some(found) = self.read_instance(instance)
+            && found.status != "Running"
+        {
+            bail!(
+                "instance `{instance}` is {}, not running: start it first",
+                found.status.to_lowercase()
+            );
+        }
+        crate::output::notice(&format!(
+            "fake runtime: the command runs on the host, in `{}`, not in a container",
+            dir.display()
+        ));
         let (program, args) = match command.split_first() {
             Some((program, args)) => (program.as_str(), args),
             None => ("sh", &[][..]),

@@ -297,3 +297,49 @@ fn a_list_where_a_mapping_belongs_is_explained() {
         ],
     );
 }
+
+#[test]
+fn fake_exec_refuses_a_stopped_container_like_lxd() {
+    let project = project_with_dev();
+    let marker = project.dir().join("ran");
+    project.lxdev(["down", "dev"]).assert().success();
+    for args in [
+        &["exec", "dev", "--", "touch", marker.to_str().unwrap()][..],
+        &["shell", "dev"][..],
+    ] {
+        project
+            .lxdev(args)
+            .write_stdin(format!("touch {}\n", marker.display()))
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicate::str::contains(
+                "instance `demo-dev` is stopped, not running: start it first",
+            ));
+        assert!(!marker.exists(), "{args:?} ran nothing");
+    }
+}
+
+#[test]
+fn fake_exec_says_once_that_it_runs_on_the_host() {
+    let project = project_with_dev();
+    let dir = project.dir().join(".lxdev/fake/instances/demo-dev");
+    project
+        .lxdev(["exec", "dev", "--", "sh", "-c", "pwd; exit 3"])
+        .assert()
+        .code(3)
+        .stdout(format!("{}\n", dir.canonicalize().unwrap().display()))
+        .stderr(
+            predicate::str::contains("runs on the host")
+                .count(1)
+                .and(predicate::str::contains(dir.display().to_string())),
+        );
+    let out = project
+        .lxdev(["exec", "dev", "--", "true"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr.matches("runs on the host").count(), 1, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
