@@ -6,6 +6,7 @@ mod bad_input;
 mod concurrency;
 mod container;
 mod doctor;
+mod fuzz;
 mod init;
 mod locking;
 mod lxd;
