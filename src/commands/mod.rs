@@ -113,11 +113,17 @@ pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
 
 fn context(global: &GlobalArgs, for_init: bool, cwd: &Path) -> Result<Context> {
     // `!(a <= x <= b)` rather than `x < a || x > b`: NaN fails it too.
-    if !(0.0..=MAX_LOCK_TIMEOUT_SECS).contains(&global.lock_timeout) {
+    let secs = global.lock_timeout;
+    if !(0.0..=MAX_LOCK_TIMEOUT_SECS).contains(&secs) {
+        // 1e300 would print as 301 digits.
+        let got = if secs.abs() >= 1e9 {
+            format!("{secs:e}")
+        } else {
+            secs.to_string()
+        };
         return Err(Error::Usage(format!(
             "--lock-timeout (or LXDEV_LOCK_TIMEOUT) must be a number of seconds, \
-             0 or more and at most {MAX_LOCK_TIMEOUT_SECS} (a year); got {}",
-            global.lock_timeout
+             0 or more and at most {MAX_LOCK_TIMEOUT_SECS} (a year); got {got}"
         ))
         .into());
     }

@@ -87,10 +87,10 @@ fn list_prints_an_image_wider_than_any_format_width() {
 fn a_lock_timeout_too_large_for_a_duration_is_a_usage_error() {
     let project = Project::new();
     let before = project.bytes();
-    for (flag, env) in [
-        (Some("1e300"), None),
-        (Some("31536001"), None),
-        (None, Some("1e20")),
+    for (flag, env, shown) in [
+        (Some("1e300"), None, "got 1e300"),
+        (Some("31536001"), None, "got 31536001"),
+        (None, Some("1e20"), "got 1e20"),
     ] {
         let mut cmd = project.lxdev(["list"]);
         if let Some(value) = flag {
@@ -102,6 +102,7 @@ fn a_lock_timeout_too_large_for_a_duration_is_a_usage_error() {
         cmd.assert().code(2).stdout("").stderr(
             predicate::str::contains("--lock-timeout")
                 .and(predicate::str::contains("at most 31536000"))
+                .and(predicate::str::contains(shown))
                 .and(predicate::str::contains("panicked").not()),
         );
     }
