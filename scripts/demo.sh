@@ -4,8 +4,14 @@
 # reaches a daemon with a `busybox` image, the fake runtime otherwise.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-lxdev="${LXDEV_BIN:-$root/target/release/lxdev}"
+if [[ -z ${LXDEV_BIN:-} ]]; then
+  # Say what the silence is before it starts: a first release build takes
+  # about 4 minutes on a 2-core machine. Cargo's own progress (a bar on a
+  # terminal, "Compiling ..." lines otherwise) follows on stderr.
+  echo "building lxdev in release mode (a first build takes about 4 minutes on 2 cores, later ones a few seconds)..." >&2
+  cargo build --release --manifest-path "$root/Cargo.toml"
+fi
+lxdev="${LXDEV_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/lxdev}"
 
 runtime=fake
 if command -v lxc >/dev/null && lxc image info busybox >/dev/null 2>&1; then

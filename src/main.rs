@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     match lxdev::run(cli) {
         Ok(status) => ExitCode::from(status),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            lxdev::output::error(&err);
             ExitCode::from(exit_code::for_error(&err))
         }
     }

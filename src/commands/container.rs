@@ -365,15 +365,20 @@ pub(super) fn print_table<const N: usize>(ctx: &Context, header: [&str; N], rows
             *w = (*w).max(cell.chars().count());
         }
     }
+    // Padded by hand: `format!("{c:<w$}")` panics when `w` is above
+    // `u16::MAX`, and a description or image can be that long.
     let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
+        let mut line = String::new();
+        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            let pad = width.saturating_sub(cell.chars().count());
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
+        line.truncate(line.trim_end().len());
+        line
     };
     ctx.out.say(line(header.to_vec()));
     for row in rows {

@@ -28,6 +28,11 @@ use crate::runtime::{self, Runtime};
 /// the lock: giving up would leave the entry in flight until `doctor`.
 const MIN_COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The longest `--lock-timeout` accepted, in seconds (a year). Larger
+/// values would not fit a `Duration` or would overflow the deadline
+/// (`Instant + Duration` panics), and no one means to wait longer.
+const MAX_LOCK_TIMEOUT_SECS: f64 = 31_536_000.0;
+
 /// What every command needs: where the project file is, how to reach the
 /// runtime, and how to talk to the user.
 pub struct Context {
@@ -201,10 +206,18 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
 }
 
 fn context(global: &GlobalArgs, for_init: bool, cwd: &Path) -> Result<Context> {
-    if !global.lock_timeout.is_finite() || global.lock_timeout < 0.0 {
+    // `!(a <= x <= b)` rather than `x < a || x > b`: NaN fails it too.
+    let secs = global.lock_timeout;
+    if !(0.0..=MAX_LOCK_TIMEOUT_SECS).contains(&secs) {
+        // 1e300 would print as 301 digits.
+        let got = if secs.abs() >= 1e9 {
+            format!("{secs:e}")
+        } else {
+            secs.to_string()
+        };
         return Err(Error::Usage(format!(
-            "--lock-timeout must be a number of seconds, 0 or more (got {})",
-            global.lock_timeout
+            "--lock-timeout (or LXDEV_LOCK_TIMEOUT) must be a number of seconds, \
+             0 or more and at most {MAX_LOCK_TIMEOUT_SECS} (a year); got {got}"
         ))
         .into());
     }

@@ -141,6 +141,19 @@ impl ConfigManager {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                // A dangling symlink: `init` would refuse it ("already
+                // exists"), so advising `lxdev init` would send the user in
+                // a circle.
+                if let Ok(target) = std::fs::read_link(&self.path) {
+                    let resolved = self.path.parent().unwrap_or(Path::new("")).join(&target);
+                    return Err(Error::NotFound(format!(
+                        "`{}` is a dangling symlink: its target `{}` does not exist; \
+                         restore the target or remove the link",
+                        self.path.display(),
+                        resolved.display()
+                    ))
+                    .into());
+                }
                 return Err(Error::NotFound(format!(
                     "no project file at `{}`; run `lxdev init` to start a project",
                     self.path.display()

@@ -145,8 +145,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, crate::error::Error> {
             "the file is empty: expected `project: NAME` and `containers:`",
         ));
     }
-    let config: Config = serde_saphyr::from_str_with_options(text, options())
-        .map_err(|err| from_yaml_error(path, &err))?;
+    let config: Config = serde_saphyr::from_str_with_options(text, options(text.len()))
+        .map_err(|err| from_yaml_error(path, text, &err))?;
     validate(&config, text, path)?;
     Ok(config)
 }
@@ -181,10 +181,25 @@ where
 }
 
 /// Parser options: duplicate keys are an error (not last-wins, which would
-/// silently drop a container), and the budgets are far above any real
-/// project file (1,000 containers is about 20,000 nodes) but far below what
-/// an alias bomb ("billion laughs") expands to.
-fn options() -> serde_saphyr::Options {
+/// silently drop a container), and budgets that stop an alias bomb
+/// ("billion laughs") without refusing an honest large file.
+///
+/// Only aliases can make a document bigger than its text: without them a
+/// file of N bytes has fewer than N nodes and about 2N events (`[]` is two
+/// events in two bytes). So the node and event budgets grow with the input
+/// (`input_len`), with the old fixed values as a floor, plus what the alias
+/// replay budget allows (the same for scalar bytes); it is the alias budgets (counts, total replayed
+/// events, replay depth) that stop a bomb, and they stay fixed. A
+/// 100,000-container file (20 MB, about 2.2 million nodes) broke a fixed
+/// budget of 1,000,000 nodes.
+fn options(input_len: usize) -> serde_saphyr::Options {
+    const MAX_REPLAYED_EVENTS: usize = 10_000;
+    let max_nodes = 1_000_000.max(input_len.saturating_add(MAX_REPLAYED_EVENTS));
+    let max_events = 4_000_000.max(
+        input_len
+            .saturating_mul(2)
+            .saturating_add(MAX_REPLAYED_EVENTS),
+    );
     serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         // We print our own one-line message; a multi-line snippet would be
@@ -193,12 +208,15 @@ fn options() -> serde_saphyr::Options {
         budget: serde_saphyr::budget! {
             max_aliases: 1_000,
             max_anchors: 1_000,
-            max_nodes: 1_000_000,
-            max_events: 4_000_000,
+            max_nodes: max_nodes,
+            max_events: max_events,
+            // Scalar text cannot outgrow the input either, but replays
+            // copy it: the floor is serde-saphyr's default, 64 MiB.
+            max_total_scalar_bytes: (64 << 20).max(input_len),
             max_depth: 32,
         },
         alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: 10_000,
+            max_total_replayed_events: MAX_REPLAYED_EVENTS,
             max_replay_stack_depth: 16,
         },
     }
@@ -252,8 +270,11 @@ fn find_key_line(text: &str, key: &str) -> Option<(usize, usize)> {
 }
 
 /// Turns a serde-saphyr error into our one-line message.
-fn from_yaml_error(path: &Path, err: &serde_saphyr::Error) -> crate::error::Error {
+fn from_yaml_error(path: &Path, text: &str, err: &serde_saphyr::Error) -> crate::error::Error {
     use serde_saphyr::MessageFormatter;
+    if let Some((at, message)) = explain_wrong_shape(text, err) {
+        return invalid(path, Some(at), &message);
+    }
     // The user formatter words things for people rather than for Rust
     // developers ("duplicate mapping key `d` is not allowed here" instead of
     // "... set DuplicateKeyPolicy in Options if acceptable").
@@ -267,6 +288,178 @@ fn from_yaml_error(path: &Path, err: &serde_saphyr::Error) -> crate::error::Erro
         .map(|l| (l.line() as usize, l.column() as usize))
         .filter(|&(line, _)| line > 0);
     invalid(path, location, &message)
+}
+
+/// What a value is, or must be, in the words of the file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Mapping,
+    List,
+    Single,
+}
+
+/// For a value of the wrong shape (a list where a mapping belongs, ...),
+/// says what belongs there in the user's words, naming the key by its place
+/// in the file: "`containers` must be a mapping of container names to their
+/// settings, not a list". serde-saphyr only says "expected mapping start".
+///
+/// The key is found by reading the text around the error's position (the
+/// typed model keeps no spans): the key before the value on its line, else
+/// the nearest line above that is less indented, and their parents by
+/// indentation. A wrong guess costs only the plainer message: anything
+/// unusual returns `None`.
+fn explain_wrong_shape(text: &str, err: &serde_saphyr::Error) -> Option<((usize, usize), String)> {
+    let serde_saphyr::Error::Unexpected { expected, location } = err.without_snippet() else {
+        return None;
+    };
+    let expected = match *expected {
+        "mapping start" => Shape::Mapping,
+        "sequence start" => Shape::List,
+        "string scalar" => Shape::Single,
+        _ => return None,
+    };
+    let (line, column) = (location.line() as usize, location.column() as usize);
+    let lines: Vec<&str> = text.lines().collect();
+    let here = *lines.get(line.checked_sub(1)?)?;
+    let before: String = here.chars().take(column.checked_sub(1)?).collect();
+    let rest: String = here.chars().skip(column - 1).collect();
+    let found = match rest.chars().next() {
+        Some('[' | '-') => Shape::List,
+        Some('{') => Shape::Mapping,
+        // A block mapping starts with its first key.
+        _ if before.trim().is_empty() && key_of(rest.trim_end()).is_some() => Shape::Mapping,
+        _ => Shape::Single,
+    };
+    if found == expected {
+        return None;
+    }
+    let path = key_path(&lines, line - 1, &before)?;
+    let message = format!(
+        "{} must be {}, not {}",
+        subject(&path),
+        wanted(&path, expected),
+        match found {
+            Shape::Mapping => "a mapping",
+            Shape::List => "a list",
+            Shape::Single => "a single value",
+        }
+    );
+    Some(((line, column), message))
+}
+
+/// The keys leading to the value that starts at `lines[index]` after
+/// `before`, outermost first; empty for the document itself.
+fn key_path(lines: &[&str], index: usize, before: &str) -> Option<Vec<String>> {
+    let indent_of = |line: &str| line.len() - line.trim_start().len();
+    let mut path = Vec::new();
+    let mut indent = indent_of(before);
+    let mut from = index;
+    if before.trim().is_empty() {
+        // The value starts its line: its key is on a line above. A block
+        // list may sit at its key's indentation (`key:` then `- item`).
+        let value_indent = before.len();
+        let starts_list = lines[index].trim_start().starts_with('-');
+        let key_line = (0..index).rev().find(|&i| {
+            let l = lines[i];
+            let body = l.trim_start();
+            !body.is_empty()
+                && !body.starts_with('#')
+                && (indent_of(l) < value_indent || starts_list && indent_of(l) == value_indent)
+        });
+        match key_line {
+            None => return Some(path),
+            Some(i) => {
+                path.push(key_of(lines[i].trim())?);
+                indent = indent_of(lines[i]);
+                from = i;
+            }
+        }
+    } else {
+        // `key: {inner: [` puts several keys on one line, outermost first.
+        let mut keys = Vec::new();
+        for part in before.trim_end().split('{') {
+            let last = part.rsplit(',').next().unwrap_or(part).trim();
+            if !last.is_empty() {
+                keys.push(key_of(last)?);
+            }
+        }
+        keys.reverse();
+        path.extend(keys);
+    }
+    // Parents: each less-indented `key:` line above.
+    for i in (0..from).rev() {
+        let l = lines[i];
+        let body = l.trim();
+        if body.is_empty() || body.starts_with('#') || indent_of(l) >= indent {
+            continue;
+        }
+        path.push(key_of(body)?);
+        indent = indent_of(l);
+        if indent == 0 {
+            break;
+        }
+    }
+    path.reverse();
+    Some(path)
+}
+
+/// The key of a `key:` or `key: value` text, unquoted; `None` for anything
+/// else (a list item, a flow collection, a multi-line key).
+fn key_of(text: &str) -> Option<String> {
+    let text = text.split(" #").next().unwrap_or(text).trim_end();
+    let key = match text.strip_suffix(':') {
+        Some(key) => key,
+        None => text.split_once(": ")?.0,
+    };
+    let key = key.trim();
+    let key = key
+        .strip_prefix('"')
+        .and_then(|k| k.strip_suffix('"'))
+        .or_else(|| key.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')))
+        .unwrap_or(key);
+    let plain = !key.is_empty()
+        && !key.starts_with(['-', '[', '{', '?', '&', '*', '!'])
+        && !key.contains([':', '{', '}', '[', ']']);
+    plain.then(|| key.to_string())
+}
+
+/// How a message names the value at `path`.
+fn subject(path: &[String]) -> String {
+    let strs: Vec<&str> = path.iter().map(String::as_str).collect();
+    match strs[..] {
+        [] => "the file".to_string(),
+        ["containers", name] => format!("container `{name}`"),
+        ["containers", name, "snapshots", snap] => {
+            format!("snapshot `{snap}` of container `{name}`")
+        }
+        ["containers", name, "snapshots", snap, key, ..] => {
+            format!("`{key}` of snapshot `{snap}` of container `{name}`")
+        }
+        ["containers", name, key, ..] => format!("`{key}` of container `{name}`"),
+        _ => format!("`{}`", strs.join(".")),
+    }
+}
+
+/// What the value at `path` must be, in the file format's words.
+fn wanted(path: &[String], shape: Shape) -> &'static str {
+    let strs: Vec<&str> = path.iter().map(String::as_str).collect();
+    match (shape, &strs[..]) {
+        (Shape::Mapping, []) => "a mapping with `project:` and `containers:`",
+        (Shape::Mapping, ["containers"]) => "a mapping of container names to their settings",
+        (Shape::Mapping, ["containers", _]) => {
+            "a mapping of its settings (`image:`, `ports:`, `snapshots:`, ...)"
+        }
+        (Shape::Mapping, ["containers", _, "snapshots"]) => {
+            "a mapping of snapshot names to their settings"
+        }
+        (Shape::Mapping, ["containers", _, "snapshots", _]) => {
+            "a mapping of its settings (`description:`, `created_at:`, ...)"
+        }
+        (Shape::Mapping, ["defaults"]) => "a mapping (`ports:`, `user:`, `max_containers:`)",
+        (Shape::Mapping, _) => "a mapping of `key: value` lines",
+        (Shape::List, _) => "a list (`[80, 443]`, or one `- item` per line)",
+        (Shape::Single, _) => "a single value (text)",
+    }
 }
 
 /// `invalid `PATH` at line L, column C: MESSAGE` on one line: line breaks

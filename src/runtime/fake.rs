@@ -25,7 +25,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use super::{ContainerUser, ExecOptions, Instance, Provisioning, Runtime, Tags};
 use crate::config::ledger::Step;
@@ -351,10 +351,24 @@ impl Runtime for FakeRuntime {
     }
 
     /// Runs the command on the host, in the instance's directory: enough to
-    /// exercise `lxdev exec` without containers. The user and environment
-    /// options are not simulated.
+    /// exercise `lxdev exec` without containers. Says so on stderr, since a
+    /// user may take it for a container; refuses a stopped instance with
+    /// the LXD backend's words, so scripts see the same behaviour. The user
+    /// and environment options are not simulated.
     fn exec(&self, instance: &str, command: &[String], _options: &ExecOptions) -> Result<i32> {
         let dir = self.require_instance(instance)?;
+        if let Some(found) = self.read_instance(instance)
+            && found.status != "Running"
+        {
+            bail!(
+                "instance `{instance}` is {}, not running: start it first",
+                found.status.to_lowercase()
+            );
+        }
+        crate::output::notice(&format!(
+            "fake runtime: the command runs on the host, in `{}`, not in a container",
+            dir.display()
+        ));
         let (program, args) = match command.split_first() {
             Some((program, args)) => (program.as_str(), args),
             None => ("sh", &[][..]),

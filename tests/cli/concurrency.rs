@@ -47,13 +47,17 @@ fn eight_threads_times_fifty_updates_all_land() {
     }
 }
 
-/// Runs `n` `container create` processes at once; returns their exit codes.
-fn parallel_creates(
-    project: &Project,
-    n: usize,
-    env: &[(&str, &str)],
-    extra: &[&str],
-) -> Vec<Option<i32>> {
+/// How one process ended: its exit code and what it said on stderr
+/// (captured, so expected refusals and lock notices stay out of the test
+/// run's output and show up in a failing assertion instead).
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stderr: String,
+}
+
+/// Runs `n` `container create` processes at once; returns how each ended.
+fn parallel_creates(project: &Project, n: usize, env: &[(&str, &str)], extra: &[&str]) -> Vec<Run> {
     let children: Vec<_> = (0..n)
         .map(|i| {
             let name = format!("c{i}");
@@ -61,13 +65,20 @@ fn parallel_creates(
             args.extend(["container", "create", &name, "busybox", "--no-provision"]);
             let mut cmd = project.spawn_lxdev(&args);
             cmd.envs(env.iter().copied())
-                .stdout(std::process::Stdio::null());
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
             cmd.spawn().unwrap()
         })
         .collect();
     children
         .into_iter()
-        .map(|c| c.wait_with_output().unwrap().status.code())
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            Run {
+                code: out.status.code(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }
+        })
         .collect()
 }
 
@@ -75,7 +86,7 @@ fn parallel_creates(
 fn fifty_concurrent_creates_all_land() {
     let project = Project::new();
     let codes = parallel_creates(&project, 50, &[], &[]);
-    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+    assert!(codes.iter().all(|c| c.code == Some(0)), "{codes:?}");
     let names = project.container_names();
     assert_eq!(names.len(), 50);
     assert!(
@@ -101,7 +112,7 @@ fn slow_runtime_work_runs_outside_the_lock() {
         &[("LXDEV_FAKE_DELAY_MS", "1000")],
         &["--lock-timeout", "3"],
     );
-    assert!(codes.iter().all(|c| *c == Some(0)), "{codes:?}");
+    assert!(codes.iter().all(|c| c.code == Some(0)), "{codes:?}");
     assert_eq!(project.container_names().len(), 10);
     assert_eq!(project.runtime_instances().len(), 10);
 }
@@ -113,14 +124,17 @@ fn ten_creates_against_a_limit_of_five() {
     );
     let codes = parallel_creates(&project, 10, &[("LXDEV_FAKE_DELAY_MS", "100")], &[]);
     assert_eq!(
-        codes.iter().filter(|c| **c == Some(0)).count(),
+        codes.iter().filter(|c| c.code == Some(0)).count(),
         5,
         "{codes:?}"
     );
-    assert_eq!(
-        codes.iter().filter(|c| **c == Some(4)).count(),
-        5,
-        "{codes:?}"
+    let refused: Vec<&Run> = codes.iter().filter(|c| c.code == Some(4)).collect();
+    assert_eq!(refused.len(), 5, "{codes:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.stderr.contains("defaults.max_containers is 5")),
+        "{refused:?}"
     );
     assert_eq!(project.container_names().len(), 5);
     assert_eq!(project.runtime_instances().len(), 5);
@@ -139,12 +153,15 @@ fn parallel_snapshots_of_one_container_all_land() {
                 .spawn_lxdev(["snapshot", "create", "c0", &format!("s{i}")])
                 .env("LXDEV_FAKE_DELAY_MS", "50")
                 .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
     for child in children {
-        assert!(child.wait_with_output().unwrap().status.success());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{:?}: {stderr}", out.status);
     }
     assert_eq!(project.config().containers["c0"].snapshots.len(), 20);
     assert_eq!(project.runtime_snapshots("demo-c0").len(), 20);

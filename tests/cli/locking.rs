@@ -158,8 +158,9 @@ fn the_lock_is_not_inherited_by_runtime_commands() {
         .lxdev(["container", "create", "dev", "busybox", "--no-provision"])
         .assert()
         .success();
-    let mut child = project
-        .spawn_lxdev(["exec", "dev", "--", "sleep", "3"])
+    let child = project
+        .spawn_lxdev(["exec", "dev", "-u", "root", "--", "sleep", "3"])
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
@@ -174,5 +175,10 @@ fn the_lock_is_not_inherited_by_runtime_commands() {
         ])
         .assert()
         .success();
-    child.wait().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The fake runtime's one notice, and nothing else.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("runs on the host"), "{stderr}");
 }
