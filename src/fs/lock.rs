@@ -727,7 +727,7 @@ mod tests {
         let holder = LockHolder::current("lxdev x");
         assert_eq!(holder.pid, std::process::id());
         assert!(
-            crate::time::parse_rfc3339(&holder.since).is_some(),
+            crate::time::parse_rfc3339(&holder.since).is_ok(),
             "{}",
             holder.since
         );
