@@ -12,3 +12,4 @@ mod lxd;
 mod safety;
 mod snapshot;
 mod support;
+mod timestamps;
