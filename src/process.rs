@@ -15,30 +15,20 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
-/// The invoking user's name (from the real uid and /etc/passwd, so `USER`
-/// cannot be spoofed by accident), recorded as a container's `owner`.
+/// The invoking user's name (from the real uid through NSS, so `USER`
+/// cannot be spoofed by accident and LDAP/SSSD users resolve), recorded as
+/// a container's `owner`.
 pub fn current_user() -> String {
-    use std::os::unix::fs::MetadataExt;
-    let uid = match std::fs::metadata("/proc/self") {
-        Ok(meta) => meta.uid(),
-        Err(_) => return std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
-    };
-    user_name(uid)
+    user_name(rustix::process::getuid().as_raw())
 }
 
-/// The name of user `uid`, or `uid<N>` when it has none.
+/// The name of user `uid` as NSS knows it (getpwuid_r(3): /etc/passwd,
+/// LDAP, SSSD, ...), or `uid<N>` when it has none or the lookup fails.
 pub fn user_name(uid: u32) -> String {
-    passwd_name(uid).unwrap_or_else(|| format!("uid{uid}"))
-}
-
-fn passwd_name(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        let uid_field = fields.nth(1)?;
-        (uid_field.parse() == Ok(uid)).then(|| name.to_string())
-    })
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(user)) => user.name,
+        _ => format!("uid{uid}"),
+    }
 }
 
 /// The command line of this process, for the lock holder record.
@@ -79,10 +69,10 @@ pub fn start_time(pid: u32) -> Option<SystemTime> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_comm = &stat[stat.rfind(')')? + 1..];
     let ticks: u64 = after_comm.split_whitespace().nth(19)?.parse().ok()?;
-    // USER_HZ is 100 on every Linux ABI lxdev runs on (it is fixed by the
-    // kernel ABI, unlike CONFIG_HZ).
-    const USER_HZ: u64 = 100;
-    Some(boot_time()? + Duration::from_millis(ticks * 1000 / USER_HZ))
+    // The unit is USER_HZ, which the kernel reports as AT_CLKTCK
+    // (sysconf(_SC_CLK_TCK)); not CONFIG_HZ.
+    let per_second = rustix::param::clock_ticks_per_second().max(1);
+    Some(boot_time()? + Duration::from_millis(ticks.saturating_mul(1000) / per_second))
 }
 
 fn boot_time() -> Option<SystemTime> {
@@ -157,5 +147,12 @@ mod tests {
     fn host_and_user_are_known() {
         assert!(!hostname().is_empty());
         assert!(!current_user().is_empty());
+    }
+
+    #[test]
+    fn user_names_come_from_nss_with_a_fallback() {
+        assert_eq!(user_name(0), "root");
+        // No NSS source names this uid (it is the overflow uid's neighbour).
+        assert_eq!(user_name(4_294_967_290), "uid4294967290");
     }
 }
