@@ -1,7 +1,11 @@
-//! Facts about processes and this host: who we are, and whether the process
-//! that recorded an operation still runs.
+//! Facts about processes and this host: who we are, whether the process
+//! that recorded an operation still runs, who holds a flock, which process
+//! runs a given command.
 //!
-//! Linux only (lxdev drives LXD/Incus, which are Linux only): reads `/proc`.
+//! Invariant: this is the only module that reads `/proc`; others ask it.
+//! Linux only (lxdev drives LXD/Incus, which are Linux only). Limits: a
+//! process that exits between two reads is simply not found; pids outside
+//! our pid namespace are not seen.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -86,6 +90,51 @@ fn boot_time() -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_secs(btime))
 }
 
+/// Whether a process `pid` exists (in our pid namespace).
+pub fn exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The first process for which `matches(pid, arguments)` holds, with its
+/// arguments. Processes that exit while we look are skipped.
+pub fn find(mut matches: impl FnMut(u32, &[String]) -> bool) -> Option<(u32, Vec<String>)> {
+    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
+        let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        let args = arguments(pid)?;
+        matches(pid, &args).then_some((pid, args))
+    })
+}
+
+/// The pid holding a granted flock(2) on the inode `ino` of device
+/// `major:minor`, per `/proc/locks`; `None` if unlocked or held outside our
+/// pid namespace. Finds holders that are not lxdev, e.g. `flock(1)`.
+pub fn flock_holder(major: u32, minor: u32, ino: u64) -> Option<u32> {
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    find_flock_holder(&locks, major, minor, ino)
+}
+
+/// Parses `/proc/locks` lines such as (verified on Linux 6.x):
+/// `1: FLOCK  ADVISORY  WRITE 8374 fe:00:10011764 0 EOF` (granted) and
+/// `1: -> FLOCK  ADVISORY  WRITE 8378 fe:00:10011764 0 EOF` (a waiter).
+/// Device major and minor are hex, the inode decimal (fs/locks.c
+/// `lock_get_status`).
+fn find_flock_holder(locks: &str, major: u32, minor: u32, ino: u64) -> Option<u32> {
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // Waiters carry "->" in the second field; they hold nothing.
+        let [_, "FLOCK", _, _, pid, dev_ino, ..] = fields.as_slice() else {
+            return None;
+        };
+        let mut parts = dev_ino.splitn(3, ':');
+        let maj = u32::from_str_radix(parts.next()?, 16).ok()?;
+        let min = u32::from_str_radix(parts.next()?, 16).ok()?;
+        let inode: u64 = parts.next()?.parse().ok()?;
+        // A pid outside our pid namespace shows as 0 or -1: not useful.
+        let pid: u32 = pid.parse().ok().filter(|&pid| pid > 0)?;
+        (maj == major && min == minor && inode == ino).then_some(pid)
+    })
+}
+
 /// Whether the process that recorded an operation at `since` is still the
 /// process running as `pid`. A pid reused by a newer process does not count:
 /// that process started after the operation did.
@@ -154,5 +203,46 @@ mod tests {
         assert_eq!(user_name(0), "root");
         // No NSS source names this uid (it is the overflow uid's neighbour).
         assert_eq!(user_name(4_294_967_290), "uid4294967290");
+    }
+
+    #[test]
+    fn find_sees_a_running_process() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("7.25")
+            .spawn()
+            .unwrap();
+        let me = child.id();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut found = None;
+        while found.is_none() && std::time::Instant::now() < deadline {
+            found =
+                find(|pid, args| pid == me && args.first().map(String::as_str) == Some("sleep"));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(
+            found,
+            Some((me, vec!["sleep".to_string(), "7.25".to_string()]))
+        );
+        assert!(exists(std::process::id()));
+    }
+
+    #[test]
+    fn proc_locks_parsing_skips_waiters_and_other_files() {
+        let locks = "\
+1: -> FLOCK  ADVISORY  WRITE 8378 fe:00:10011764 0 EOF
+1: FLOCK  ADVISORY  WRITE 8374 fe:00:10011764 0 EOF
+2: POSIX  ADVISORY  WRITE 999 fe:00:10011764 0 EOF
+3: FLOCK  ADVISORY  WRITE 77 fe:01:10011764 0 EOF
+";
+        assert_eq!(find_flock_holder(locks, 0xfe, 0, 10_011_764), Some(8374));
+        assert_eq!(find_flock_holder(locks, 0xfe, 1, 10_011_764), Some(77));
+        assert_eq!(find_flock_holder(locks, 0xfe, 0, 1), None);
+        // st_dev 0xfe00 is major 254, minor 0; large minors use high bits
+        // (rustix decodes st_dev as glibc's gnu_dev_major/minor do).
+        use rustix::fs::{major, minor};
+        assert_eq!((major(0xfe00), minor(0xfe00)), (0xfe, 0));
+        assert_eq!((major(0x0100_0103), minor(0x0100_0103)), (1, 0x1003));
     }
 }

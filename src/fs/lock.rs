@@ -376,51 +376,13 @@ impl Waiter<'_> {
 /// The pid that holds a granted flock on `path`'s inode per `/proc/locks`.
 fn kernel_holder_pid(path: &Path) -> Option<u32> {
     let meta = std::fs::metadata(path).ok()?;
-    let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    find_flock_holder(
-        &locks,
-        dev_major(meta.dev()),
-        dev_minor(meta.dev()),
-        meta.ino(),
-    )
-}
-
-/// Parses `/proc/locks` lines such as (verified on Linux 6.x):
-/// `1: FLOCK  ADVISORY  WRITE 8374 fe:00:10011764 0 EOF` (granted) and
-/// `1: -> FLOCK  ADVISORY  WRITE 8378 fe:00:10011764 0 EOF` (a waiter).
-/// Device major and minor are hex, the inode decimal (fs/locks.c
-/// `lock_get_status`).
-fn find_flock_holder(locks: &str, major: u64, minor: u64, ino: u64) -> Option<u32> {
-    locks.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        // Waiters carry "->" in the second field; they hold nothing.
-        let [_, "FLOCK", _, _, pid, dev_ino, ..] = fields.as_slice() else {
-            return None;
-        };
-        let mut parts = dev_ino.splitn(3, ':');
-        let maj = u64::from_str_radix(parts.next()?, 16).ok()?;
-        let min = u64::from_str_radix(parts.next()?, 16).ok()?;
-        let inode: u64 = parts.next()?.parse().ok()?;
-        // A pid outside our pid namespace shows as 0 or -1: not useful.
-        let pid: u32 = pid.parse().ok().filter(|&pid| pid > 0)?;
-        (maj == major && min == minor && inode == ino).then_some(pid)
-    })
-}
-
-// glibc's gnu_dev_major/minor: st_dev packs a 12-bit major and a 20-bit
-// minor with the high bits split (sys/sysmacros.h).
-fn dev_major(dev: u64) -> u64 {
-    ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)
-}
-
-fn dev_minor(dev: u64) -> u64 {
-    (dev & 0xff) | ((dev >> 12) & !0xff)
+    let dev = meta.dev();
+    crate::process::flock_holder(rustix::fs::major(dev), rustix::fs::minor(dev), meta.ino())
 }
 
 fn holder_is_alive(holder: &LockHolder) -> bool {
     // A pid means nothing on another host (a lock file on shared storage).
-    holder.host == crate::process::hostname()
-        && Path::new(&format!("/proc/{}", holder.pid)).exists()
+    holder.host == crate::process::hostname() && crate::process::exists(holder.pid)
 }
 
 fn format_holder(holder: &LockHolder) -> String {
@@ -782,25 +744,6 @@ mod tests {
         let described = describe_holder(&path);
         let expected = format!("pid {} (flock {} sleep 3)", child.0.id(), path.display());
         assert_eq!(described, expected);
-    }
-
-    #[test]
-    fn proc_locks_parsing_skips_waiters_and_other_files() {
-        let locks = "\
-1: -> FLOCK  ADVISORY  WRITE 8378 fe:00:10011764 0 EOF
-1: FLOCK  ADVISORY  WRITE 8374 fe:00:10011764 0 EOF
-2: POSIX  ADVISORY  WRITE 999 fe:00:10011764 0 EOF
-3: FLOCK  ADVISORY  WRITE 77 fe:01:10011764 0 EOF
-";
-        assert_eq!(find_flock_holder(locks, 0xfe, 0, 10_011_764), Some(8374));
-        assert_eq!(find_flock_holder(locks, 0xfe, 1, 10_011_764), Some(77));
-        assert_eq!(find_flock_holder(locks, 0xfe, 0, 1), None);
-        // st_dev 0xfe00 is major 254, minor 0; large minors use high bits.
-        assert_eq!((dev_major(0xfe00), dev_minor(0xfe00)), (0xfe, 0));
-        assert_eq!(
-            (dev_major(0x0100_0103), dev_minor(0x0100_0103)),
-            (1, 0x1003)
-        );
     }
 
     #[test]

@@ -580,16 +580,18 @@ struct ApiOperation {
 /// `instance/snapshot`) among its arguments.
 fn orphaned_client(client: &str, instance: &str) -> Option<(u32, String)> {
     let snapshot_prefix = format!("{instance}/");
-    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
-        let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
-        let args = crate::process::arguments(pid)?;
-        let program = std::path::Path::new(args.first()?).file_name()?.to_str()?;
+    let (pid, args) = crate::process::find(|_, args| {
+        let program = args
+            .first()
+            .and_then(|a| std::path::Path::new(a).file_name())
+            .and_then(|f| f.to_str());
         let names_it = args
             .iter()
             .skip(1)
             .any(|a| a == instance || a.starts_with(&snapshot_prefix));
-        (program == client && names_it).then(|| (pid, args.join(" ")))
-    })
+        program == Some(client) && names_it
+    })?;
+    Some((pid, args.join(" ")))
 }
 
 #[cfg(test)]
