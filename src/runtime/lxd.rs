@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::{Instance, Runtime, Tags};
 use crate::error::Error;
-use crate::fs::lock::{FileLock, WaitStrategy};
+use crate::fs::lock::FileLock;
 
 /// Seconds `stop` gives the instance's init to shut down cleanly before it
 /// is killed (LXD's own default for host shutdown is 30 s too).
@@ -79,7 +79,6 @@ impl LxdRuntime {
         let lock = FileLock::acquire(
             &path,
             SNAPSHOT_QUEUE_TIMEOUT,
-            WaitStrategy::from_env(),
             SNAPSHOT_QUEUE_TIMEOUT,
             &mut |_| {},
         )?;
