@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::{Instance, Runtime, Tags};
 use crate::error::Error;
-use crate::fs::lock::FileLock;
+use crate::fs::lock::{FileLock, LockTimeout};
 
 /// Seconds `stop` gives the instance's init to shut down cleanly before it
 /// is killed (LXD's own default for host shutdown is 30 s too).
@@ -76,12 +76,28 @@ impl LxdRuntime {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create `{}`", dir.display()))?;
         let path = dir.join(format!("{instance}.snapshots.lock"));
+        // Not LockTimeout: its advice (--lock-timeout) is about the config
+        // lock and does not shorten or lengthen this wait. Busy keeps the
+        // exit code (75, try again).
         let lock = FileLock::acquire(
             &path,
             SNAPSHOT_QUEUE_TIMEOUT,
             SNAPSHOT_QUEUE_TIMEOUT,
             &mut |_| {},
-        )?;
+        )
+        .map_err(|err| match err.downcast::<LockTimeout>() {
+            Ok(timeout) => Error::Busy(format!(
+                "timed out after {} s waiting in the queue for snapshot work on instance \
+                     `{instance}` (`{}`), held by {}; LXD fails parallel snapshot operations \
+                     on one instance, so lxdev runs them one at a time: let that work finish, \
+                     then try again",
+                timeout.waited.as_secs(),
+                timeout.path.display(),
+                timeout.holder,
+            ))
+            .into(),
+            Err(err) => err,
+        })?;
         Ok(Some(lock))
     }
 
