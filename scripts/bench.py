@@ -71,13 +71,11 @@ def one_create(entries):
     return statistics.median(times)
 
 
-def parallel_case(n, strategy=None, delay=None):
+def parallel_case(n, delay=None):
     walls, fails, p50s, p99s = [], [], [], []
     for _ in range(REPEATS):
         d = project()
         extra = {}
-        if strategy:
-            extra["LXDEV_LOCK_WAIT"] = strategy
         if delay:
             extra["LXDEV_FAKE_DELAY_MS"] = delay
         wall, failures, waits = run_parallel(d, n, env(**extra))
@@ -120,12 +118,10 @@ def main():
     print("one create, file of 1,000 entries:  %7.1f ms" % one_create(1000))
     print()
     print("%-44s %8s %9s %12s %12s" % ("parallel creates", "wall s", "failures", "wait p50 ms", "wait p99 ms"))
-    cases = [("N=50", 50, None, None), ("N=200", 200, None, None),
-             ("N=200, LXDEV_LOCK_WAIT=blocking", 200, "blocking", None),
-             ("N=200, LXDEV_LOCK_WAIT=backoff", 200, "backoff", None),
-             ("N=10, LXDEV_FAKE_DELAY_MS=1000", 10, None, 1000)]
-    for label, n, strategy, delay in cases:
-        wall, failures, p50, p99 = parallel_case(n, strategy, delay)
+    cases = [("N=50", 50, None), ("N=200", 200, None),
+             ("N=10, LXDEV_FAKE_DELAY_MS=1000", 10, 1000)]
+    for label, n, delay in cases:
+        wall, failures, p50, p99 = parallel_case(n, delay)
         print("%-44s %8.2f %9d %12.1f %12.1f" % (label, wall, failures, p50, p99))
     if lxd_reachable():
         sequential, parallel, failures = lxd_case()

@@ -28,7 +28,8 @@ pub fn begin(kind: OperationKind) -> Operation {
 pub fn stale_reason(op: &Operation) -> Option<String> {
     if op.host == process::hostname() {
         // An unreadable start time only loses the pid-reuse check.
-        let since = time::parse_rfc3339(&op.started_at).unwrap_or_else(std::time::SystemTime::now);
+        let since =
+            time::parse_rfc3339(&op.started_at).unwrap_or_else(|_| std::time::SystemTime::now());
         (!process::runs_since(op.pid, since)).then(|| format!("pid {} no longer runs", op.pid))
     } else {
         let age = time::age(&op.started_at)?;

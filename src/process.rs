@@ -1,7 +1,11 @@
-//! Facts about processes and this host: who we are, and whether the process
-//! that recorded an operation still runs.
+//! Facts about processes and this host: who we are, whether the process
+//! that recorded an operation still runs, who holds a flock, which process
+//! runs a given command.
 //!
-//! Linux only (lxdev drives LXD/Incus, which are Linux only): reads `/proc`.
+//! Invariant: this is the only module that reads `/proc`; others ask it.
+//! Linux only (lxdev drives LXD/Incus, which are Linux only). Limits: a
+//! process that exits between two reads is simply not found; pids outside
+//! our pid namespace are not seen.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,30 +19,20 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_string())
 }
 
-/// The invoking user's name (from the real uid and /etc/passwd, so `USER`
-/// cannot be spoofed by accident), recorded as a container's `owner`.
+/// The invoking user's name (from the real uid through NSS, so `USER`
+/// cannot be spoofed by accident and LDAP/SSSD users resolve), recorded as
+/// a container's `owner`.
 pub fn current_user() -> String {
-    use std::os::unix::fs::MetadataExt;
-    let uid = match std::fs::metadata("/proc/self") {
-        Ok(meta) => meta.uid(),
-        Err(_) => return std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
-    };
-    user_name(uid)
+    user_name(rustix::process::getuid().as_raw())
 }
 
-/// The name of user `uid`, or `uid<N>` when it has none.
+/// The name of user `uid` as NSS knows it (getpwuid_r(3): /etc/passwd,
+/// LDAP, SSSD, ...), or `uid<N>` when it has none or the lookup fails.
 pub fn user_name(uid: u32) -> String {
-    passwd_name(uid).unwrap_or_else(|| format!("uid{uid}"))
-}
-
-fn passwd_name(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        let uid_field = fields.nth(1)?;
-        (uid_field.parse() == Ok(uid)).then(|| name.to_string())
-    })
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(user)) => user.name,
+        _ => format!("uid{uid}"),
+    }
 }
 
 /// The home directory of the user who ran lxdev: under sudo, `SUDO_USER`'s
@@ -91,10 +85,10 @@ pub fn start_time(pid: u32) -> Option<SystemTime> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_comm = &stat[stat.rfind(')')? + 1..];
     let ticks: u64 = after_comm.split_whitespace().nth(19)?.parse().ok()?;
-    // USER_HZ is 100 on every Linux ABI lxdev runs on (it is fixed by the
-    // kernel ABI, unlike CONFIG_HZ).
-    const USER_HZ: u64 = 100;
-    Some(boot_time()? + Duration::from_millis(ticks * 1000 / USER_HZ))
+    // The unit is USER_HZ, which the kernel reports as AT_CLKTCK
+    // (sysconf(_SC_CLK_TCK)); not CONFIG_HZ.
+    let per_second = rustix::param::clock_ticks_per_second().max(1);
+    Some(boot_time()? + Duration::from_millis(ticks.saturating_mul(1000) / per_second))
 }
 
 fn boot_time() -> Option<SystemTime> {
@@ -106,6 +100,51 @@ fn boot_time() -> Option<SystemTime> {
         .parse()
         .ok()?;
     Some(UNIX_EPOCH + Duration::from_secs(btime))
+}
+
+/// Whether a process `pid` exists (in our pid namespace).
+pub fn exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The first process for which `matches(pid, arguments)` holds, with its
+/// arguments. Processes that exit while we look are skipped.
+pub fn find(mut matches: impl FnMut(u32, &[String]) -> bool) -> Option<(u32, Vec<String>)> {
+    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
+        let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        let args = arguments(pid)?;
+        matches(pid, &args).then_some((pid, args))
+    })
+}
+
+/// The pid holding a granted flock(2) on the inode `ino` of device
+/// `major:minor`, per `/proc/locks`; `None` if unlocked or held outside our
+/// pid namespace. Finds holders that are not lxdev, e.g. `flock(1)`.
+pub fn flock_holder(major: u32, minor: u32, ino: u64) -> Option<u32> {
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    find_flock_holder(&locks, major, minor, ino)
+}
+
+/// Parses `/proc/locks` lines such as (verified on Linux 6.x):
+/// `1: FLOCK  ADVISORY  WRITE 8374 fe:00:10011764 0 EOF` (granted) and
+/// `1: -> FLOCK  ADVISORY  WRITE 8378 fe:00:10011764 0 EOF` (a waiter).
+/// Device major and minor are hex, the inode decimal (fs/locks.c
+/// `lock_get_status`).
+fn find_flock_holder(locks: &str, major: u32, minor: u32, ino: u64) -> Option<u32> {
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // Waiters carry "->" in the second field; they hold nothing.
+        let [_, "FLOCK", _, _, pid, dev_ino, ..] = fields.as_slice() else {
+            return None;
+        };
+        let mut parts = dev_ino.splitn(3, ':');
+        let maj = u32::from_str_radix(parts.next()?, 16).ok()?;
+        let min = u32::from_str_radix(parts.next()?, 16).ok()?;
+        let inode: u64 = parts.next()?.parse().ok()?;
+        // A pid outside our pid namespace shows as 0 or -1: not useful.
+        let pid: u32 = pid.parse().ok().filter(|&pid| pid > 0)?;
+        (maj == major && min == minor && inode == ino).then_some(pid)
+    })
 }
 
 /// Whether the process that recorded an operation at `since` is still the
@@ -169,5 +208,53 @@ mod tests {
     fn host_and_user_are_known() {
         assert!(!hostname().is_empty());
         assert!(!current_user().is_empty());
+    }
+
+    #[test]
+    fn user_names_come_from_nss_with_a_fallback() {
+        assert_eq!(user_name(0), "root");
+        // No NSS source names this uid (it is the overflow uid's neighbour).
+        assert_eq!(user_name(4_294_967_290), "uid4294967290");
+    }
+
+    #[test]
+    fn find_sees_a_running_process() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("7.25")
+            .spawn()
+            .unwrap();
+        let me = child.id();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut found = None;
+        while found.is_none() && std::time::Instant::now() < deadline {
+            found =
+                find(|pid, args| pid == me && args.first().map(String::as_str) == Some("sleep"));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(
+            found,
+            Some((me, vec!["sleep".to_string(), "7.25".to_string()]))
+        );
+        assert!(exists(std::process::id()));
+    }
+
+    #[test]
+    fn proc_locks_parsing_skips_waiters_and_other_files() {
+        let locks = "\
+1: -> FLOCK  ADVISORY  WRITE 8378 fe:00:10011764 0 EOF
+1: FLOCK  ADVISORY  WRITE 8374 fe:00:10011764 0 EOF
+2: POSIX  ADVISORY  WRITE 999 fe:00:10011764 0 EOF
+3: FLOCK  ADVISORY  WRITE 77 fe:01:10011764 0 EOF
+";
+        assert_eq!(find_flock_holder(locks, 0xfe, 0, 10_011_764), Some(8374));
+        assert_eq!(find_flock_holder(locks, 0xfe, 1, 10_011_764), Some(77));
+        assert_eq!(find_flock_holder(locks, 0xfe, 0, 1), None);
+        // st_dev 0xfe00 is major 254, minor 0; large minors use high bits
+        // (rustix decodes st_dev as glibc's gnu_dev_major/minor do).
+        use rustix::fs::{major, minor};
+        assert_eq!((major(0xfe00), minor(0xfe00)), (0xfe, 0));
+        assert_eq!((major(0x0100_0103), minor(0x0100_0103)), (1, 0x1003));
     }
 }

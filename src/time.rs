@@ -1,7 +1,24 @@
-//! RFC 3339 timestamps without a date crate: lxdev only needs "now" in UTC
-//! and to read back what it (or lxc-dev-manager, with a local offset) wrote.
+//! RFC 3339 timestamps through `jiff`: lxdev writes "now" in UTC and reads
+//! back what it (or lxc-dev-manager, with a local offset and nanoseconds)
+//! wrote.
+//!
+//! Invariant: a text either reads as the instant it spells or is rejected;
+//! nothing out of range (month 13, hour 99, offset `+02x00`) rolls over
+//! into another date. Limits: a leap second (`:60`) reads as `:59`, as
+//! jiff does; times before 1970 or after 9999 are not written.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+
+use jiff::Timestamp;
+
+/// A text that is not an RFC 3339 time; the message says why, for
+/// `invalid containers.yaml` errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not an RFC 3339 time like `2026-01-02T03:04:05Z`: {reason}")]
+pub struct BadTimestamp {
+    text: String,
+    reason: String,
+}
 
 /// `2026-11-23T04:10:00.123Z`: UTC, milliseconds, so that two operations
 /// started in the same second still order.
@@ -9,60 +26,67 @@ pub fn now_rfc3339() -> String {
     format_rfc3339(SystemTime::now())
 }
 
+/// `time` in UTC with milliseconds (truncated), ending in `Z`.
 pub fn format_rfc3339(time: SystemTime) -> String {
-    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since_epoch.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since_epoch.subsec_millis()
-    )
+    // Only a clock outside jiff's years -9999..=9999 fails; the epoch is as
+    // good an answer as any for that.
+    let timestamp = Timestamp::try_from(time).unwrap_or(Timestamp::UNIX_EPOCH);
+    format!("{timestamp:.3}")
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`; `None` for anything else.
-pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &text[19..];
-    let mut nanos = 0u32;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        let padded = format!("{:0<9}", &frac[..digits.min(9)]);
-        nanos = padded.parse().ok()?;
-        rest = &frac[digits..];
-    }
-    let offset_secs = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let hours: i64 = rest.get(1..3)?.parse().ok()?;
-            let minutes: i64 = rest.get(4..6)?.parse().ok()?;
-            sign * (hours * 3600 + minutes * 60)
-        }
+/// Reads `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` (RFC 3339 section 5.6).
+pub fn parse_rfc3339(text: &str) -> Result<SystemTime, BadTimestamp> {
+    let bad = |reason: String| BadTimestamp {
+        text: text.to_string(),
+        reason,
     };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-        - offset_secs;
-    let secs = u64::try_from(secs).ok()?;
-    Some(UNIX_EPOCH + Duration::new(secs, nanos))
+    // jiff's parser takes the ISO 8601 relatives RFC 3339 forbids
+    // (`20260102T030405Z`, `+0200`, `+02`, no seconds, `[UTC]`
+    // annotations); the shape is checked here, every value by jiff.
+    if !has_rfc3339_shape(text) {
+        return Err(bad(
+            "expected `YYYY-MM-DDTHH:MM:SS`, optional `.fraction`, \
+                        then `Z` or an offset `+HH:MM`"
+                .to_string(),
+        ));
+    }
+    let timestamp: Timestamp = text
+        .parse()
+        .map_err(|err: jiff::Error| bad(err.to_string()))?;
+    Ok(SystemTime::from(timestamp))
 }
 
-/// Time since `started_at`, or `None` if it cannot be read.
+/// Whether `text` has the RFC 3339 `date-time` shape: digits and separators
+/// in their places; not whether the numbers are in range.
+fn has_rfc3339_shape(text: &str) -> bool {
+    // `9` stands for a digit, `T` for `T`, `t` or a space (RFC 3339 5.6,
+    // NOTE), `+` for a sign.
+    fn matches(text: &str, template: &str) -> bool {
+        text.len() == template.len()
+            && text.bytes().zip(template.bytes()).all(|(c, t)| match t {
+                b'9' => c.is_ascii_digit(),
+                b'T' => matches!(c, b'T' | b't' | b' '),
+                b'+' => matches!(c, b'+' | b'-'),
+                _ => c == t,
+            })
+    }
+    let Some((date_time, rest)) = text.split_at_checked(19) else {
+        return false;
+    };
+    let offset = match rest.strip_prefix('.') {
+        Some(fraction) => fraction.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => rest,
+    };
+    let fraction_ok = !rest.starts_with('.') || rest.len() - offset.len() > 1;
+    matches(date_time, "9999-99-99T99:99:99")
+        && fraction_ok
+        && (matches!(offset, "Z" | "z") || matches(offset, "+99:99"))
+}
+
+/// Time since `started_at`, or `None` if it cannot be read or lies ahead.
 pub fn age(started_at: &str) -> Option<Duration> {
     SystemTime::now()
-        .duration_since(parse_rfc3339(started_at)?)
+        .duration_since(parse_rfc3339(started_at).ok()?)
         .ok()
 }
 
@@ -77,60 +101,94 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
-// Howard Hinnant's civil-calendar algorithms (public domain, described in
-// "chrono-Compatible Low-Level Date Algorithms").
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn formats_and_parses_round_trip() {
         let t = UNIX_EPOCH + Duration::from_millis(1_795_000_000_123);
         let text = format_rfc3339(t);
         assert_eq!(text, "2026-11-18T11:06:40.123Z");
-        assert_eq!(parse_rfc3339(&text), Some(t));
+        assert_eq!(parse_rfc3339(&text), Ok(t));
+    }
+
+    #[test]
+    fn writes_utc_milliseconds_truncated_with_z() {
+        let t = UNIX_EPOCH + Duration::new(1_795_000_000, 123_999_999);
+        assert_eq!(format_rfc3339(t), "2026-11-18T11:06:40.123Z");
+        let whole = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        assert_eq!(format_rfc3339(whole), "2026-11-18T11:06:40.000Z");
+        let now = now_rfc3339();
+        assert_eq!(now.len(), "2026-11-23T04:10:00.123Z".len(), "{now}");
+        assert!(now.ends_with('Z'), "{now}");
     }
 
     #[test]
     fn parses_offsets_written_by_lxc_dev_manager() {
         let utc = parse_rfc3339("2026-01-02T03:04:05Z").unwrap();
-        assert_eq!(parse_rfc3339("2026-01-02T05:04:05+02:00"), Some(utc));
-        assert_eq!(parse_rfc3339("2026-01-01T22:04:05-05:00"), Some(utc));
+        assert_eq!(parse_rfc3339("2026-01-02T05:04:05+02:00"), Ok(utc));
+        assert_eq!(parse_rfc3339("2026-01-01T22:04:05-05:00"), Ok(utc));
+        assert_eq!(parse_rfc3339("2026-01-02t03:04:05z"), Ok(utc));
+        assert_eq!(parse_rfc3339("2026-01-02 03:04:05Z"), Ok(utc));
     }
 
     #[test]
-    fn rejects_garbage() {
+    fn reads_local_offset_and_nanoseconds() {
+        let t = parse_rfc3339("2026-01-02T03:04:05.123456789+01:00").unwrap();
+        let expected =
+            parse_rfc3339("2026-01-02T02:04:05Z").unwrap() + Duration::new(0, 123_456_789);
+        assert_eq!(t, expected);
+        assert_eq!(format_rfc3339(t), "2026-01-02T02:04:05.123Z");
+    }
+
+    #[test]
+    fn rejects_out_of_range_fields_instead_of_rolling_over() {
+        // The hand-written parser read this as 2027-02-18T04:40:39Z.
+        let err = parse_rfc3339("2026-13-45T99:99:99Z").unwrap_err();
+        assert!(err.to_string().contains("month"), "{err}");
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "2026-01-02T24:00:00Z",
+            "2026-01-02T03:60:00Z",
+            "2026-01-02T03:04:05+02:60",
+        ] {
+            assert!(parse_rfc3339(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rejects_a_malformed_offset() {
+        // The hand-written parser read this as +02:00.
+        let err = parse_rfc3339("2026-01-02T03:04:05+02x00").unwrap_err();
+        assert!(
+            err.to_string().contains("`2026-01-02T03:04:05+02x00`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rejects_garbage_and_iso_8601_forms_outside_rfc_3339() {
         for bad in [
             "",
             "yesterday",
             "2026-01-02",
             "2026-01-02T03:04:05",
             "2026-01-02T03:04:05+2",
+            "2026-01-02T03:04:05+02",
+            "2026-01-02T03:04:05+0200",
+            "2026-01-02T03:04:05+02:00:00",
+            "2026-01-02T03:04Z",
+            "20260102T030405Z",
+            "2026-01-02T03:04:05Z[UTC]",
+            "2026-01-02T03:04:05.Z",
+            "2026-01-02T03:04:05,5Z",
+            " 2026-01-02T03:04:05Z",
+            "2026-01-02T03:04:05Z ",
+            "+2026-01-02T03:04:05Z",
         ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+            assert!(parse_rfc3339(bad).is_err(), "{bad}");
         }
     }
 

@@ -25,7 +25,8 @@ use super::model::{self, Config};
 use super::project::Project;
 use crate::error::Error;
 use crate::fs::atomic;
-use crate::fs::lock::{FileLock, LockHolder, WaitStrategy};
+use crate::fs::holder::LockHolder;
+use crate::fs::lock::FileLock;
 use crate::process;
 
 pub const FILE_NAME: &str = "containers.yaml";
@@ -53,7 +54,6 @@ pub struct ConfigManager {
     real_path: PathBuf,
     lock_path: PathBuf,
     lock_timeout: Duration,
-    wait_strategy: WaitStrategy,
     /// Print the waiting notice (off with `--quiet`).
     notify_wait: bool,
     /// Print how long each lock wait took (`--verbose`; the benchmark reads it).
@@ -74,7 +74,6 @@ impl ConfigManager {
             real_path,
             path,
             lock_timeout: Duration::from_secs(10),
-            wait_strategy: WaitStrategy::from_env(),
             notify_wait: true,
             report_wait: false,
             last_parsed: Mutex::new(None),
@@ -333,13 +332,8 @@ impl ConfigManager {
                 );
             }
         };
-        let mut lock = FileLock::acquire(
-            &self.lock_path,
-            timeout,
-            self.wait_strategy,
-            WAIT_NOTICE_AFTER,
-            &mut on_wait,
-        )?;
+        let mut lock =
+            FileLock::acquire(&self.lock_path, timeout, WAIT_NOTICE_AFTER, &mut on_wait)?;
         if self.report_wait {
             eprintln!(
                 "lxdev: lock acquired after {:.3} ms",

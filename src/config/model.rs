@@ -70,7 +70,7 @@ pub struct Container {
     pub snapshots: BTreeMap<String, Snapshot>,
     #[serde(default)]
     pub owner: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "created_at")]
     pub created_at: Option<String>,
     /// `SOURCE` or `SOURCE/SNAPSHOT`.
     #[serde(default)]
@@ -96,7 +96,7 @@ pub struct Container {
 pub struct Snapshot {
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "created_at")]
     pub created_at: Option<String>,
     /// Absent means ready.
     #[serde(default)]
@@ -115,6 +115,7 @@ pub struct Operation {
     pub pid: u32,
     pub host: String,
     /// RFC 3339 UTC with milliseconds.
+    #[serde(deserialize_with = "started_at")]
     pub started_at: String,
     /// The provisioning step in flight, for a create or clone past the
     /// runtime's part.
@@ -128,6 +129,31 @@ impl Operation {
         (self.kind, self.pid, &self.host, &self.started_at)
             == (other.kind, other.pid, &other.host, &other.started_at)
     }
+}
+
+/// Timestamp fields as written, once they read as RFC 3339 times: a
+/// hand-edited `2026-13-45T99:99:99Z` is an invalid file, not another date.
+/// The error is raised inside the parser, so it carries the value's line
+/// and column; the wrappers name the key, which serde does not pass in.
+fn rfc3339<'de, D, T>(key: &str, deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Clone + Into<Option<String>>,
+{
+    let value = T::deserialize(deserializer)?;
+    if let Some(text) = value.clone().into() {
+        crate::time::parse_rfc3339(&text)
+            .map_err(|err| serde::de::Error::custom(format!("invalid `{key}`: {err}")))?;
+    }
+    Ok(value)
+}
+
+fn created_at<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    rfc3339("created_at", d)
+}
+
+fn started_at<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    rfc3339("started_at", d)
 }
 
 /// Parses and validates the text of a project file.
@@ -551,7 +577,7 @@ containers:
         let c = ok(
             "project: p\nextra: 1\ndefaults:\n  x: [1]\n  user: {name: a, shell: zsh}\n\
                     containers:\n  dev:\n    image: i\n    labels: {a: b}\n    \
-                    snapshots:\n      s:\n        note: n\n        operation: {kind: create, pid: 1, host: h, started_at: t, extra: 2}\n",
+                    snapshots:\n      s:\n        note: n\n        operation: {kind: create, pid: 1, host: h, started_at: 2026-01-02T03:04:05Z, extra: 2}\n",
         );
         assert!(c.containers["dev"].snapshots.contains_key("s"));
     }

@@ -1,10 +1,12 @@
-//! Exclusive advisory lock on a separate lock file (`containers.yaml.lock`).
+//! The guard: an exclusive advisory lock on a separate lock file
+//! (`containers.yaml.lock`), taken at once or waited for with a deadline.
+//! Who holds a lock, and how that is written down, is `holder.rs`.
 //!
 //! Invariants:
-//! - flock(2) semantics through fs4: the lock belongs to an open file
-//!   description, so it excludes other processes *and* other threads of this
-//!   process that open the file themselves (POSIX fcntl locks would not).
-//!   Every acquire therefore opens its own `File`; nothing here dups one.
+//! - flock(2) semantics: the lock belongs to an open file description, so
+//!   it excludes other processes *and* other threads of this process that
+//!   open the file themselves (POSIX fcntl locks would not). Every acquire
+//!   therefore opens its own `File`; nothing here dups one.
 //! - The lock file is never deleted: a waiter holding a descriptor to a
 //!   deleted inode would "acquire" a lock nobody else sees
 //!   (tox-dev/filelock#574).
@@ -17,19 +19,23 @@
 //!   helper thread releases at once if it acquires after the deadline.
 //!
 //! Limits: advisory only (a process that does not call flock is not
-//! stopped); flock over NFS depends on the server; the holder text in the
-//! lock file is advice for humans (not fsynced, may be stale), the kernel
-//! lock is the truth. A `Blocking` waiter that timed out leaves its helper
-//! thread parked in flock(2) until the holder releases or the process exits.
-//! Dropping the guard while another thread of this process is between fork
-//! and exec in a spawn delays the release until that exec (O_CLOEXEC acts
-//! only at exec): microseconds, never a lost exclusion.
+//! stopped); flock over NFS depends on the server. A waiter that timed out
+//! leaves its helper thread parked in flock(2) until the holder releases or
+//! the process exits. Dropping the guard while another thread of this
+//! process is between fork and exec in a spawn delays the release until
+//! that exec (O_CLOEXEC acts only at exec): microseconds, never a lost
+//! exclusion.
 //!
-//! This is the only module that calls file-lock methods (see `clippy.toml`).
+//! This is the only module that calls file-lock functions (see
+//! `clippy.toml`), and it calls one API: rustix's `flock`. Not std's
+//! `File::lock`, which says it "currently corresponds to" flock on Unix and
+//! may change: lxdev needs flock(2) itself, to exclude lxc-dev-manager and
+//! `flock(1)` on the same file and to find the holder among the `FLOCK`
+//! lines of /proc/locks. Not fs4, which wraps the same rustix call.
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{FileExt as _, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt as _, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,31 +44,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use fs4::FileExt as LockExt;
+use rustix::fs::FlockOperation;
 
-/// Who holds (or last held) a lock, as written into the lock file and as
-/// found in `/proc/locks`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockHolder {
-    pub pid: u32,
-    pub host: String,
-    pub command: String,
-    /// RFC 3339 UTC time the lock was taken.
-    pub since: String,
-}
-
-/// How a waiter waits for a busy lock. The default was chosen by
-/// `scripts/bench.sh`; `LXDEV_LOCK_WAIT=blocking|backoff` overrides it so the
-/// benchmark can compare the two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitStrategy {
-    /// A helper thread blocks in flock(LOCK_EX); the caller waits on a channel
-    /// with a deadline. If the thread acquires after the caller gave up, it
-    /// releases at once.
-    Blocking,
-    /// Poll with LOCK_NB, sleeping 1 ms doubling up to a low cap.
-    Backoff,
-}
+use super::holder::{LockHolder, describe_holder, format_holder};
 
 /// Waiting for the lock ran past the timeout. The data file was not touched.
 #[derive(Debug, thiserror::Error)]
@@ -90,10 +74,6 @@ pub struct FileLock {
     path: PathBuf,
 }
 
-/// Backoff sleeps start at 1 ms and double up to this cap: short enough that
-/// the handoff costs at most a few ms, long enough not to spin a core.
-const BACKOFF_CAP: Duration = Duration::from_millis(8);
-
 impl FileLock {
     /// Takes the lock if it is free right now; `Ok(None)` if it is busy.
     /// Creates the lock file if missing.
@@ -113,7 +93,6 @@ impl FileLock {
     pub fn acquire(
         path: &Path,
         timeout: Duration,
-        strategy: WaitStrategy,
         notice_after: Duration,
         on_wait: &mut dyn FnMut(&str),
     ) -> anyhow::Result<FileLock> {
@@ -133,11 +112,7 @@ impl FileLock {
             noticed: false,
             on_wait,
         };
-        let acquired = match strategy {
-            WaitStrategy::Blocking => waiter.wait_blocking(file),
-            WaitStrategy::Backoff => waiter.wait_backoff(file),
-        }
-        .with_context(context)?;
+        let acquired = waiter.wait(file).with_context(context)?;
         match acquired {
             Some(file) => Ok(FileLock {
                 file,
@@ -167,65 +142,6 @@ impl FileLock {
     }
 }
 
-impl LockHolder {
-    /// This process as a holder: its pid, host name, the given command line
-    /// and the current time.
-    pub fn current(command: impl Into<String>) -> LockHolder {
-        LockHolder {
-            pid: std::process::id(),
-            host: crate::process::hostname(),
-            command: command.into(),
-            since: crate::time::now_rfc3339(),
-        }
-    }
-}
-
-impl WaitStrategy {
-    /// The strategy named by `LXDEV_LOCK_WAIT`, else the measured default.
-    pub fn from_env() -> WaitStrategy {
-        match std::env::var("LXDEV_LOCK_WAIT") {
-            Ok(value) => WaitStrategy::parse(&value).unwrap_or(WaitStrategy::Blocking),
-            Err(_) => WaitStrategy::Blocking,
-        }
-    }
-
-    fn parse(value: &str) -> Option<WaitStrategy> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "blocking" => Some(WaitStrategy::Blocking),
-            "backoff" => Some(WaitStrategy::Backoff),
-            _ => None,
-        }
-    }
-}
-
-/// Describes who holds the lock on `path` right now, for messages:
-/// `pid 42 (lxdev container create dev busybox)`. Looks the holder up in
-/// `/proc/locks` by the lock file's device and inode (this finds holders
-/// that are not lxdev, e.g. `flock(1)`), then falls back to the holder
-/// written in the lock file, then to "another process".
-pub fn describe_holder(path: &Path) -> String {
-    if let Some(pid) = kernel_holder_pid(path)
-        && let Some(args) = crate::process::arguments(pid)
-    {
-        let command = args.join(" ");
-        return if command.is_empty() {
-            format!("pid {pid}")
-        } else {
-            format!("pid {pid} ({command})")
-        };
-    }
-    if let Ok(text) = std::fs::read_to_string(path)
-        && let Some(holder) = parse_holder(&text)
-        && holder_is_alive(&holder)
-    {
-        return format!(
-            "pid {} ({}) on host {} since {}",
-            holder.pid, holder.command, holder.host, holder.since
-        );
-    }
-    "another process".to_string()
-}
-
 /// Opens (creating if missing) the lock file as a fresh open file
 /// description. std opens with O_CLOEXEC.
 fn open_lock_file(path: &Path) -> io::Result<File> {
@@ -246,14 +162,13 @@ fn open_lock_file(path: &Path) -> io::Result<File> {
 
 /// Non-blocking LOCK_EX; `Ok(false)` if another description holds it.
 // The one place that takes the lock without waiting (clippy.toml reserves
-// file-lock methods for this module). Called through the fs4 trait by path
-// because std's inherent `File::try_lock` would otherwise win resolution.
+// file-lock functions for this module).
 #[allow(clippy::disallowed_methods)]
 fn try_lock(file: &File) -> io::Result<bool> {
-    match LockExt::try_lock(file) {
+    match rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(true),
-        Err(fs4::TryLockError::WouldBlock) => Ok(false),
-        Err(fs4::TryLockError::Error(err)) => Err(err),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(false),
+        Err(err) => Err(err.into()),
     }
 }
 
@@ -267,13 +182,13 @@ pub fn try_lock_file(file: &File) -> io::Result<bool> {
 /// Blocking LOCK_EX, retried on EINTR (flock(2) returns it when a signal
 /// handler runs while waiting).
 // The one place that blocks in flock(2) (clippy.toml reserves file-lock
-// methods for this module).
+// functions for this module).
 #[allow(clippy::disallowed_methods)]
 fn lock_blocking(file: &File) -> io::Result<()> {
     loop {
-        match LockExt::lock(file) {
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
+        match rustix::fs::flock(file, FlockOperation::LockExclusive) {
+            Err(rustix::io::Errno::INTR) => continue,
+            other => return other.map_err(io::Error::from),
         }
     }
 }
@@ -306,25 +221,12 @@ impl Waiter<'_> {
         }
     }
 
-    fn wait_backoff(&mut self, file: File) -> io::Result<Option<File>> {
-        let mut pause = Duration::from_millis(1);
-        loop {
-            let now = Instant::now();
-            if now >= self.deadline {
-                return Ok(None);
-            }
-            self.notice_if_due(now);
-            let now = Instant::now();
-            // Never sleep past the deadline: the last try happens at it.
-            thread::sleep(pause.min(self.next_wake().saturating_duration_since(now)));
-            pause = (pause * 2).min(BACKOFF_CAP);
-            if try_lock(&file)? {
-                return Ok(Some(file));
-            }
-        }
-    }
-
-    fn wait_blocking(&mut self, file: File) -> io::Result<Option<File>> {
+    /// A helper thread blocks in flock(LOCK_EX); this thread waits on a
+    /// channel with a deadline, waking once for the notice. If the helper
+    /// acquires after we gave up, it releases at once. Chosen over polling
+    /// with backoff by `scripts/bench.sh` (README, Benchmarks): the handoff
+    /// is the kernel's wake-up, not the next poll.
+    fn wait(&mut self, file: File) -> io::Result<Option<File>> {
         if Instant::now() >= self.deadline {
             // Timeout zero: no helper thread to park for nothing.
             return Ok(None);
@@ -373,111 +275,23 @@ impl Waiter<'_> {
     }
 }
 
-/// The pid that holds a granted flock on `path`'s inode per `/proc/locks`.
-fn kernel_holder_pid(path: &Path) -> Option<u32> {
-    let meta = std::fs::metadata(path).ok()?;
-    let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    find_flock_holder(
-        &locks,
-        dev_major(meta.dev()),
-        dev_minor(meta.dev()),
-        meta.ino(),
-    )
-}
-
-/// Parses `/proc/locks` lines such as (verified on Linux 6.x):
-/// `1: FLOCK  ADVISORY  WRITE 8374 fe:00:10011764 0 EOF` (granted) and
-/// `1: -> FLOCK  ADVISORY  WRITE 8378 fe:00:10011764 0 EOF` (a waiter).
-/// Device major and minor are hex, the inode decimal (fs/locks.c
-/// `lock_get_status`).
-fn find_flock_holder(locks: &str, major: u64, minor: u64, ino: u64) -> Option<u32> {
-    locks.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        // Waiters carry "->" in the second field; they hold nothing.
-        let [_, "FLOCK", _, _, pid, dev_ino, ..] = fields.as_slice() else {
-            return None;
-        };
-        let mut parts = dev_ino.splitn(3, ':');
-        let maj = u64::from_str_radix(parts.next()?, 16).ok()?;
-        let min = u64::from_str_radix(parts.next()?, 16).ok()?;
-        let inode: u64 = parts.next()?.parse().ok()?;
-        // A pid outside our pid namespace shows as 0 or -1: not useful.
-        let pid: u32 = pid.parse().ok().filter(|&pid| pid > 0)?;
-        (maj == major && min == minor && inode == ino).then_some(pid)
-    })
-}
-
-// glibc's gnu_dev_major/minor: st_dev packs a 12-bit major and a 20-bit
-// minor with the high bits split (sys/sysmacros.h).
-fn dev_major(dev: u64) -> u64 {
-    ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)
-}
-
-fn dev_minor(dev: u64) -> u64 {
-    (dev & 0xff) | ((dev >> 12) & !0xff)
-}
-
-fn holder_is_alive(holder: &LockHolder) -> bool {
-    // A pid means nothing on another host (a lock file on shared storage).
-    holder.host == crate::process::hostname()
-        && Path::new(&format!("/proc/{}", holder.pid)).exists()
-}
-
-fn format_holder(holder: &LockHolder) -> String {
-    // One line per field: a newline inside a value would forge a field.
-    let clean = |value: &str| value.replace(['\n', '\r'], " ");
-    format!(
-        "pid: {}\nhost: {}\ncommand: {}\nsince: {}\n",
-        holder.pid,
-        clean(&holder.host),
-        clean(&holder.command),
-        clean(&holder.since)
-    )
-}
-
-/// Parses [`format_holder`] output; `None` unless all four fields are there
-/// (a half-written or foreign file says nothing reliable).
-fn parse_holder(text: &str) -> Option<LockHolder> {
-    let (mut pid, mut host, mut command, mut since) = (None, None, None, None);
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(": ") else {
-            continue;
-        };
-        match key {
-            "pid" => pid = value.trim().parse().ok(),
-            "host" => host = Some(value.to_string()),
-            "command" => command = Some(value.to_string()),
-            "since" => since = Some(value.to_string()),
-            _ => {}
-        }
-    }
-    Some(LockHolder {
-        pid: pid?,
-        host: host?,
-        command: command?,
-        since: since?,
-    })
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::process::{Child, Command};
     use std::sync::Mutex;
     use std::sync::atomic::AtomicUsize;
 
-    const BOTH: [WaitStrategy; 2] = [WaitStrategy::Blocking, WaitStrategy::Backoff];
-
-    fn lock_path(dir: &tempfile::TempDir) -> PathBuf {
+    pub(crate) fn lock_path(dir: &tempfile::TempDir) -> PathBuf {
         dir.path().join("containers.yaml.lock")
     }
 
-    fn acquire(path: &Path, timeout: Duration, strategy: WaitStrategy) -> anyhow::Result<FileLock> {
-        FileLock::acquire(path, timeout, strategy, Duration::from_secs(1), &mut |_| {})
+    fn acquire(path: &Path, timeout: Duration) -> anyhow::Result<FileLock> {
+        FileLock::acquire(path, timeout, Duration::from_secs(1), &mut |_| {})
     }
 
     /// Polls `cond` for up to `limit`; true if it became true.
-    fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    pub(crate) fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         let start = Instant::now();
         while start.elapsed() < limit {
             if cond() {
@@ -494,14 +308,14 @@ mod tests {
     /// thread's spawn can keep a just-dropped lock alive for a moment.
     static SPAWNS: Mutex<()> = Mutex::new(());
 
-    fn serial() -> std::sync::MutexGuard<'static, ()> {
+    pub(crate) fn serial() -> std::sync::MutexGuard<'static, ()> {
         SPAWNS
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Kills and reaps a child this test spawned, even when an assert fails.
-    struct KillOnDrop(Child);
+    pub(crate) struct KillOnDrop(pub(crate) Child);
     impl Drop for KillOnDrop {
         fn drop(&mut self) {
             let _ = self.0.kill();
@@ -518,12 +332,11 @@ mod tests {
         const THREADS: usize = 8;
         const ROUNDS: usize = 50;
         thread::scope(|scope| {
-            for i in 0..THREADS {
+            for _ in 0..THREADS {
                 let (lock, counter) = (&lock, &counter);
                 scope.spawn(move || {
-                    let strategy = BOTH[i % 2];
                     for _ in 0..ROUNDS {
-                        let _guard = acquire(lock, Duration::from_secs(30), strategy).unwrap();
+                        let _guard = acquire(lock, Duration::from_secs(30)).unwrap();
                         let n: usize = std::fs::read_to_string(counter).unwrap().parse().unwrap();
                         // Widen the read-modify-write window so a missing
                         // lock loses increments reliably.
@@ -556,12 +369,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = lock_path(&dir);
         let _held = FileLock::try_acquire(&path).unwrap().unwrap();
-        for strategy in BOTH {
-            let start = Instant::now();
-            let err = acquire(&path, Duration::ZERO, strategy).unwrap_err();
-            assert!(start.elapsed() < Duration::from_millis(200), "{strategy:?}");
-            assert!(err.downcast_ref::<LockTimeout>().is_some(), "{err:#}");
-        }
+        let start = Instant::now();
+        let err = acquire(&path, Duration::ZERO).unwrap_err();
+        assert!(start.elapsed() < Duration::from_millis(200));
+        assert!(err.downcast_ref::<LockTimeout>().is_some(), "{err:#}");
     }
 
     #[test]
@@ -570,60 +381,50 @@ mod tests {
         let path = lock_path(&dir);
         let _held = FileLock::try_acquire(&path).unwrap().unwrap();
         let timeout = Duration::from_millis(300);
-        for strategy in BOTH {
-            let start = Instant::now();
-            let err = acquire(&path, timeout, strategy).unwrap_err();
-            let elapsed = start.elapsed();
-            assert!(
-                elapsed >= timeout,
-                "{strategy:?} gave up early: {elapsed:?}"
-            );
-            assert!(
-                elapsed < timeout + Duration::from_millis(500),
-                "{strategy:?}: {elapsed:?}"
-            );
-            let timeout_err = err.downcast_ref::<LockTimeout>().expect("LockTimeout");
-            assert_eq!(timeout_err.path, path);
-            assert!(timeout_err.waited >= timeout);
-            // This process holds it through another file description.
-            let me = format!("pid {} (", std::process::id());
-            assert!(
-                timeout_err.holder.starts_with(&me),
-                "{}",
-                timeout_err.holder
-            );
-            let message = err.to_string();
-            assert!(message.contains(&path.display().to_string()), "{message}");
-            assert!(message.contains("LXDEV_LOCK_TIMEOUT"), "{message}");
-        }
+        let start = Instant::now();
+        let err = acquire(&path, timeout).unwrap_err();
+        let elapsed = start.elapsed();
+        assert!(elapsed >= timeout, "gave up early: {elapsed:?}");
+        assert!(
+            elapsed < timeout + Duration::from_millis(500),
+            "{elapsed:?}"
+        );
+        let timeout_err = err.downcast_ref::<LockTimeout>().expect("LockTimeout");
+        assert_eq!(timeout_err.path, path);
+        assert!(timeout_err.waited >= timeout);
+        // This process holds it through another file description.
+        let me = format!("pid {} (", std::process::id());
+        assert!(
+            timeout_err.holder.starts_with(&me),
+            "{}",
+            timeout_err.holder
+        );
+        let message = err.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("LXDEV_LOCK_TIMEOUT"), "{message}");
     }
 
     #[test]
     fn waiter_gets_the_lock_soon_after_release() {
         let dir = tempfile::tempdir().unwrap();
         let path = lock_path(&dir);
-        for strategy in BOTH {
-            let held = FileLock::try_acquire(&path).unwrap().unwrap();
-            let releaser = thread::spawn(move || {
-                thread::sleep(Duration::from_millis(100));
-                drop(held);
-                Instant::now()
-            });
-            let _lock = acquire(&path, Duration::from_secs(10), strategy).unwrap();
-            let handoff = releaser.join().unwrap().elapsed();
-            assert!(
-                handoff < Duration::from_millis(100),
-                "{strategy:?}: {handoff:?}"
-            );
-        }
+        let held = FileLock::try_acquire(&path).unwrap().unwrap();
+        let releaser = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(100));
+            drop(held);
+            Instant::now()
+        });
+        let _lock = acquire(&path, Duration::from_secs(10)).unwrap();
+        let handoff = releaser.join().unwrap().elapsed();
+        assert!(handoff < Duration::from_millis(100), "{handoff:?}");
     }
 
     #[test]
-    fn abandoned_blocking_waiter_releases_when_it_gets_the_lock() {
+    fn abandoned_waiter_releases_when_it_gets_the_lock() {
         let dir = tempfile::tempdir().unwrap();
         let path = lock_path(&dir);
         let held = FileLock::try_acquire(&path).unwrap().unwrap();
-        let err = acquire(&path, Duration::from_millis(100), WaitStrategy::Blocking).unwrap_err();
+        let err = acquire(&path, Duration::from_millis(100)).unwrap_err();
         assert!(err.downcast_ref::<LockTimeout>().is_some());
         // The helper thread is still parked in flock(2); it wins the lock
         // now and must let go at once. Give it time to win the handoff
@@ -640,35 +441,32 @@ mod tests {
     fn on_wait_is_called_once_while_waiting() {
         let dir = tempfile::tempdir().unwrap();
         let path = lock_path(&dir);
-        for strategy in BOTH {
-            let held = FileLock::try_acquire(&path).unwrap().unwrap();
-            let still_held = Arc::new(AtomicBool::new(true));
-            let releaser = {
-                let still_held = Arc::clone(&still_held);
-                thread::spawn(move || {
-                    thread::sleep(Duration::from_millis(400));
-                    still_held.store(false, Ordering::SeqCst);
-                    drop(held);
-                })
-            };
-            let notices = Mutex::new(Vec::new());
-            let _lock = FileLock::acquire(
-                &path,
-                Duration::from_secs(10),
-                strategy,
-                Duration::from_millis(50),
-                &mut |holder| {
-                    assert!(still_held.load(Ordering::SeqCst), "notice after release");
-                    notices.lock().unwrap().push(holder.to_string());
-                },
-            )
-            .unwrap();
-            releaser.join().unwrap();
-            let notices = notices.into_inner().unwrap();
-            assert_eq!(notices.len(), 1, "{strategy:?}: {notices:?}");
-            let me = format!("pid {} (", std::process::id());
-            assert!(notices[0].starts_with(&me), "{}", notices[0]);
-        }
+        let held = FileLock::try_acquire(&path).unwrap().unwrap();
+        let still_held = Arc::new(AtomicBool::new(true));
+        let releaser = {
+            let still_held = Arc::clone(&still_held);
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(400));
+                still_held.store(false, Ordering::SeqCst);
+                drop(held);
+            })
+        };
+        let notices = Mutex::new(Vec::new());
+        let _lock = FileLock::acquire(
+            &path,
+            Duration::from_secs(10),
+            Duration::from_millis(50),
+            &mut |holder| {
+                assert!(still_held.load(Ordering::SeqCst), "notice after release");
+                notices.lock().unwrap().push(holder.to_string());
+            },
+        )
+        .unwrap();
+        releaser.join().unwrap();
+        let notices = notices.into_inner().unwrap();
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        let me = format!("pid {} (", std::process::id());
+        assert!(notices[0].starts_with(&me), "{}", notices[0]);
     }
 
     #[test]
@@ -676,131 +474,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = lock_path(&dir);
         let calls = AtomicUsize::new(0);
-        let _lock = FileLock::acquire(
-            &path,
-            Duration::from_secs(1),
-            WaitStrategy::Blocking,
-            Duration::ZERO,
-            &mut |_| {
-                calls.fetch_add(1, Ordering::SeqCst);
-            },
-        )
-        .unwrap();
-        assert_eq!(calls.load(Ordering::SeqCst), 0);
-    }
-
-    #[test]
-    fn holder_is_written_and_parsed_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = lock_path(&dir);
-        let mut lock = FileLock::try_acquire(&path).unwrap().unwrap();
-        let long = LockHolder {
-            pid: 123,
-            host: "h".into(),
-            command: "lxdev container create a b with a much longer command line".into(),
-            since: "2026-01-31T12:34:56Z".into(),
-        };
-        lock.write_holder(&long).unwrap();
-        let holder = LockHolder {
-            pid: 42,
-            host: "box".into(),
-            command: "lxdev container create dev\nbusybox".into(),
-            since: "2026-02-01T00:00:00Z".into(),
-        };
-        lock.write_holder(&holder).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(
-            text,
-            "pid: 42\nhost: box\ncommand: lxdev container create dev busybox\n\
-             since: 2026-02-01T00:00:00Z\n"
-        );
-        let parsed = parse_holder(&text).unwrap();
-        assert_eq!(parsed.pid, 42);
-        assert_eq!(parsed.command, "lxdev container create dev busybox");
-        assert_eq!(parsed.since, holder.since);
-        assert_eq!(parse_holder("pid: 42\nhost: box\n"), None);
-        assert_eq!(parse_holder(""), None);
-    }
-
-    #[test]
-    fn current_holder_has_an_rfc3339_time() {
-        let holder = LockHolder::current("lxdev x");
-        assert_eq!(holder.pid, std::process::id());
-        assert!(
-            crate::time::parse_rfc3339(&holder.since).is_some(),
-            "{}",
-            holder.since
-        );
-    }
-
-    #[test]
-    fn describe_holder_falls_back_to_the_lock_file_then_to_another_process() {
-        let _serial = serial();
-        let dir = tempfile::tempdir().unwrap();
-        let path = lock_path(&dir);
-        let mut lock = FileLock::try_acquire(&path).unwrap().unwrap();
-        lock.write_holder(&LockHolder::current("lxdev container create a b"))
-            .unwrap();
-        drop(lock);
-        // Unlocked, so /proc/locks has nothing; the note names a live pid.
-        let described = describe_holder(&path);
-        let expected = format!(
-            "pid {} (lxdev container create a b) on host ",
-            std::process::id()
-        );
-        assert!(described.starts_with(&expected), "{described}");
-
-        let mut dead = Command::new("true").spawn().unwrap();
-        let dead_pid = dead.id();
-        dead.wait().unwrap();
-        let mut lock = FileLock::try_acquire(&path).unwrap().unwrap();
-        lock.write_holder(&LockHolder {
-            pid: dead_pid,
-            ..LockHolder::current("gone")
+        let _lock = FileLock::acquire(&path, Duration::from_secs(1), Duration::ZERO, &mut |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
         })
         .unwrap();
-        drop(lock);
-        assert_eq!(describe_holder(&path), "another process");
-    }
-
-    #[test]
-    fn describe_holder_finds_a_flock_1_holder() {
-        let _serial = serial();
-        let dir = tempfile::tempdir().unwrap();
-        let path = lock_path(&dir);
-        std::fs::write(&path, "").unwrap();
-        let child = Command::new("flock")
-            .arg(&path)
-            .args(["sleep", "3"])
-            .spawn()
-            .expect("flock(1) from util-linux");
-        let child = KillOnDrop(child);
-        let taken = eventually(Duration::from_secs(2), || {
-            FileLock::try_acquire(&path).unwrap().is_none()
-        });
-        assert!(taken, "flock(1) never took the lock");
-        let described = describe_holder(&path);
-        let expected = format!("pid {} (flock {} sleep 3)", child.0.id(), path.display());
-        assert_eq!(described, expected);
-    }
-
-    #[test]
-    fn proc_locks_parsing_skips_waiters_and_other_files() {
-        let locks = "\
-1: -> FLOCK  ADVISORY  WRITE 8378 fe:00:10011764 0 EOF
-1: FLOCK  ADVISORY  WRITE 8374 fe:00:10011764 0 EOF
-2: POSIX  ADVISORY  WRITE 999 fe:00:10011764 0 EOF
-3: FLOCK  ADVISORY  WRITE 77 fe:01:10011764 0 EOF
-";
-        assert_eq!(find_flock_holder(locks, 0xfe, 0, 10_011_764), Some(8374));
-        assert_eq!(find_flock_holder(locks, 0xfe, 1, 10_011_764), Some(77));
-        assert_eq!(find_flock_holder(locks, 0xfe, 0, 1), None);
-        // st_dev 0xfe00 is major 254, minor 0; large minors use high bits.
-        assert_eq!((dev_major(0xfe00), dev_minor(0xfe00)), (0xfe, 0));
-        assert_eq!(
-            (dev_major(0x0100_0103), dev_minor(0x0100_0103)),
-            (1, 0x1003)
-        );
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
     }
 
     #[test]
@@ -842,18 +520,5 @@ mod tests {
         });
         assert!(result.is_err());
         assert!(FileLock::try_acquire(&path).unwrap().is_some());
-    }
-
-    #[test]
-    fn wait_strategy_parses_env_values() {
-        assert_eq!(
-            WaitStrategy::parse("blocking"),
-            Some(WaitStrategy::Blocking)
-        );
-        assert_eq!(
-            WaitStrategy::parse(" Backoff\n"),
-            Some(WaitStrategy::Backoff)
-        );
-        assert_eq!(WaitStrategy::parse("spin"), None);
     }
 }

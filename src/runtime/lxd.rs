@@ -31,7 +31,7 @@ use super::{ExecOptions, Instance, Runtime, Tags};
 use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
-use crate::fs::lock::{FileLock, WaitStrategy};
+use crate::fs::lock::{FileLock, LockTimeout};
 
 /// Seconds `stop` gives the instance's init to shut down cleanly before it
 /// is killed (LXD's own default for host shutdown is 30 s too).
@@ -93,13 +93,28 @@ impl LxdRuntime {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create `{}`", dir.display()))?;
         let path = dir.join(format!("{instance}.snapshots.lock"));
+        // Not LockTimeout: its advice (--lock-timeout) is about the config
+        // lock and does not shorten or lengthen this wait. Busy keeps the
+        // exit code (75, try again).
         let lock = FileLock::acquire(
             &path,
             SNAPSHOT_QUEUE_TIMEOUT,
-            WaitStrategy::from_env(),
             SNAPSHOT_QUEUE_TIMEOUT,
             &mut |_| {},
-        )?;
+        )
+        .map_err(|err| match err.downcast::<LockTimeout>() {
+            Ok(timeout) => Error::Busy(format!(
+                "timed out after {} s waiting in the queue for snapshot work on instance \
+                     `{instance}` (`{}`), held by {}; LXD fails parallel snapshot operations \
+                     on one instance, so lxdev runs them one at a time: let that work finish, \
+                     then try again",
+                timeout.waited.as_secs(),
+                timeout.path.display(),
+                timeout.holder,
+            ))
+            .into(),
+            Err(err) => err,
+        })?;
         Ok(Some(lock))
     }
 
@@ -894,16 +909,18 @@ struct ApiOperation {
 /// `instance/snapshot`) among its arguments.
 fn orphaned_client(client: &str, instance: &str) -> Option<(u32, String)> {
     let snapshot_prefix = format!("{instance}/");
-    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
-        let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
-        let args = crate::process::arguments(pid)?;
-        let program = std::path::Path::new(args.first()?).file_name()?.to_str()?;
+    let (pid, args) = crate::process::find(|_, args| {
+        let program = args
+            .first()
+            .and_then(|a| std::path::Path::new(a).file_name())
+            .and_then(|f| f.to_str());
         let names_it = args
             .iter()
             .skip(1)
             .any(|a| a == instance || a.starts_with(&snapshot_prefix));
-        (program == client && names_it).then(|| (pid, args.join(" ")))
-    })
+        program == Some(client) && names_it
+    })?;
+    Some((pid, args.join(" ")))
 }
 
 #[cfg(test)]

@@ -16,3 +16,4 @@ mod robustness;
 mod safety;
 mod snapshot;
 mod support;
+mod timestamps;

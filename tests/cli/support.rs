@@ -70,7 +70,6 @@ impl Project {
             .env_remove("LXDEV_FAKE_DELAY_MS")
             .env_remove("LXDEV_FAKE_FAIL")
             .env_remove("LXDEV_LOCK_TIMEOUT")
-            .env_remove("LXDEV_LOCK_WAIT")
             .args(args);
         cmd
     }
