@@ -56,7 +56,12 @@ impl Context {
             .into());
         }
         let name = asked.as_ref().map(|(name, _)| name.as_str()).or(recorded);
-        let runtime = runtime::select(name, project.name(), project.dir())?;
+        let config = project.config();
+        let placement = runtime::Placement {
+            remote: config.remote.clone(),
+            project: config.runtime_project.clone(),
+        };
+        let runtime = runtime::select(name, placement, project.name(), project.dir())?;
         if name.is_none() {
             self.out.note(format!(
                 "using the {0} runtime (detected); pin it with `runtime: {0}` in `{1}` or --runtime {0}",

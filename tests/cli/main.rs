@@ -10,6 +10,8 @@ mod hostile;
 mod init;
 mod locking;
 mod lxd;
+#[path = "../common/runtimes.rs"]
+mod runtimes;
 mod safety;
 mod snapshot;
 mod support;
