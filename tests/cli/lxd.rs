@@ -52,6 +52,8 @@ struct LxdProject {
     project: Project,
     name: String,
     rt: TestRuntime,
+    /// The file's `runtime_project:`, when it names one.
+    place: Option<String>,
 }
 
 impl LxdProject {
@@ -64,18 +66,22 @@ impl LxdProject {
     }
 
     fn start(rt: TestRuntime) -> LxdProject {
-        let name = format!(
-            "lxt{}x{}",
-            std::process::id(),
-            NEXT_PROJECT.fetch_add(1, Ordering::SeqCst)
-        );
+        LxdProject::start_in(rt, next_name(), None)
+    }
+
+    /// Project `name` whose file names `runtime_project: PLACE` if given.
+    fn start_in(rt: TestRuntime, name: String, place: Option<&str>) -> LxdProject {
+        let place_line = place
+            .map(|p| format!("runtime_project: {p}\n"))
+            .unwrap_or_default();
         let lxd = LxdProject {
             project: Project::with_yaml(&format!(
-                "project: {name}\nruntime: {}\ncontainers: {{}}\n",
+                "project: {name}\nruntime: {}\n{place_line}containers: {{}}\n",
                 rt.name
             )),
             name,
             rt,
+            place: place.map(str::to_owned),
         };
         lxd.assert_agree_and_ready();
         lxd
@@ -108,9 +114,16 @@ impl LxdProject {
         cmd
     }
 
-    /// The runtime's client with `args`, output captured.
+    /// The runtime's client with `args` (in the file's runtime project),
+    /// output captured.
     fn client(&self, args: &[&str]) -> std::process::Output {
-        self.rt.run(args)
+        let mut args: Vec<&str> = args.to_vec();
+        let flag = self.place.as_ref().map(|p| format!("--project={p}"));
+        if let Some(flag) = &flag {
+            assert_ne!(args[0], "query", "query takes no --project");
+            args.insert(1, flag);
+        }
+        self.rt.run(&args)
     }
 
     /// Runs `lxdev ARGS...`, asserts it succeeded and that the file and LXD
@@ -143,7 +156,7 @@ impl LxdProject {
 
     /// LXD's instances named `<project>-...`.
     fn instances(&self) -> BTreeMap<String, LxdInstance> {
-        lxd_instances(self.rt, &format!("{}-", self.name))
+        lxd_instances(self.rt, self.place.as_deref(), &format!("{}-", self.name))
     }
 
     /// What LXD says about container `name`; panics if it has no instance.
@@ -211,12 +224,15 @@ impl Drop for LxdProject {
     fn drop(&mut self) {
         let prefix = format!("{}-", self.name);
         let rt = self.rt;
-        let Ok(names) = std::panic::catch_unwind(|| lxd_instances(rt, &prefix)) else {
+        let place = self.place.clone();
+        let Ok(names) =
+            std::panic::catch_unwind(|| lxd_instances(rt, place.as_deref(), &prefix))
+        else {
             eprintln!("cleanup: could not list the instances of `{prefix}*`");
             return;
         };
         for name in names.keys() {
-            let out = rt.run(&["delete", "--force", name]);
+            let out = self.client(&["delete", "--force", name]);
             if !out.status.success() {
                 eprintln!(
                     "cleanup: `{} delete --force {name}` failed: {}",
@@ -231,10 +247,18 @@ impl Drop for LxdProject {
 /// Every LXD instance whose name starts with `prefix`, from one
 /// `GET /1.0/instances?recursion=2`. Retried a few times: a listing that
 /// races another test's delete can fail with "not found".
-fn lxd_instances(rt: TestRuntime, prefix: &str) -> BTreeMap<String, LxdInstance> {
+fn lxd_instances(
+    rt: TestRuntime,
+    place: Option<&str>,
+    prefix: &str,
+) -> BTreeMap<String, LxdInstance> {
+    let path = match place {
+        Some(p) => format!("/1.0/instances?recursion=2&project={p}"),
+        None => "/1.0/instances?recursion=2".to_owned(),
+    };
     let mut last_error = String::new();
     for _ in 0..5 {
-        let out = rt.run(&["query", "/1.0/instances?recursion=2"]);
+        let out = rt.run(&["query", &path]);
         if !out.status.success() {
             last_error = String::from_utf8_lossy(&out.stderr).into_owned();
             std::thread::sleep(Duration::from_millis(50));
@@ -250,10 +274,7 @@ fn lxd_instances(rt: TestRuntime, prefix: &str) -> BTreeMap<String, LxdInstance>
             })
             .collect();
     }
-    panic!(
-        "`{} query /1.0/instances?recursion=2` kept failing: {last_error}",
-        rt.client
-    );
+    panic!("`{} query {path}` kept failing: {last_error}", rt.client);
 }
 
 fn parse_instance(api: &Value) -> LxdInstance {
@@ -280,6 +301,59 @@ fn parse_instance(api: &Value) -> LxdInstance {
         status: api["status"].as_str().unwrap_or_default().to_owned(),
         snapshots,
         config,
+    }
+}
+
+/// A fresh lxdev project name, `lxt<pid>x<n>`.
+fn next_name() -> String {
+    format!(
+        "lxt{}x{}",
+        std::process::id(),
+        NEXT_PROJECT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// An LXD/Incus project made for one test and deleted when dropped (after
+/// the instances in it: declare it before the `LxdProject`s that use it).
+/// Images and profiles are shared with `default`, so `busybox` and the
+/// default profile's root disk work in it.
+struct RuntimeProject {
+    rt: TestRuntime,
+    name: String,
+}
+
+impl RuntimeProject {
+    fn new(rt: TestRuntime, name: String) -> RuntimeProject {
+        let out = rt.run(&[
+            "project",
+            "create",
+            &name,
+            "-c",
+            "features.images=false",
+            "-c",
+            "features.profiles=false",
+        ]);
+        assert!(
+            out.status.success(),
+            "{} project create {name}: {}",
+            rt.client,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        RuntimeProject { rt, name }
+    }
+}
+
+impl Drop for RuntimeProject {
+    fn drop(&mut self) {
+        let out = self.rt.run(&["project", "delete", &self.name]);
+        if !out.status.success() {
+            eprintln!(
+                "cleanup: `{} project delete {}` failed: {}",
+                self.rt.client,
+                self.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
 }
 
@@ -903,4 +977,111 @@ fn wait_for_clients_of(instance: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Two lxdev projects with the same name (so the same instance names) in
+/// two LXD/Incus projects: each sees, lists, doctors and removes only its
+/// own instance; the client's `default` project holds neither.
+#[test]
+fn runtime_projects_keep_same_named_instances_apart() {
+    for rt in runtimes::reachable("runtime_projects_keep_same_named_instances_apart") {
+        let name = next_name();
+        let place_a = RuntimeProject::new(rt, format!("{name}a"));
+        let place_b = RuntimeProject::new(rt, format!("{name}b"));
+        let a = LxdProject::start_in(rt, name.clone(), Some(&place_a.name));
+        let b = LxdProject::start_in(rt, name.clone(), Some(&place_b.name));
+        let in_default = |inst: &str| lxd_instances(rt, None, &format!("{name}-")).contains_key(inst);
+
+        a.ok(["container", "create", "dev", IMAGE]);
+        assert!(b.instances().is_empty(), "b sees a's instance");
+        b.ok(["container", "create", "dev", IMAGE]);
+        a.ok(["snapshot", "create", "dev", "only-a"]);
+        assert_eq!(a.lxd("dev").snapshots, set(&["only-a"]));
+        assert!(b.lxd("dev").snapshots.is_empty());
+        assert!(!in_default(&a.instance("dev")), "nothing lands in `default`");
+        for lxd in [&a, &b] {
+            lxd.ok(["doctor"])
+                .stdout(predicate::str::contains("no problems"));
+            let listed = json_stdout(&lxd.ok(["--json", "list"]));
+            assert_eq!(listed["containers"][0]["status"], "Running", "{listed}");
+        }
+
+        a.ok(["container", "remove", "dev"]);
+        assert!(a.instances().is_empty());
+        assert_eq!(b.lxd("dev").status, "Running", "a's remove left b alone");
+        b.ok(["container", "remove", "dev"]);
+    }
+}
+
+/// `init` records the client's current project, so switching the client
+/// to another project afterwards does not move lxdev: here the client's
+/// config (a temp `LXD_CONF`/`INCUS_CONF`) is switched to a new project for
+/// `init` only, and later commands run with the user's usual config.
+#[test]
+fn init_pins_the_clients_current_project() {
+    for rt in runtimes::reachable("init_pins_the_clients_current_project") {
+        let name = next_name();
+        let place = RuntimeProject::new(rt, format!("{name}p"));
+        let conf = tempfile::tempdir().unwrap();
+        let conf_var = rt.conf_env();
+        let switched = rt
+            .command(&["project", "switch", &place.name])
+            .env(conf_var, conf.path())
+            .output()
+            .unwrap();
+        assert!(
+            switched.status.success(),
+            "{}",
+            String::from_utf8_lossy(&switched.stderr)
+        );
+        let lxd = LxdProject::start_in(rt, name.clone(), Some(&place.name));
+        std::fs::remove_file(lxd.project.config_path()).unwrap();
+        lxd.lxdev(["init", "--project", &name])
+            .env(conf_var, conf.path())
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!("project `{}`", place.name)));
+        assert_eq!(
+            lxd.project.config().runtime_project.as_deref(),
+            Some(place.name.as_str()),
+            "{}",
+            lxd.project.yaml()
+        );
+
+        // The user's own config still has `default` as current.
+        lxd.ok(["container", "create", "dev", IMAGE]);
+        assert_eq!(lxd.lxd("dev").status, "Running");
+        assert!(
+            !lxd_instances(rt, None, &format!("{name}-")).contains_key(&lxd.instance("dev")),
+            "the instance went to the client's current project, not the recorded one"
+        );
+        lxd.ok(["container", "remove", "dev"]);
+    }
+}
+
+/// A file with no `runtime:` (lxc-dev-manager's) on a machine where both
+/// clients reach a daemon: the command says it picked Incus and how to pin
+/// a runtime, and leaves the file alone.
+#[test]
+fn detection_with_both_runtimes_says_which_and_how_to_pin_it() {
+    let test = "detection_with_both_runtimes_says_which_and_how_to_pin_it";
+    if runtimes::reachable(test).len() < 2 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {test}: needs both lxd and incus"
+        );
+        return;
+    }
+    let project = Project::with_yaml(&format!("project: {}\ncontainers: {{}}\n", next_name()));
+    let before = project.bytes();
+    project
+        .lxdev(["list"])
+        .env_remove("LXDEV_RUNTIME")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "using the incus runtime (detected); pin it with `runtime: incus`",
+        ))
+        .stderr(predicate::str::contains("--runtime incus"));
+    assert_eq!(project.bytes(), before);
 }

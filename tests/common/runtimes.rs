@@ -122,6 +122,14 @@ impl TestRuntime {
         }
     }
 
+    /// The environment variable naming the client's config directory.
+    pub fn conf_env(&self) -> &'static str {
+        match self.name {
+            "incus" => "INCUS_CONF",
+            _ => "LXD_CONF",
+        }
+    }
+
     /// The client's words for making an instance without starting it.
     pub fn create(&self) -> &'static str {
         match self.name {
