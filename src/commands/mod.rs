@@ -33,6 +33,7 @@ pub struct Context {
     pub manager: ConfigManager,
     pub out: Output,
     runtime_override: Option<String>,
+    remote_override: Option<String>,
 }
 
 impl Context {
@@ -58,9 +59,12 @@ impl Context {
         let name = asked.as_ref().map(|(name, _)| name.as_str()).or(recorded);
         let config = project.config();
         let placement = runtime::Placement {
-            remote: config.remote.clone(),
+            remote: self.remote_override.clone().or(config.remote.clone()),
             project: config.runtime_project.clone(),
         };
+        if let Some(remote) = &self.remote_override {
+            crate::config::names::validate_placement("--remote", remote).map_err(Error::Usage)?;
+        }
         let runtime = runtime::select(name, placement, project.name(), project.dir())?;
         if name.is_none() {
             self.out.note(format!(
@@ -206,5 +210,6 @@ fn context(global: &GlobalArgs, for_init: bool, cwd: &Path) -> Result<Context> {
             .with_messages(!global.quiet, global.verbose),
         out,
         runtime_override: global.runtime.clone(),
+        remote_override: global.remote.clone(),
     })
 }

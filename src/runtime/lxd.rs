@@ -406,11 +406,23 @@ struct Failure {
 struct ApiInstance {
     name: String,
     status: String,
-    #[serde(default)]
+    /// `null` while Incus 6.0 is still making the instance (seen by the
+    /// kill test: a listing taken mid-create).
+    #[serde(default, deserialize_with = "null_as_empty")]
     config: serde_json::Map<String, Value>,
     /// `null` when the instance has none.
     #[serde(default)]
     snapshots: Option<Vec<ApiSnapshot>>,
+}
+
+/// Reads JSON `null` as the type's default, where the API sends `null`
+/// for an empty value.
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Debug, Deserialize)]
@@ -774,8 +786,9 @@ struct ApiOperations {
 #[derive(Debug, Deserialize)]
 struct ApiOperation {
     description: String,
-    /// Resource kind -> API paths, e.g. `instances: [/1.0/instances/x]`.
-    #[serde(default)]
+    /// Resource kind -> API paths, e.g. `instances: [/1.0/instances/x]`;
+    /// `null` for an operation on no resource.
+    #[serde(default, deserialize_with = "null_as_empty")]
     resources: std::collections::HashMap<String, Vec<String>>,
 }
 
@@ -961,6 +974,13 @@ mod tests {
         let instance = Instance::from(api);
         assert_eq!(instance.snapshots, ["s1", "s2"]);
         assert_eq!(instance.project_tag.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn null_config_means_no_tags() {
+        let api: ApiInstance =
+            serde_json::from_str(r#"{"name":"a","status":"Stopped","config":null}"#).unwrap();
+        assert_eq!(Instance::from(api).project_tag, None);
     }
 
     #[test]

@@ -225,8 +225,7 @@ impl Drop for LxdProject {
         let prefix = format!("{}-", self.name);
         let rt = self.rt;
         let place = self.place.clone();
-        let Ok(names) =
-            std::panic::catch_unwind(|| lxd_instances(rt, place.as_deref(), &prefix))
+        let Ok(names) = std::panic::catch_unwind(|| lxd_instances(rt, place.as_deref(), &prefix))
         else {
             eprintln!("cleanup: could not list the instances of `{prefix}*`");
             return;
@@ -990,7 +989,8 @@ fn runtime_projects_keep_same_named_instances_apart() {
         let place_b = RuntimeProject::new(rt, format!("{name}b"));
         let a = LxdProject::start_in(rt, name.clone(), Some(&place_a.name));
         let b = LxdProject::start_in(rt, name.clone(), Some(&place_b.name));
-        let in_default = |inst: &str| lxd_instances(rt, None, &format!("{name}-")).contains_key(inst);
+        let in_default =
+            |inst: &str| lxd_instances(rt, None, &format!("{name}-")).contains_key(inst);
 
         a.ok(["container", "create", "dev", IMAGE]);
         assert!(b.instances().is_empty(), "b sees a's instance");
@@ -998,7 +998,10 @@ fn runtime_projects_keep_same_named_instances_apart() {
         a.ok(["snapshot", "create", "dev", "only-a"]);
         assert_eq!(a.lxd("dev").snapshots, set(&["only-a"]));
         assert!(b.lxd("dev").snapshots.is_empty());
-        assert!(!in_default(&a.instance("dev")), "nothing lands in `default`");
+        assert!(
+            !in_default(&a.instance("dev")),
+            "nothing lands in `default`"
+        );
         for lxd in [&a, &b] {
             lxd.ok(["doctor"])
                 .stdout(predicate::str::contains("no problems"));
@@ -1040,7 +1043,10 @@ fn init_pins_the_clients_current_project() {
             .env(conf_var, conf.path())
             .assert()
             .success()
-            .stdout(predicate::str::contains(format!("project `{}`", place.name)));
+            .stdout(predicate::str::contains(format!(
+                "project `{}`",
+                place.name
+            )));
         assert_eq!(
             lxd.project.config().runtime_project.as_deref(),
             Some(place.name.as_str()),
