@@ -9,7 +9,10 @@
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$LIB_DIR/.." && pwd)
-LXDEV=${LXDEV_BIN:-$REPO_ROOT/target/release/lxdev}
+# Under CARGO_TARGET_DIR when set, as `cargo build --release` put it there;
+# exported for scripts/check_mixed.py.
+LXDEV=${LXDEV_BIN:-${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/lxdev}
+export LXDEV_BIN=$LXDEV
 export LXDEV_RUNTIME=${LXDEV_RUNTIME:-fake}
 # The interpreter itself, resolved once: a version-manager shim (pyenv)
 # costs ~0.3 s per start.

@@ -47,6 +47,11 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "NAME", global = true)]
     pub runtime: Option<String>,
 
+    /// The lxc/incus remote the containers live on (`lxc remote list`)
+    /// [default: the file's `remote:`, else the client's own]
+    #[arg(long, value_name = "NAME", global = true)]
+    pub remote: Option<String>,
+
     /// Print machine-readable JSON (list, container list, snapshot list, doctor)
     #[arg(long, global = true)]
     pub json: bool,

@@ -245,7 +245,7 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
         ctx.out.say(format!(
             "no problems: `{}` and the {} runtime agree",
             project.path().display(),
-            runtime.name()
+            runtime.location()
         ));
     } else if fix {
         for finding in findings.iter().filter(|f| !f.is_problem()) {

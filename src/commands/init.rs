@@ -34,24 +34,46 @@ pub fn init(ctx: &Context, project: Option<&str>) -> Result<()> {
             (name, derived)
         }
     };
-    let runtime = match ctx.runtime_asked() {
-        Some((name, _)) => {
-            runtime::check_name(&name)?;
-            name
-        }
-        None => {
-            let dir = path.parent().unwrap_or(std::path::Path::new("."));
-            runtime::select(None, &project, dir)?.name().to_string()
-        }
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let asked = ctx.runtime_asked();
+    if let Some((name, _)) = &asked {
+        runtime::check_name(name)?;
+    }
+    // Connected even when named: the client's current project is read now
+    // and recorded, so a later `lxc project switch` cannot move lxdev.
+    let chosen = match asked.as_ref().map(|(name, _)| name.as_str()) {
+        Some("fake") => None,
+        name => Some(runtime::select(
+            name,
+            runtime::Placement::default(),
+            &project,
+            dir,
+        )?),
     };
-    let text = crate::config::Project::initial_text(&project, Some(&runtime));
+    let runtime = chosen.as_ref().map_or("fake", |rt| rt.name()).to_string();
+    let runtime_project = match &chosen {
+        Some(rt) => rt.current_project()?,
+        None => None,
+    };
+    let mut text = crate::config::Project::initial_text(&project, Some(&runtime));
+    if let Some(name) = &runtime_project {
+        let line = format!("runtime: {}\n", crate::config::document::quote(&runtime));
+        let placed = format!(
+            "{line}runtime_project: {}\n",
+            crate::config::document::quote(name)
+        );
+        text = text.replacen(&line, &placed, 1);
+    }
     ctx.manager.create(&text)?;
     let from = derived_from
         .map(|dir| format!(" (from the directory name `{dir}`)"))
         .unwrap_or_default();
     ctx.out.say(format!(
-        "created {} for project `{project}`{from}, on the {runtime} runtime",
-        path.display()
+        "created {} for project `{project}`{from}, on the {runtime} runtime{}",
+        path.display(),
+        runtime_project
+            .map(|name| format!(" (project `{name}`)"))
+            .unwrap_or_default()
     ));
     Ok(())
 }

@@ -39,6 +39,7 @@ pub struct Context {
     pub manager: ConfigManager,
     pub out: Output,
     runtime_override: Option<String>,
+    remote_override: Option<String>,
 }
 
 impl Context {
@@ -62,7 +63,15 @@ impl Context {
             .into());
         }
         let name = asked.as_ref().map(|(name, _)| name.as_str()).or(recorded);
-        let runtime = runtime::select(name, project.name(), project.dir())?;
+        let config = project.config();
+        let placement = runtime::Placement {
+            remote: self.remote_override.clone().or(config.remote.clone()),
+            project: config.runtime_project.clone(),
+        };
+        if let Some(remote) = &self.remote_override {
+            crate::config::names::validate_placement("--remote", remote).map_err(Error::Usage)?;
+        }
+        let runtime = runtime::select(name, placement, project.name(), project.dir())?;
         if name.is_none() {
             self.out.note(format!(
                 "using the {0} runtime (detected); pin it with `runtime: {0}` in `{1}` or --runtime {0}",
@@ -241,5 +250,6 @@ fn context(global: &GlobalArgs, for_init: bool, cwd: &Path) -> Result<Context> {
             .with_messages(!global.quiet, global.verbose),
         out,
         runtime_override: global.runtime.clone(),
+        remote_override: global.remote.clone(),
     })
 }

@@ -6,7 +6,8 @@
 //!
 //! The format is lxc-dev-manager's (`project`, `defaults.ports`,
 //! `defaults.user`, `containers.<name>.{image, ports, user, snapshots}`) plus
-//! lxdev's own optional keys (`runtime`, `defaults.max_containers`, and per
+//! lxdev's own optional keys (`runtime`, `runtime_project`, `remote`,
+//! `defaults.max_containers`, and per
 //! entry `owner`, `created_at`, `cloned_from`, `runtime`, `state`,
 //! `operation`, `error`).
 //!
@@ -32,6 +33,13 @@ pub struct Config {
     /// Runtime backend for this project (`fake`, `lxd`, `incus`).
     #[serde(default)]
     pub runtime: Option<String>,
+    /// The LXD/Incus project the instances live in (`--project NAME` on
+    /// every client call); written by `init` as the client's current one.
+    #[serde(default)]
+    pub runtime_project: Option<String>,
+    /// The client's remote the instances live on (`REMOTE:NAME`).
+    #[serde(default)]
+    pub remote: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub defaults: Defaults,
     /// `containers:` with no value (YAML null) reads as empty.
@@ -264,6 +272,14 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error
     use super::names;
     let at = |key: &str| find_key_line(text, key);
     names::validate_project(&config.project).map_err(|m| invalid(path, at("project"), &m))?;
+    for (key, value) in [
+        ("runtime_project", &config.runtime_project),
+        ("remote", &config.remote),
+    ] {
+        if let Some(value) = value {
+            names::validate_placement(key, value).map_err(|m| invalid(path, at(key), &m))?;
+        }
+    }
     for (name, container) in &config.containers {
         names::validate_container(&config.project, name)
             .map_err(|m| invalid(path, at(name), &m))?;

@@ -223,6 +223,28 @@ pub fn validate_instance(name: &str) -> Result<(), String> {
     }
 }
 
+/// Checks the value of `runtime_project:` or `remote:` (named by `key`),
+/// which reach the client as `--project=NAME` and `NAME:INSTANCE`: letters,
+/// digits, `-`, `_` and `.`, starting with a letter or digit, at most 63
+/// characters. Stricter than LXD (which allows any project name without
+/// `/`), so no value can read as an option, a path or a second remote.
+pub fn validate_placement(key: &str, value: &str) -> Result<(), String> {
+    let valid = value.len() <= MAX_LABEL
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key} `{}` is invalid: use at most {MAX_LABEL} letters, digits, `-`, `_` and `.`, \
+             starting with a letter or digit",
+            value.escape_debug()
+        ))
+    }
+}
+
 /// A name a runtime call carries, for the backends' one check before they
 /// run anything.
 #[derive(Debug, Clone, Copy)]

@@ -12,8 +12,12 @@
 //! so no instance, snapshot or image name can be read as an option: the
 //! client's parser (cobra) takes everything after `--` as positional.
 //!
-//! Limits: the client's default remote and project are used as configured;
-//! no call has a timeout of its own (a hung daemon hangs the call); failure
+//! Where calls go (a remote, an LXD/Incus project) and how each client
+//! spells its verbs is decided in `client.rs` alone.
+//!
+//! Limits: with no `remote:` or `runtime_project:`, the client's default
+//! remote and current project are used as configured; no call has a
+//! timeout of its own (a hung daemon hangs the call); failure
 //! messages are the client's own, in English (`LC_ALL=C`).
 
 use std::ffi::{OsStr, OsString};
@@ -26,6 +30,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::client::{Client, Placement, Verb};
 use super::provision::{self, ContainerUser, Provisioning};
 use super::{ExecOptions, Instance, Runtime, Tags};
 use crate::config::ledger::Step;
@@ -56,8 +61,8 @@ const DOCKER_READY: &[&str] = &[
 /// A runtime driven through the `lxc` or `incus` command-line client.
 #[derive(Debug)]
 pub struct LxdRuntime {
-    /// `lxc` or `incus`.
-    client: &'static str,
+    /// `lxc` or `incus`, and where its calls go.
+    client: Client,
     /// Where per-instance snapshot locks live (see `snapshot_queue`).
     lock_dir: Option<PathBuf>,
 }
@@ -66,12 +71,46 @@ impl LxdRuntime {
     /// LXD through `lxc`; fails with `RuntimeUnavailable` (exit 69) if the
     /// client is missing or cannot reach a daemon.
     pub fn lxd() -> Result<LxdRuntime> {
-        Self::connect("lxc")
+        Self::connect("lxc", Placement::default())
     }
 
     /// Incus through `incus`; same failure rules as [`LxdRuntime::lxd`].
     pub fn incus() -> Result<LxdRuntime> {
-        Self::connect("incus")
+        Self::connect("incus", Placement::default())
+    }
+
+    /// The runtime named `name` (`lxd` or `incus`) with its calls sent to
+    /// `placement`'s remote and project; `None` for another name.
+    pub fn open(name: &str, placement: Placement) -> Option<Result<LxdRuntime>> {
+        match name {
+            "lxd" => Some(Self::connect("lxc", placement)),
+            "incus" => Some(Self::connect("incus", placement)),
+            _ => None,
+        }
+    }
+
+    /// Where this runtime's calls go.
+    pub fn placement(&self) -> &Placement {
+        &self.client.placement
+    }
+
+    /// The client's current project on the remote calls go to: the one
+    /// `project list` marks `(current)`. This is the client's own
+    /// configuration (`lxc project switch`), which the server cannot tell:
+    /// `GET /1.0` answers for whatever project the request names.
+    pub fn clients_current_project(&self) -> Result<String> {
+        let mut args: Vec<OsString> = vec!["project".into(), "list".into()];
+        args.extend(["--format".into(), "csv".into()]);
+        if self.client.placement.remote.is_some() {
+            args.extend(["--".into(), self.client.at("").into()]);
+        }
+        let out = self.run(&args)?;
+        // `NAME (current),IMAGES,...`; a project name has no `,` or space.
+        out.lines()
+            .filter_map(|line| line.split(',').next())
+            .find_map(|name| name.strip_suffix(" (current)"))
+            .map(str::to_owned)
+            .with_context(|| format!("`{}` marks no project as current", self.cmdline(&args)))
     }
 
     /// Queue snapshot operations on one instance through lock files in
@@ -118,13 +157,14 @@ impl LxdRuntime {
         Ok(Some(lock))
     }
 
-    /// `incus`, then `lxc`, whichever reaches a daemon first.
-    pub fn detect() -> Result<LxdRuntime> {
-        let incus = match Self::probe("incus") {
+    /// `incus`, then `lxc`, whichever reaches a daemon first, with calls
+    /// sent to `placement`.
+    pub fn detect(placement: Placement) -> Result<LxdRuntime> {
+        let incus = match Self::probe("incus", placement.clone()) {
             Ok(runtime) => return Ok(runtime),
             Err(why) => why,
         };
-        let lxc = match Self::probe("lxc") {
+        let lxc = match Self::probe("lxc", placement) {
             Ok(runtime) => return Ok(runtime),
             Err(why) => why,
         };
@@ -136,20 +176,22 @@ impl LxdRuntime {
 
     /// Checks that `client` exists and a daemon answers it; fails with
     /// `RuntimeUnavailable` saying what to install or start.
-    fn connect(client: &'static str) -> Result<LxdRuntime> {
-        Self::probe(client)
+    fn connect(client: &'static str, placement: Placement) -> Result<LxdRuntime> {
+        Self::probe(client, placement)
             .map_err(|why| Error::RuntimeUnavailable(format!("{why}; {TRY_FAKE}")).into())
     }
 
     /// [`Self::connect`]'s work: the runtime, or why not and what to do.
     /// `query /1.0` is the cheapest call that needs the daemon (about
     /// 20 ms).
-    fn probe(client: &'static str) -> Result<LxdRuntime, String> {
-        let runtime = LxdRuntime {
-            client,
+    fn probe(client: &'static str, placement: Placement) -> Result<LxdRuntime, String> {
+        let mut runtime = LxdRuntime {
+            client: Client::new(client),
             lock_dir: None,
         };
-        let args = ["query", "/1.0"];
+        runtime.client.placement = placement;
+        let path = runtime.client.api("/1.0");
+        let args = ["query", path.as_str()];
         let advice = Advice::for_client(client);
         let cmdline = runtime.cmdline(&args);
         match runtime.command(&args).output() {
@@ -173,14 +215,14 @@ impl LxdRuntime {
     /// `client` with `args`, stdin closed and messages in English, so the
     /// error text lxdev matches on ("not found") is stable.
     fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
-        let mut command = Command::new(self.client);
+        let mut command = Command::new(self.client.program);
         command.args(args).env("LC_ALL", "C").stdin(Stdio::null());
         command
     }
 
     /// The command line as a user would type it, for error messages.
     fn cmdline<S: AsRef<OsStr>>(&self, args: &[S]) -> String {
-        std::iter::once(OsStr::new(self.client))
+        std::iter::once(OsStr::new(self.client.program))
             .chain(args.iter().map(AsRef::as_ref))
             .map(|arg| shell_quote(&arg.to_string_lossy()))
             .collect::<Vec<_>>()
@@ -196,8 +238,8 @@ impl LxdRuntime {
     /// Runs `init` or `copy` for `instance`, then checks and starts it.
     fn make_instance(&self, args: &[OsString], instance: &str) -> Result<()> {
         let remedy = format!(
-            "pick another name or remove it with `{} delete --force {instance}`",
-            self.client
+            "pick another name or remove it with `{}`",
+            self.cmdline(&self.delete_args(instance))
         );
         self.run_making(args, &format!("instance `{instance}`"), &remedy)?;
         self.start_new(instance, &self.cmdline(args))
@@ -210,14 +252,12 @@ impl LxdRuntime {
     fn run_making<S: AsRef<OsStr>>(&self, args: &[S], what: &str, remedy: &str) -> Result<()> {
         match self.try_run(args)? {
             Ok(_) => Ok(()),
-            Err(failure) if failure.stderr.contains("already exists") => {
-                Err(Error::Conflict(format!(
-                    "{}; {what} already exists in {}: {remedy}",
-                    failure.message,
-                    self.name()
-                ))
-                .into())
-            }
+            Err(failure) if names_taken(&failure.stderr) => Err(Error::Conflict(format!(
+                "{}; {what} already exists in {}: {remedy}",
+                failure.message,
+                self.name()
+            ))
+            .into()),
             Err(failure) => bail!(failure.message),
         }
     }
@@ -243,7 +283,8 @@ impl LxdRuntime {
 
     /// `GET path` through `<client> query`, parsed; `None` on 404.
     fn query<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<Option<T>> {
-        let args = ["query", path];
+        let path = self.client.api(path);
+        let args = ["query", path.as_str()];
         let body = match self.try_run(&args)? {
             Ok(body) => body,
             // The client prints the API's error, "Error: Instance not found"
@@ -295,7 +336,7 @@ impl LxdRuntime {
     /// delete meanwhile ("Instance is busy running a "stop" operation").
     fn delete_after_failed_start(&self, instance: &str) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(STOP_TIMEOUT_SECS.into());
-        let args = ["delete", "--force", "--", instance];
+        let args = self.delete_args(instance);
         loop {
             match self.try_run(&args)? {
                 Ok(_) => return Ok(()),
@@ -305,6 +346,34 @@ impl LxdRuntime {
                 Err(failure) => bail!(failure.message),
             }
         }
+    }
+}
+
+impl LxdRuntime {
+    /// `delete --force -- INSTANCE`.
+    fn delete_args(&self, instance: &str) -> Vec<OsString> {
+        let mut args = self.client.word("delete");
+        args.extend([
+            "--force".into(),
+            "--".into(),
+            self.client.at(instance).into(),
+        ]);
+        args
+    }
+
+    /// The words of a snapshot verb, then `--`, then the instance and
+    /// snapshot as the client takes them (`INSTANCE SNAP`, or
+    /// `INSTANCE/SNAP` for LXD's `delete`).
+    fn snapshot_args(&self, verb: Verb, instance: &str, snapshot: &str) -> Vec<OsString> {
+        let mut args = self.client.verb(verb);
+        args.push("--".into());
+        if self.client.flavour.joins_snapshot(verb) {
+            args.push(self.client.at(&format!("{instance}/{snapshot}")).into());
+        } else {
+            args.push(self.client.at(instance).into());
+            args.push(snapshot.into());
+        }
+        args
     }
 }
 
@@ -361,17 +430,11 @@ impl LxdRuntime {
     ) -> Result<ScriptOutput> {
         use std::io::Write as _;
         check_names(&[RuntimeName::Instance(instance)])?;
-        let mut argv: Vec<&str> = vec![
-            "exec",
-            "--force-noninteractive",
-            instance,
-            "--",
-            "sh",
-            "-c",
-            script,
-            "lxdev",
-        ];
-        argv.extend(args);
+        let mut argv = self.client.word("exec");
+        argv.push("--force-noninteractive".into());
+        argv.extend([self.client.at(instance).into(), "--".into()]);
+        argv.extend(["sh", "-c", script, "lxdev"].map(OsString::from));
+        argv.extend(args.iter().map(OsString::from));
         let shown = format!("{} exec {instance} -- sh -c ...", self.client);
         let mut child = self
             .command(&argv)
@@ -492,11 +555,23 @@ impl Failure {
 struct ApiInstance {
     name: String,
     status: String,
-    #[serde(default)]
+    /// `null` while Incus 6.0 is still making the instance (seen by the
+    /// kill test: a listing taken mid-create).
+    #[serde(default, deserialize_with = "null_as_empty")]
     config: serde_json::Map<String, Value>,
     /// `null` when the instance has none.
     #[serde(default)]
     snapshots: Option<Vec<ApiSnapshot>>,
+}
+
+/// Reads JSON `null` as the type's default, where the API sends `null`
+/// for an empty value.
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Debug, Deserialize)]
@@ -558,6 +633,14 @@ fn one_line(stderr: &[u8], status: ExitStatus) -> String {
     }
 }
 
+/// Whether a client's stderr says the name asked for is taken. LXD says
+/// "already exists"; Incus 6.0.4 says so for instances but reports a
+/// duplicate snapshot as its database's "UNIQUE constraint failed:
+/// instances_snapshots.instance_id, instances_snapshots.name".
+fn names_taken(stderr: &str) -> bool {
+    stderr.contains("already exists") || stderr.contains("UNIQUE constraint failed")
+}
+
 /// Quotes `arg` for a POSIX shell when it needs it, so a pasted error
 /// message is a runnable command.
 fn shell_quote(arg: &str) -> String {
@@ -591,11 +674,30 @@ fn is_url_safe(name: &str) -> bool {
 
 impl Runtime for LxdRuntime {
     fn name(&self) -> &'static str {
-        if self.client == "incus" {
-            "incus"
-        } else {
-            "lxd"
+        self.client.flavour.runtime_name()
+    }
+
+    fn location(&self) -> String {
+        let placement = &self.client.placement;
+        let mut parts = Vec::new();
+        if let Some(remote) = &placement.remote {
+            parts.push(format!("remote {remote}"));
         }
+        if let Some(project) = &placement.project {
+            parts.push(format!("project {project}"));
+        }
+        if parts.is_empty() {
+            self.name().to_owned()
+        } else {
+            format!("{} ({})", self.name(), parts.join(", "))
+        }
+    }
+
+    fn current_project(&self) -> Result<Option<String>> {
+        if self.client.placement.project.is_some() {
+            return Ok(None);
+        }
+        self.clients_current_project().map(Some)
     }
 
     /// `init` then `start`, rather than `launch`: when the start fails, the
@@ -603,12 +705,16 @@ impl Runtime for LxdRuntime {
     /// `launch` cannot tell "could not start" from "name already taken".
     fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Image(image)])?;
-        let mut args: Vec<OsString> = vec!["init".into()];
+        let mut args = self.client.verb(Verb::Create);
         args.extend(Self::tag_args(tags));
         for config in DOCKER_READY {
             args.extend(["-c".into(), (*config).into()]);
         }
-        args.extend(["--".into(), image.into(), instance.into()]);
+        args.extend([
+            "--".into(),
+            self.client.image(image).into(),
+            self.client.at(instance).into(),
+        ]);
         self.make_instance(&args, instance)
     }
 
@@ -630,23 +736,23 @@ impl Runtime for LxdRuntime {
         if let Some(snap) = snapshot {
             check_names(&[RuntimeName::Snapshot(snap)])?;
         }
-        let mut args: Vec<OsString> = vec!["copy".into()];
+        let mut args = self.client.word("copy");
         if snapshot.is_none() {
             args.push("--instance-only".into());
         }
         args.extend(Self::tag_args(tags));
         args.push("--".into());
         match snapshot {
-            Some(snap) => args.push(format!("{source}/{snap}").into()),
-            None => args.push(source.into()),
+            Some(snap) => args.push(self.client.at(&format!("{source}/{snap}")).into()),
+            None => args.push(self.client.at(source).into()),
         }
-        args.push(instance.into());
+        args.push(self.client.at(instance).into());
         self.make_instance(&args, instance)
     }
 
     fn remove(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
-        self.run(&["delete", "--force", "--", instance])?;
+        self.run(&self.delete_args(instance))?;
         Ok(())
     }
 
@@ -656,10 +762,10 @@ impl Runtime for LxdRuntime {
             RuntimeName::Snapshot(snapshot),
         ])?;
         let _turn = self.snapshot_queue(instance)?;
-        let args = ["snapshot", "--", instance, snapshot];
+        let args = self.snapshot_args(Verb::SnapshotCreate, instance, snapshot);
         let remedy = format!(
-            "pick another name or delete it with `{} delete {instance}/{snapshot}`",
-            self.client
+            "pick another name or delete it with `{}`",
+            self.cmdline(&self.snapshot_args(Verb::SnapshotDelete, instance, snapshot))
         );
         self.run_making(&args, &format!("snapshot `{instance}/{snapshot}`"), &remedy)?;
         let listed = self
@@ -680,7 +786,7 @@ impl Runtime for LxdRuntime {
             RuntimeName::Snapshot(snapshot),
         ])?;
         let _turn = self.snapshot_queue(instance)?;
-        self.run(&["delete", "--", &format!("{instance}/{snapshot}")])?;
+        self.run(&self.snapshot_args(Verb::SnapshotDelete, instance, snapshot))?;
         Ok(())
     }
 
@@ -692,7 +798,7 @@ impl Runtime for LxdRuntime {
             RuntimeName::Snapshot(snapshot),
         ])?;
         let _turn = self.snapshot_queue(instance)?;
-        self.run(&["restore", "--", instance, snapshot])?;
+        self.run(&self.snapshot_args(Verb::SnapshotRestore, instance, snapshot))?;
         Ok(())
     }
 
@@ -727,8 +833,11 @@ impl Runtime for LxdRuntime {
             .into_iter()
             .flat_map(|ops| ops.running.unwrap_or_default());
         for op in running {
+            // In a project other than `default` each resource carries
+            // `?project=NAME`.
             let touches = op.resources.values().flatten().any(|r| {
-                r == &path
+                let r = r.split_once('?').map_or(r.as_str(), |(path, _)| path);
+                r == path
                     || r.strip_prefix(&path)
                         .is_some_and(|rest| rest.starts_with('/'))
             });
@@ -740,13 +849,15 @@ impl Runtime for LxdRuntime {
                 )));
             }
         }
-        Ok(orphaned_client(self.client, instance)
+        Ok(orphaned_client(self.client.program, instance)
             .map(|(pid, cmdline)| format!("pid {pid} is still running `{cmdline}`")))
     }
 
     fn start(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
-        self.run(&["start", "--", instance])?;
+        let mut args = self.client.word("start");
+        args.extend(["--".into(), self.client.at(instance).into()]);
+        self.run(&args)?;
         Ok(())
     }
 
@@ -755,14 +866,19 @@ impl Runtime for LxdRuntime {
     fn stop(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
         let timeout = STOP_TIMEOUT_SECS.to_string();
-        let clean = match self.run(&["stop", "--timeout", &timeout, "--", instance]) {
+        let stop = |how: &[&str]| {
+            let mut args = self.client.word("stop");
+            args.extend(how.iter().map(OsString::from));
+            args.extend(["--".into(), self.client.at(instance).into()]);
+            self.run(&args)
+        };
+        let clean = match stop(&["--timeout", &timeout]) {
             Ok(_) => return Ok(()),
             Err(err) => err,
         };
         match self.status(instance)? {
             Some(found) if found.status == "Running" => {
-                self.run(&["stop", "--force", "--", instance])
-                    .map_err(|forced| anyhow!("{clean:#}; then {forced:#}"))?;
+                stop(&["--force"]).map_err(|forced| anyhow!("{clean:#}; then {forced:#}"))?;
                 Ok(())
             }
             _ => Err(clean),
@@ -789,34 +905,36 @@ impl Runtime for LxdRuntime {
             ),
             Some(_) => {}
         }
-        let mut args: Vec<String> = vec!["exec".into()];
+        let mut args = self.client.word("exec");
         let login = command.is_empty();
         if let Some(user) = options.user.as_ref().filter(|_| !login) {
-            args.extend(["--user".into(), user.uid.to_string()]);
-            args.extend(["--group".into(), user.gid.to_string()]);
+            args.extend(["--user".into(), user.uid.to_string().into()]);
+            args.extend(["--group".into(), user.gid.to_string().into()]);
             for (key, value) in [
                 ("HOME", &user.home),
                 ("USER", &user.name),
                 ("LOGNAME", &user.name),
             ] {
-                args.extend(["--env".into(), format!("{key}={value}")]);
+                args.extend(["--env".into(), format!("{key}={value}").into()]);
             }
         }
         let home = options.user.as_ref().filter(|_| !login).map(|u| &u.home);
         if let Some(cwd) = options.cwd.as_ref().or(home) {
-            args.extend(["--cwd".into(), cwd.clone()]);
+            args.extend(["--cwd".into(), cwd.into()]);
         }
         for (key, value) in &options.env {
-            args.extend(["--env".into(), format!("{key}={value}")]);
+            args.extend(["--env".into(), format!("{key}={value}").into()]);
         }
-        args.extend([instance.to_string(), "--".into()]);
-        match (command.is_empty(), &options.user) {
+        args.extend([self.client.at(instance).into(), "--".into()]);
+        match (login, &options.user) {
             // A login shell as the user: su sets up its whole session.
-            (true, Some(user)) => args.extend(["su".into(), "-l".into(), user.name.clone()]),
-            (true, None) => args.extend(LOGIN_SHELL.iter().map(|a| a.to_string())),
-            (false, _) => args.extend(command.iter().cloned()),
+            (true, Some(user)) => {
+                args.extend(["su".into(), "-l".into(), OsString::from(&user.name)])
+            }
+            (true, None) => args.extend(LOGIN_SHELL.iter().map(OsString::from)),
+            (false, _) => args.extend(command.iter().map(OsString::from)),
         }
-        let status = Command::new(self.client)
+        let status = Command::new(self.client.program)
             .args(&args)
             .status()
             .with_context(|| format!("failed to run `{}`", self.cmdline(&args)))?;
@@ -900,8 +1018,9 @@ struct ApiOperations {
 #[derive(Debug, Deserialize)]
 struct ApiOperation {
     description: String,
-    /// Resource kind -> API paths, e.g. `instances: [/1.0/instances/x]`.
-    #[serde(default)]
+    /// Resource kind -> API paths, e.g. `instances: [/1.0/instances/x]`;
+    /// `null` for an operation on no resource.
+    #[serde(default, deserialize_with = "null_as_empty")]
     resources: std::collections::HashMap<String, Vec<String>>,
 }
 
@@ -951,7 +1070,7 @@ mod tests {
 
     #[test]
     fn connect_without_the_client_says_what_to_install() {
-        let err = LxdRuntime::connect("lxdev-no-such-client").unwrap_err();
+        let err = LxdRuntime::connect("lxdev-no-such-client", Placement::default()).unwrap_err();
         let message = unavailable_message(err);
         assert_eq!(
             message,
@@ -973,7 +1092,8 @@ mod tests {
                 .to_owned()
                 .into_boxed_str(),
         );
-        let message = unavailable_message(LxdRuntime::connect(missing).unwrap_err());
+        let message =
+            unavailable_message(LxdRuntime::connect(missing, Placement::default()).unwrap_err());
         assert!(message.contains("is not installed"), "{message}");
         assert!(
             message.contains("Debian's `incus` package: `apt install incus`"),
@@ -987,7 +1107,8 @@ mod tests {
     fn connect_without_a_daemon_names_the_command_its_stderr_and_the_fix() {
         let dir = tempfile::tempdir().unwrap();
         let client = client_without_daemon(dir.path(), "lxc");
-        let message = unavailable_message(LxdRuntime::connect(client).unwrap_err());
+        let message =
+            unavailable_message(LxdRuntime::connect(client, Placement::default()).unwrap_err());
         assert_eq!(
             message,
             format!(
@@ -1003,7 +1124,8 @@ mod tests {
     fn connect_without_an_incus_daemon_says_how_to_start_it() {
         let dir = tempfile::tempdir().unwrap();
         let client = client_without_daemon(dir.path(), "incus");
-        let message = unavailable_message(LxdRuntime::connect(client).unwrap_err());
+        let message =
+            unavailable_message(LxdRuntime::connect(client, Placement::default()).unwrap_err());
         assert!(message.contains("failed: Error: dial unix"), "{message}");
         assert!(
             message.contains("start the Incus daemon with `systemctl start incus`"),
@@ -1018,7 +1140,7 @@ mod tests {
     #[test]
     fn bad_names_are_refused_before_a_client_is_spawned() {
         let rt = LxdRuntime {
-            client: "lxdev-no-such-client",
+            client: Client::new("lxdev-no-such-client"),
             lock_dir: None,
         };
         let tags = Tags {
@@ -1086,6 +1208,13 @@ mod tests {
         let instance = Instance::from(api);
         assert_eq!(instance.snapshots, ["s1", "s2"]);
         assert_eq!(instance.project_tag.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn null_config_means_no_tags() {
+        let api: ApiInstance =
+            serde_json::from_str(r#"{"name":"a","status":"Stopped","config":null}"#).unwrap();
+        assert_eq!(Instance::from(api).project_tag, None);
     }
 
     #[test]

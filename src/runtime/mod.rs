@@ -4,6 +4,7 @@
 //! slow, lock-free step of a command: callers never hold the config lock
 //! while calling one. Instance names are the runtime's (`<project>-<name>`).
 
+pub mod client;
 pub mod fake;
 pub mod lxd;
 pub mod provision;
@@ -13,6 +14,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::config::ledger::Step;
+pub use client::Placement;
 pub use provision::{ContainerUser, Provisioning};
 
 /// What the runtime reports about one instance.
@@ -168,6 +170,19 @@ pub trait Runtime: Send + Sync {
     /// The address to reach `instance` at (global IPv4 first), or `None`
     /// when it has no network.
     fn address(&self, instance: &str) -> Result<Option<String>>;
+
+    /// Where this runtime's instances live, for messages: `lxd`, or
+    /// `lxd (remote loop, project team)`.
+    fn location(&self) -> String {
+        self.name().to_owned()
+    }
+
+    /// The project the client would use when a file names none (its
+    /// current one), for `init` to record; `None` where projects do not
+    /// exist (fake) or one is already set.
+    fn current_project(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// How [`Runtime::exec`] runs a command: as whom, where, with what extra
@@ -200,14 +215,30 @@ fn unknown(name: &str) -> crate::error::Error {
 }
 
 /// Builds the runtime named `name`, or detects one when `name` is `None`.
-/// `project_dir` is where the fake runtime keeps its state.
-pub fn select(name: Option<&str>, project: &str, project_dir: &Path) -> Result<Box<dyn Runtime>> {
+/// `project_dir` is where the fake runtime keeps its state; `placement` is
+/// the remote and LXD/Incus project an `lxd` or `incus` runtime sends its
+/// calls to (the fake runtime has neither, and refuses them).
+pub fn select(
+    name: Option<&str>,
+    placement: Placement,
+    project: &str,
+    project_dir: &Path,
+) -> Result<Box<dyn Runtime>> {
     let lxd = match name {
+        Some("fake") if placement != Placement::default() => {
+            return Err(crate::error::Error::Usage(
+                "the fake runtime has no remotes or projects: drop `remote:` and \
+                 `runtime_project:` (or --remote) to use it"
+                    .to_owned(),
+            )
+            .into());
+        }
         Some("fake") => return Ok(Box::new(fake::FakeRuntime::new(project_dir, project))),
-        Some("lxd") => lxd::LxdRuntime::lxd()?,
-        Some("incus") => lxd::LxdRuntime::incus()?,
-        Some(other) => return Err(unknown(other).into()),
-        None => lxd::LxdRuntime::detect()?,
+        Some(other) => match lxd::LxdRuntime::open(other, placement) {
+            Some(runtime) => runtime?,
+            None => return Err(unknown(other).into()),
+        },
+        None => lxd::LxdRuntime::detect(placement)?,
     };
     Ok(Box::new(
         lxd.with_lock_dir(project_dir.join(".lxdev").join("locks")),

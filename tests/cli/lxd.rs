@@ -1,4 +1,6 @@
-//! The `lxdev` binary end to end against the real LXD daemon.
+//! The `lxdev` binary end to end against the real LXD and Incus daemons:
+//! every test runs once per reachable runtime (`tests/common/runtimes.rs`),
+//! and "LXD" below means whichever of the two it runs on.
 //!
 //! Invariant checked after every lxdev command: the containers in
 //! containers.yaml are exactly the LXD instances named `<project>-...`, each
@@ -7,8 +9,9 @@
 //!
 //! Each test uses its own project, `lxt<pid>x<n>`, and deletes every
 //! instance with that prefix when it ends, pass or fail. Without a reachable
-//! daemon each test prints `skipped: <test>: ...` and passes, unless
-//! `LXDEV_REQUIRE_LXD=1` (CI after scripts/setup-lxd.sh), where it fails.
+//! daemon each test prints `skipped: <test> on <runtime>: ...` and passes,
+//! unless `LXDEV_REQUIRE_LXD=1` / `LXDEV_REQUIRE_INCUS=1` (CI after the
+//! setup scripts), where it fails.
 //! `lxc stop` takes about 3 s (busybox init's clean shutdown), so only
 //! `up_down_exec_and_list_follow_lxd` stops an instance, once: its second
 //! `down` must find it stopped and run no stop.
@@ -26,6 +29,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 use crate::hostile::{hostile_commands, shown};
+use crate::runtimes::{self, TestRuntime};
 use crate::support::Project;
 
 /// The image scripts/setup-lxd.sh imports under this alias.
@@ -42,51 +46,84 @@ struct LxdInstance {
     config: BTreeMap<String, String>,
 }
 
-/// A project with `runtime: lxd`, and the cleanup of its instances.
+/// A project with `runtime: lxd` (or `incus`), and the cleanup of its
+/// instances.
 struct LxdProject {
     project: Project,
     name: String,
+    rt: TestRuntime,
+    /// The file's `runtime_project:`, when it names one.
+    place: Option<String>,
 }
 
 impl LxdProject {
-    /// A temp dir whose containers.yaml is project `lxt<pid>x<n>` with
-    /// `runtime: lxd` and no containers, or `None` (after saying so) when
-    /// LXD is not reachable.
-    fn start(test: &str) -> Option<LxdProject> {
-        if !lxd_reachable(test) {
-            return None;
-        }
-        let name = format!(
-            "lxt{}x{}",
-            std::process::id(),
-            NEXT_PROJECT.fetch_add(1, Ordering::SeqCst)
-        );
+    /// For each reachable runtime in turn (see `runtimes::reachable`), a
+    /// temp dir whose containers.yaml is project `lxt<pid>x<n>` with
+    /// `runtime: <it>` and no containers. Made lazily: one runtime's
+    /// project is cleaned up before the next one's starts.
+    fn each(test: &str) -> impl Iterator<Item = LxdProject> {
+        runtimes::reachable(test).into_iter().map(LxdProject::start)
+    }
+
+    fn start(rt: TestRuntime) -> LxdProject {
+        LxdProject::start_in(rt, next_name(), None)
+    }
+
+    /// Project `name` whose file names `runtime_project: PLACE` if given.
+    fn start_in(rt: TestRuntime, name: String, place: Option<&str>) -> LxdProject {
+        let place_line = place
+            .map(|p| format!("runtime_project: {p}\n"))
+            .unwrap_or_default();
         let lxd = LxdProject {
             project: Project::with_yaml(&format!(
-                "project: {name}\nruntime: lxd\ncontainers: {{}}\n"
+                "project: {name}\nruntime: {}\n{place_line}containers: {{}}\n",
+                rt.name
             )),
             name,
+            rt,
+            place: place.map(str::to_owned),
         };
         lxd.assert_agree_and_ready();
-        Some(lxd)
+        lxd
     }
 
-    /// Like [`LxdProject::start`] with no project file yet.
-    fn start_empty(test: &str) -> Option<LxdProject> {
-        let lxd = LxdProject::start(test)?;
-        std::fs::remove_file(lxd.project.config_path()).unwrap();
-        Some(lxd)
+    /// Like [`LxdProject::each`] with no project file yet.
+    fn each_empty(test: &str) -> impl Iterator<Item = LxdProject> {
+        LxdProject::each(test).inspect(|lxd| {
+            std::fs::remove_file(lxd.project.config_path()).unwrap();
+        })
     }
 
-    /// `lxdev ARGS...` in the project dir with the LXD runtime.
+    /// `lxdev ARGS...` in the project dir with this project's runtime.
     fn lxdev<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut cmd = self.project.lxdev(args);
-        cmd.env("LXDEV_RUNTIME", "lxd");
+        Command::from_std(self.spawn(args))
+    }
+
+    /// The same as a std::process::Command, for spawning in parallel.
+    fn spawn<I, S>(&self, args: I) -> std::process::Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = self.project.spawn_lxdev(args);
+        cmd.env("LXDEV_RUNTIME", self.rt.name);
         cmd
+    }
+
+    /// The runtime's client with `args` (in the file's runtime project),
+    /// output captured.
+    fn client(&self, args: &[&str]) -> std::process::Output {
+        let mut args: Vec<&str> = args.to_vec();
+        let flag = self.place.as_ref().map(|p| format!("--project={p}"));
+        if let Some(flag) = &flag {
+            assert_ne!(args[0], "query", "query takes no --project");
+            args.insert(1, flag);
+        }
+        self.rt.run(&args)
     }
 
     /// Runs `lxdev ARGS...`, asserts it succeeded and that the file and LXD
@@ -119,7 +156,7 @@ impl LxdProject {
 
     /// LXD's instances named `<project>-...`.
     fn instances(&self) -> BTreeMap<String, LxdInstance> {
-        lxd_instances(&format!("{}-", self.name))
+        lxd_instances(self.rt, self.place.as_deref(), &format!("{}-", self.name))
     }
 
     /// What LXD says about container `name`; panics if it has no instance.
@@ -186,15 +223,19 @@ impl Drop for LxdProject {
     /// assertion failed.
     fn drop(&mut self) {
         let prefix = format!("{}-", self.name);
-        let Ok(names) = std::panic::catch_unwind(|| lxd_instances(&prefix)) else {
+        let rt = self.rt;
+        let place = self.place.clone();
+        let Ok(names) = std::panic::catch_unwind(|| lxd_instances(rt, place.as_deref(), &prefix))
+        else {
             eprintln!("cleanup: could not list the instances of `{prefix}*`");
             return;
         };
         for name in names.keys() {
-            let out = lxc(&["delete", "--force", name]);
+            let out = self.client(&["delete", "--force", name]);
             if !out.status.success() {
                 eprintln!(
-                    "cleanup: `lxc delete --force {name}` failed: {}",
+                    "cleanup: `{} delete --force {name}` failed: {}",
+                    rt.client,
                     String::from_utf8_lossy(&out.stderr)
                 );
             }
@@ -202,56 +243,27 @@ impl Drop for LxdProject {
     }
 }
 
-/// Whether `lxc query /1.0` reaches a daemon. When it does not, says the
-/// test is skipped (or panics under `LXDEV_REQUIRE_LXD`).
-fn lxd_reachable(test: &str) -> bool {
-    let reason = match std::process::Command::new("lxc")
-        .args(["query", "/1.0"])
-        .stdin(Stdio::null())
-        .output()
-    {
-        Ok(out) if out.status.success() => return true,
-        Ok(out) => format!(
-            "`lxc query /1.0` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Err(err) => format!("`lxc` could not be run: {err}"),
-    };
-    if std::env::var_os("LXDEV_REQUIRE_LXD").is_some() {
-        panic!("{test}: LXD not reachable and LXDEV_REQUIRE_LXD is set: {reason}");
-    }
-    // Straight to the process's stderr: libtest captures `eprintln!` of
-    // passing tests, and a skip should be seen.
-    let _ = writeln!(
-        std::io::stderr(),
-        "skipped: {test}: LXD not reachable ({reason}; run scripts/setup-lxd.sh)"
-    );
-    false
-}
-
-/// `lxc ARGS...` to completion, output captured.
-fn lxc(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("lxc")
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run lxc")
-}
-
 /// Every LXD instance whose name starts with `prefix`, from one
 /// `GET /1.0/instances?recursion=2`. Retried a few times: a listing that
 /// races another test's delete can fail with "not found".
-fn lxd_instances(prefix: &str) -> BTreeMap<String, LxdInstance> {
+fn lxd_instances(
+    rt: TestRuntime,
+    place: Option<&str>,
+    prefix: &str,
+) -> BTreeMap<String, LxdInstance> {
+    let path = match place {
+        Some(p) => format!("/1.0/instances?recursion=2&project={p}"),
+        None => "/1.0/instances?recursion=2".to_owned(),
+    };
     let mut last_error = String::new();
     for _ in 0..5 {
-        let out = lxc(&["query", "/1.0/instances?recursion=2"]);
+        let out = rt.run(&["query", &path]);
         if !out.status.success() {
             last_error = String::from_utf8_lossy(&out.stderr).into_owned();
             std::thread::sleep(Duration::from_millis(50));
             continue;
         }
-        let all: Vec<Value> = serde_json::from_slice(&out.stdout).expect("lxc query prints JSON");
+        let all: Vec<Value> = serde_json::from_slice(&out.stdout).expect("query prints JSON");
         return all
             .iter()
             .filter_map(|i| {
@@ -261,7 +273,7 @@ fn lxd_instances(prefix: &str) -> BTreeMap<String, LxdInstance> {
             })
             .collect();
     }
-    panic!("`lxc query /1.0/instances?recursion=2` kept failing: {last_error}");
+    panic!("`{} query {path}` kept failing: {last_error}", rt.client);
 }
 
 fn parse_instance(api: &Value) -> LxdInstance {
@@ -291,6 +303,59 @@ fn parse_instance(api: &Value) -> LxdInstance {
     }
 }
 
+/// A fresh lxdev project name, `lxt<pid>x<n>`.
+fn next_name() -> String {
+    format!(
+        "lxt{}x{}",
+        std::process::id(),
+        NEXT_PROJECT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// An LXD/Incus project made for one test and deleted when dropped (after
+/// the instances in it: declare it before the `LxdProject`s that use it).
+/// Images and profiles are shared with `default`, so `busybox` and the
+/// default profile's root disk work in it.
+struct RuntimeProject {
+    rt: TestRuntime,
+    name: String,
+}
+
+impl RuntimeProject {
+    fn new(rt: TestRuntime, name: String) -> RuntimeProject {
+        let out = rt.run(&[
+            "project",
+            "create",
+            &name,
+            "-c",
+            "features.images=false",
+            "-c",
+            "features.profiles=false",
+        ]);
+        assert!(
+            out.status.success(),
+            "{} project create {name}: {}",
+            rt.client,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        RuntimeProject { rt, name }
+    }
+}
+
+impl Drop for RuntimeProject {
+    fn drop(&mut self) {
+        let out = self.rt.run(&["project", "delete", &self.name]);
+        if !out.status.success() {
+            eprintln!(
+                "cleanup: `{} project delete {}` failed: {}",
+                self.rt.client,
+                self.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
 fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
@@ -301,70 +366,69 @@ fn json_stdout(assert: &Assert) -> Value {
 
 #[test]
 fn init_records_the_lxd_runtime() {
-    let Some(lxd) = LxdProject::start_empty("init_records_the_lxd_runtime") else {
-        return;
-    };
-    lxd.lxdev(["init", "--project", &lxd.name, "--runtime", "lxd"])
-        .assert()
-        .success();
-    let config = lxd.project.config();
-    assert_eq!(config.project, lxd.name);
-    assert_eq!(config.runtime.as_deref(), Some("lxd"));
-    assert!(config.containers.is_empty());
-    lxd.assert_agree_and_ready();
-    lxd.ok(["doctor"])
-        .stdout(predicate::str::contains("no problems").and(predicate::str::contains("lxd")));
+    for lxd in LxdProject::each_empty("init_records_the_lxd_runtime") {
+        lxd.lxdev(["init", "--project", &lxd.name, "--runtime", lxd.rt.name])
+            .assert()
+            .success();
+        let config = lxd.project.config();
+        assert_eq!(config.project, lxd.name);
+        assert_eq!(config.runtime.as_deref(), Some(lxd.rt.name));
+        assert!(config.containers.is_empty());
+        lxd.assert_agree_and_ready();
+        lxd.ok(["doctor"]).stdout(
+            predicate::str::contains("no problems").and(predicate::str::contains(lxd.rt.name)),
+        );
+    }
 }
 
 #[test]
 fn create_duplicate_and_missing_image() {
-    let Some(lxd) = LxdProject::start("create_duplicate_and_missing_image") else {
-        return;
-    };
-    lxd.ok(["container", "create", "dev", IMAGE, "--no-provision"])
-        .stdout(predicate::str::contains(lxd.instance("dev")));
-    let dev = lxd.lxd("dev");
-    assert_eq!(dev.status, "Running");
-    assert_eq!(
-        dev.config.get("user.lxdev.project"),
-        Some(&lxd.name),
-        "{dev:?}"
-    );
-    let config_path = std::fs::canonicalize(lxd.project.config_path()).unwrap();
-    assert_eq!(
-        dev.config.get("user.lxdev.config").map(String::as_str),
-        config_path.to_str(),
-        "{dev:?}"
-    );
-    let entry = &lxd.project.config().containers["dev"];
-    assert_eq!(entry.image, IMAGE);
-    assert_eq!(
-        entry.owner.as_deref(),
-        Some(lxdev::process::current_user().as_str())
-    );
-    assert!(entry.created_at.is_some());
+    for lxd in LxdProject::each("create_duplicate_and_missing_image") {
+        lxd.ok(["container", "create", "dev", IMAGE, "--no-provision"])
+            .stdout(predicate::str::contains(lxd.instance("dev")));
+        let dev = lxd.lxd("dev");
+        assert_eq!(dev.status, "Running");
+        assert_eq!(
+            dev.config.get("user.lxdev.project"),
+            Some(&lxd.name),
+            "{dev:?}"
+        );
+        let config_path = std::fs::canonicalize(lxd.project.config_path()).unwrap();
+        assert_eq!(
+            dev.config.get("user.lxdev.config").map(String::as_str),
+            config_path.to_str(),
+            "{dev:?}"
+        );
+        let entry = &lxd.project.config().containers["dev"];
+        assert_eq!(entry.image, IMAGE);
+        assert_eq!(
+            entry.owner.as_deref(),
+            Some(lxdev::process::current_user().as_str())
+        );
+        assert!(entry.created_at.is_some());
 
-    lxd.fails(["container", "create", "dev", IMAGE, "--no-provision"], 4)
-        .stderr(predicate::str::contains("already exists"));
-    assert_eq!(lxd.lxd("dev"), dev, "the duplicate left LXD alone");
+        lxd.fails(["container", "create", "dev", IMAGE, "--no-provision"], 4)
+            .stderr(predicate::str::contains("already exists"));
+        assert_eq!(lxd.lxd("dev"), dev, "the duplicate left LXD alone");
 
-    lxd.fails(
-        [
-            "container",
-            "create",
-            "bad",
-            "lxdev-no-such-image",
-            "--no-provision",
-        ],
-        1,
-    )
-    .stderr(predicate::str::contains("lxdev-no-such-image"));
-    assert_eq!(lxd.container_names(), ["dev"]);
-    assert_eq!(
-        lxd.instances().keys().cloned().collect::<Vec<_>>(),
-        [lxd.instance("dev")],
-        "a create that failed leaves no instance"
-    );
+        lxd.fails(
+            [
+                "container",
+                "create",
+                "bad",
+                "lxdev-no-such-image",
+                "--no-provision",
+            ],
+            1,
+        )
+        .stderr(predicate::str::contains("lxdev-no-such-image"));
+        assert_eq!(lxd.container_names(), ["dev"]);
+        assert_eq!(
+            lxd.instances().keys().cloned().collect::<Vec<_>>(),
+            [lxd.instance("dev")],
+            "a create that failed leaves no instance"
+        );
+    }
 }
 
 /// An instance named like a container but made by someone else (here by
@@ -372,247 +436,242 @@ fn create_duplicate_and_missing_image() {
 /// later `remove` would delete what lxdev never made.
 #[test]
 fn create_over_an_unrecorded_instance_is_a_conflict_and_changes_nothing() {
-    let Some(lxd) =
-        LxdProject::start("create_over_an_unrecorded_instance_is_a_conflict_and_changes_nothing")
-    else {
-        return;
-    };
-    let inst = lxd.instance("taken");
-    assert!(lxc(&["init", IMAGE, &inst]).status.success());
-    let by_hand = lxd.lxd("taken");
-    let before = lxd.project.bytes();
-    lxd.lxdev(["container", "create", "taken", IMAGE, "--no-provision"])
-        .assert()
-        .code(4)
-        .stderr(predicate::str::contains("already exists"));
-    assert_eq!(
-        String::from_utf8_lossy(&lxd.project.bytes()),
-        String::from_utf8_lossy(&before),
-        "a create that made nothing records nothing"
-    );
-    assert_eq!(lxd.lxd("taken"), by_hand, "the instance is left as it was");
-    // It is an orphan, which doctor adopts.
-    lxd.ok(["doctor", "--fix"]);
-    assert_eq!(lxd.container_names(), ["taken"]);
+    for lxd in
+        LxdProject::each("create_over_an_unrecorded_instance_is_a_conflict_and_changes_nothing")
+    {
+        let inst = lxd.instance("taken");
+        assert!(
+            lxd.client(&[lxd.rt.create(), IMAGE, &inst])
+                .status
+                .success()
+        );
+        let by_hand = lxd.lxd("taken");
+        let before = lxd.project.bytes();
+        lxd.lxdev(["container", "create", "taken", IMAGE, "--no-provision"])
+            .assert()
+            .code(4)
+            .stderr(predicate::str::contains("already exists"));
+        assert_eq!(
+            String::from_utf8_lossy(&lxd.project.bytes()),
+            String::from_utf8_lossy(&before),
+            "a create that made nothing records nothing"
+        );
+        assert_eq!(lxd.lxd("taken"), by_hand, "the instance is left as it was");
+        // It is an orphan, which doctor adopts.
+        lxd.ok(["doctor", "--fix"]);
+        assert_eq!(lxd.container_names(), ["taken"]);
+    }
 }
 
 #[test]
 fn parallel_creates_and_snapshots_all_land() {
-    let Some(lxd) = LxdProject::start("parallel_creates_and_snapshots_all_land") else {
-        return;
-    };
-    let children: Vec<_> = ["a", "b"]
-        .into_iter()
-        .map(|name| {
-            lxd.project
-                .spawn_lxdev(["container", "create", name, IMAGE, "--no-provision"])
-                .env("LXDEV_RUNTIME", "lxd")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn lxdev")
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{:?}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    lxd.assert_agree_and_ready();
-    assert_eq!(lxd.container_names(), ["a", "b"]);
-    for name in ["a", "b"] {
-        assert_eq!(lxd.lxd(name).status, "Running");
-    }
+    for lxd in LxdProject::each("parallel_creates_and_snapshots_all_land") {
+        let children: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                lxd.spawn(["container", "create", name, IMAGE, "--no-provision"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn lxdev")
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{:?}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        lxd.assert_agree_and_ready();
+        assert_eq!(lxd.container_names(), ["a", "b"]);
+        for name in ["a", "b"] {
+            assert_eq!(lxd.lxd(name).status, "Running");
+        }
 
-    // Two snapshots of one container at once: LXD runs them one after the
-    // other, and both must be recorded.
-    let children: Vec<_> = ["s1", "s2"]
-        .into_iter()
-        .map(|snap| {
-            lxd.project
-                .spawn_lxdev(["snapshot", "create", "a", snap])
-                .env("LXDEV_RUNTIME", "lxd")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn lxdev")
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{:?}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // Two snapshots of one container at once: LXD runs them one after the
+        // other, and both must be recorded.
+        let children: Vec<_> = ["s1", "s2"]
+            .into_iter()
+            .map(|snap| {
+                lxd.spawn(["snapshot", "create", "a", snap])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn lxdev")
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{:?}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        lxd.assert_agree_and_ready();
+        assert_eq!(lxd.lxd("a").snapshots, set(&["s1", "s2"]));
     }
-    lxd.assert_agree_and_ready();
-    assert_eq!(lxd.lxd("a").snapshots, set(&["s1", "s2"]));
 }
 
 #[test]
 fn snapshots_create_list_restore_delete() {
-    let Some(lxd) = LxdProject::start("snapshots_create_list_restore_delete") else {
-        return;
-    };
-    let inst = lxd.instance("c");
-    lxd.ok(["container", "create", "c", IMAGE, "--no-provision"]);
-    lxd.ok(["snapshot", "create", "c", "s1", "-d", "before the change"]);
-    assert_eq!(lxd.lxd("c").snapshots, set(&["s1"]));
-    let s1 = &lxd.project.config().containers["c"].snapshots["s1"];
-    assert_eq!(s1.description.as_deref(), Some("before the change"));
-    assert!(s1.created_at.is_some());
+    for lxd in LxdProject::each("snapshots_create_list_restore_delete") {
+        let inst = lxd.instance("c");
+        lxd.ok(["container", "create", "c", IMAGE, "--no-provision"]);
+        lxd.ok(["snapshot", "create", "c", "s1", "-d", "before the change"]);
+        assert_eq!(lxd.lxd("c").snapshots, set(&["s1"]));
+        let s1 = &lxd.project.config().containers["c"].snapshots["s1"];
+        assert_eq!(s1.description.as_deref(), Some("before the change"));
+        assert!(s1.created_at.is_some());
 
-    let listed = json_stdout(&lxd.ok(["--json", "snapshot", "list", "c"]));
-    assert_eq!(listed["snapshots"][0]["name"], "s1", "{listed}");
-    assert_eq!(listed["snapshots"][0]["description"], "before the change");
+        let listed = json_stdout(&lxd.ok(["--json", "snapshot", "list", "c"]));
+        assert_eq!(listed["snapshots"][0]["name"], "s1", "{listed}");
+        assert_eq!(listed["snapshots"][0]["description"], "before the change");
 
-    // A change made after the snapshot, which the restore must undo.
-    assert!(
-        lxc(&["exec", &inst, "--", "touch", "/after-s1"])
-            .status
-            .success()
-    );
-    lxd.ok(["snapshot", "restore", "c", "s1"]);
-    assert_eq!(
-        lxc(&["exec", &inst, "--", "test", "-e", "/after-s1"])
-            .status
-            .code(),
-        Some(1),
-        "the restore rolled the file system back"
-    );
-    assert_eq!(lxd.lxd("c").status, "Running");
-    assert_eq!(lxd.lxd("c").snapshots, set(&["s1"]));
+        // A change made after the snapshot, which the restore must undo.
+        assert!(
+            lxd.client(&["exec", &inst, "--", "touch", "/after-s1"])
+                .status
+                .success()
+        );
+        lxd.ok(["snapshot", "restore", "c", "s1"]);
+        assert_eq!(
+            lxd.client(&["exec", &inst, "--", "test", "-e", "/after-s1"])
+                .status
+                .code(),
+            Some(1),
+            "the restore rolled the file system back"
+        );
+        assert_eq!(lxd.lxd("c").status, "Running");
+        assert_eq!(lxd.lxd("c").snapshots, set(&["s1"]));
 
-    lxd.fails(["snapshot", "restore", "c", "nope"], 3);
-    lxd.fails(["snapshot", "create", "c", "s1"], 4);
+        lxd.fails(["snapshot", "restore", "c", "nope"], 3);
+        lxd.fails(["snapshot", "create", "c", "s1"], 4);
 
-    lxd.ok(["snapshot", "create", "c", "s2"]);
-    lxd.ok(["snapshot", "delete", "c", "s1"]);
-    assert_eq!(lxd.lxd("c").snapshots, set(&["s2"]));
-    assert_eq!(
-        lxd.project.config().containers["c"]
-            .snapshots
-            .keys()
-            .collect::<Vec<_>>(),
-        ["s2"]
-    );
+        lxd.ok(["snapshot", "create", "c", "s2"]);
+        lxd.ok(["snapshot", "delete", "c", "s1"]);
+        assert_eq!(lxd.lxd("c").snapshots, set(&["s2"]));
+        assert_eq!(
+            lxd.project.config().containers["c"]
+                .snapshots
+                .keys()
+                .collect::<Vec<_>>(),
+            ["s2"]
+        );
+    }
 }
 
 #[test]
 fn clone_clone_from_snapshot_and_remove() {
-    let Some(lxd) = LxdProject::start("clone_clone_from_snapshot_and_remove") else {
-        return;
-    };
-    lxd.ok(["container", "create", "base", IMAGE, "--no-provision"]);
-    lxd.ok(["snapshot", "create", "base", "s1"]);
-    lxd.ok([
-        "container",
-        "clone",
-        "base",
-        "copy",
-        "--no-initial-snapshot",
-    ]);
-    lxd.ok([
-        "container",
-        "clone",
-        "base",
-        "fromsnap",
-        "--snapshot",
-        "s1",
-        "--no-initial-snapshot",
-    ]);
+    for lxd in LxdProject::each("clone_clone_from_snapshot_and_remove") {
+        lxd.ok(["container", "create", "base", IMAGE, "--no-provision"]);
+        lxd.ok(["snapshot", "create", "base", "s1"]);
+        lxd.ok([
+            "container",
+            "clone",
+            "base",
+            "copy",
+            "--no-initial-snapshot",
+        ]);
+        lxd.ok([
+            "container",
+            "clone",
+            "base",
+            "fromsnap",
+            "--snapshot",
+            "s1",
+            "--no-initial-snapshot",
+        ]);
 
-    let config = lxd.project.config();
-    assert_eq!(
-        config.containers["copy"].cloned_from.as_deref(),
-        Some("base")
-    );
-    assert_eq!(
-        config.containers["fromsnap"].cloned_from.as_deref(),
-        Some("base/s1")
-    );
-    for name in ["copy", "fromsnap"] {
-        assert!(config.containers[name].snapshots.is_empty());
-        let clone = lxd.lxd(name);
-        assert!(clone.snapshots.is_empty(), "{name}: {clone:?}");
-        assert_eq!(clone.status, "Running", "{name}");
+        let config = lxd.project.config();
         assert_eq!(
-            clone.config.get("user.lxdev.project"),
-            Some(&lxd.name),
-            "{name}"
+            config.containers["copy"].cloned_from.as_deref(),
+            Some("base")
         );
+        assert_eq!(
+            config.containers["fromsnap"].cloned_from.as_deref(),
+            Some("base/s1")
+        );
+        for name in ["copy", "fromsnap"] {
+            assert!(config.containers[name].snapshots.is_empty());
+            let clone = lxd.lxd(name);
+            assert!(clone.snapshots.is_empty(), "{name}: {clone:?}");
+            assert_eq!(clone.status, "Running", "{name}");
+            assert_eq!(
+                clone.config.get("user.lxdev.project"),
+                Some(&lxd.name),
+                "{name}"
+            );
+        }
+        assert_eq!(lxd.lxd("base").snapshots, set(&["s1"]));
+
+        lxd.ok(["container", "remove", "copy", "fromsnap"]);
+        assert_eq!(lxd.container_names(), ["base"]);
+        assert_eq!(
+            lxd.instances().keys().cloned().collect::<Vec<_>>(),
+            [lxd.instance("base")]
+        );
+
+        lxd.fails(["container", "remove", "base", "nope"], 3);
+        assert_eq!(lxd.lxd("base").status, "Running", "all names checked first");
+        lxd.ok(["container", "remove", "base"]);
+        assert!(lxd.container_names().is_empty());
+        assert!(lxd.instances().is_empty());
     }
-    assert_eq!(lxd.lxd("base").snapshots, set(&["s1"]));
-
-    lxd.ok(["container", "remove", "copy", "fromsnap"]);
-    assert_eq!(lxd.container_names(), ["base"]);
-    assert_eq!(
-        lxd.instances().keys().cloned().collect::<Vec<_>>(),
-        [lxd.instance("base")]
-    );
-
-    lxd.fails(["container", "remove", "base", "nope"], 3);
-    assert_eq!(lxd.lxd("base").status, "Running", "all names checked first");
-    lxd.ok(["container", "remove", "base"]);
-    assert!(lxd.container_names().is_empty());
-    assert!(lxd.instances().is_empty());
 }
 
 #[test]
 fn up_down_exec_and_list_follow_lxd() {
-    let Some(lxd) = LxdProject::start("up_down_exec_and_list_follow_lxd") else {
-        return;
-    };
-    lxd.ok(["container", "create", "c", IMAGE, "--no-provision"]);
-    let before = lxd.project.bytes();
+    for lxd in LxdProject::each("up_down_exec_and_list_follow_lxd") {
+        lxd.ok(["container", "create", "c", IMAGE, "--no-provision"]);
+        let before = lxd.project.bytes();
 
-    lxd.lxdev(["exec", "c", "--", "sh", "-c", "exit 3"])
-        .assert()
-        .code(3);
-    lxd.lxdev(["exec", "c", "--", "sh", "-c", "echo out-$((40+2))"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("out-42"));
-    lxd.assert_agree_and_ready();
+        lxd.lxdev(["exec", "c", "--", "sh", "-c", "exit 3"])
+            .assert()
+            .code(3);
+        lxd.lxdev(["exec", "c", "--", "sh", "-c", "echo out-$((40+2))"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("out-42"));
+        lxd.assert_agree_and_ready();
 
-    let listed = json_stdout(&lxd.ok(["--json", "list"]));
-    assert_eq!(listed["containers"][0]["name"], "c", "{listed}");
-    assert_eq!(listed["containers"][0]["status"], "Running");
-    assert_eq!(lxd.lxd("c").status, "Running");
+        let listed = json_stdout(&lxd.ok(["--json", "list"]));
+        assert_eq!(listed["containers"][0]["name"], "c", "{listed}");
+        assert_eq!(listed["containers"][0]["status"], "Running");
+        assert_eq!(lxd.lxd("c").status, "Running");
 
-    lxd.ok(["down", "c"])
-        .stdout(predicate::str::contains("stopped c"));
-    assert_eq!(lxd.lxd("c").status, "Stopped");
-    // Nothing to do is not a failure ("The instance is already stopped"
-    // from `lxc stop` exited 1).
-    lxd.ok(["down", "c"])
-        .stdout(predicate::str::contains("already stopped"));
-    assert_eq!(lxd.lxd("c").status, "Stopped");
-    let listed = json_stdout(&lxd.ok(["--json", "container", "list"]));
-    assert_eq!(listed["containers"][0]["status"], "Stopped", "{listed}");
-    lxd.lxdev(["exec", "c", "--", "true"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not running"));
+        lxd.ok(["down", "c"])
+            .stdout(predicate::str::contains("stopped c"));
+        assert_eq!(lxd.lxd("c").status, "Stopped");
+        // Nothing to do is not a failure ("The instance is already stopped"
+        // from `lxc stop` exited 1).
+        lxd.ok(["down", "c"])
+            .stdout(predicate::str::contains("already stopped"));
+        assert_eq!(lxd.lxd("c").status, "Stopped");
+        let listed = json_stdout(&lxd.ok(["--json", "container", "list"]));
+        assert_eq!(listed["containers"][0]["status"], "Stopped", "{listed}");
+        lxd.lxdev(["exec", "c", "--", "true"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("not running"));
 
-    lxd.ok(["up", "c"])
-        .stdout(predicate::str::contains("started c"));
-    assert_eq!(lxd.lxd("c").status, "Running");
-    lxd.ok(["up", "c"])
-        .stdout(predicate::str::contains("already running"));
-    assert_eq!(lxd.lxd("c").status, "Running");
-    lxd.lxdev(["exec", "c", "--", "true"]).assert().success();
-    assert_eq!(
-        lxd.project.bytes(),
-        before,
-        "up, down, exec and list leave the file alone"
-    );
+        lxd.ok(["up", "c"])
+            .stdout(predicate::str::contains("started c"));
+        assert_eq!(lxd.lxd("c").status, "Running");
+        lxd.ok(["up", "c"])
+            .stdout(predicate::str::contains("already running"));
+        assert_eq!(lxd.lxd("c").status, "Running");
+        lxd.lxdev(["exec", "c", "--", "true"]).assert().success();
+        assert_eq!(
+            lxd.project.bytes(),
+            before,
+            "up, down, exec and list leave the file alone"
+        );
+    }
 }
 
 /// A directory holding an `lxc` that records each call's arguments (NUL
@@ -624,13 +683,13 @@ struct RecordingShim {
 }
 
 impl RecordingShim {
-    fn new() -> RecordingShim {
+    fn new(client: &str) -> RecordingShim {
         use std::os::unix::fs::PermissionsExt;
         let path = std::env::var_os("PATH").unwrap_or_default();
         let real = std::env::split_paths(&path)
-            .map(|dir| dir.join("lxc"))
+            .map(|dir| dir.join(client))
             .find(|candidate| candidate.is_file())
-            .expect("a real `lxc` on PATH");
+            .unwrap_or_else(|| panic!("a real `{client}` on PATH"));
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("calls.log");
         let script = format!(
@@ -638,7 +697,7 @@ impl RecordingShim {
             log = log.display(),
             real = real.display()
         );
-        let shim = dir.path().join("lxc");
+        let shim = dir.path().join(client);
         std::fs::write(&shim, script).unwrap();
         std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
         RecordingShim { dir }
@@ -670,140 +729,139 @@ impl RecordingShim {
 /// pool, and `-- --reuse` made an untracked `snap0`.
 #[test]
 fn hostile_names_never_reach_lxc() {
-    let Some(lxd) = LxdProject::start("hostile_names_never_reach_lxc") else {
-        return;
-    };
-    lxd.ok(["container", "create", "web", IMAGE, "--no-provision"]);
-    lxd.ok(["snapshot", "create", "web", "clean"]);
-    let web = lxd.lxd("web");
-    assert_eq!(web.snapshots, set(&["clean"]));
-    let before = lxd.project.bytes();
+    for lxd in LxdProject::each("hostile_names_never_reach_lxc") {
+        lxd.ok(["container", "create", "web", IMAGE, "--no-provision"]);
+        lxd.ok(["snapshot", "create", "web", "clean"]);
+        let web = lxd.lxd("web");
+        assert_eq!(web.snapshots, set(&["clean"]));
+        let before = lxd.project.bytes();
 
-    let shim = RecordingShim::new();
-    // The shim is the `lxc` lxdev runs.
-    lxd.lxdev(["list"])
-        .env("PATH", shim.path())
-        .assert()
-        .success();
-    assert!(
-        shim.calls()
-            .iter()
-            .any(|call| call.first().map(String::as_str) == Some("query")),
-        "lxdev did not run the shim: {:?}",
-        shim.calls()
-    );
-
-    let commands = hostile_commands();
-    for (args, bad) in &commands {
-        lxd.lxdev(args)
+        let shim = RecordingShim::new(lxd.rt.client);
+        // The shim is the `lxc` lxdev runs.
+        lxd.lxdev(["list"])
             .env("PATH", shim.path())
             .assert()
-            .code(2)
-            .stderr(predicate::str::contains(format!("`{}`", shown(bad))));
-        assert_eq!(
-            String::from_utf8_lossy(&lxd.project.bytes()),
-            String::from_utf8_lossy(&before),
-            "{args:?} must leave the file alone"
-        );
-    }
-    lxd.assert_agree_and_ready();
-    assert_eq!(lxd.lxd("web"), web, "LXD's instance is unchanged");
-    assert_eq!(
-        lxd.instances().keys().cloned().collect::<Vec<_>>(),
-        [lxd.instance("web")],
-        "no instance was made"
-    );
-
-    let calls = shim.calls();
-    for (_, bad) in &commands {
-        let carried = calls.iter().find(|call| {
-            call.iter().any(|arg| {
-                arg == bad
-                    || arg.ends_with(&format!("/{bad}"))
-                    || (bad.len() > 2 && arg.contains(bad))
-            })
-        });
+            .success();
         assert!(
-            carried.is_none(),
-            "`{}` reached lxc: {carried:?}",
-            shown(bad)
+            shim.calls()
+                .iter()
+                .any(|call| call.first().map(String::as_str) == Some("query")),
+            "lxdev did not run the shim: {:?}",
+            shim.calls()
         );
-    }
 
-    lxd.ok(["snapshot", "restore", "web", "clean"]);
-    assert_eq!(lxd.lxd("web").snapshots, set(&["clean"]));
-    assert_eq!(lxd.lxd("web").status, "Running");
+        let commands = hostile_commands();
+        for (args, bad) in &commands {
+            lxd.lxdev(args)
+                .env("PATH", shim.path())
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains(format!("`{}`", shown(bad))));
+            assert_eq!(
+                String::from_utf8_lossy(&lxd.project.bytes()),
+                String::from_utf8_lossy(&before),
+                "{args:?} must leave the file alone"
+            );
+        }
+        lxd.assert_agree_and_ready();
+        assert_eq!(lxd.lxd("web"), web, "LXD's instance is unchanged");
+        assert_eq!(
+            lxd.instances().keys().cloned().collect::<Vec<_>>(),
+            [lxd.instance("web")],
+            "no instance was made"
+        );
+
+        let calls = shim.calls();
+        for (_, bad) in &commands {
+            let carried = calls.iter().find(|call| {
+                call.iter().any(|arg| {
+                    arg == bad
+                        || arg.ends_with(&format!("/{bad}"))
+                        || (bad.len() > 2 && arg.contains(bad))
+                })
+            });
+            assert!(
+                carried.is_none(),
+                "`{}` reached lxc: {carried:?}",
+                shown(bad)
+            );
+        }
+
+        lxd.ok(["snapshot", "restore", "web", "clean"]);
+        assert_eq!(lxd.lxd("web").snapshots, set(&["clean"]));
+        assert_eq!(lxd.lxd("web").status, "Running");
+    }
 }
 
 #[test]
 fn doctor_finds_and_fixes_orphans_and_missing_instances() {
-    let Some(lxd) = LxdProject::start("doctor_finds_and_fixes_orphans_and_missing_instances")
-    else {
-        return;
-    };
-    lxd.ok(["container", "create", "kept", IMAGE, "--no-provision"]);
-    lxd.ok(["container", "create", "gone", IMAGE, "--no-provision"]);
-    lxd.ok(["doctor"])
-        .stdout(predicate::str::contains("no problems"));
+    for lxd in LxdProject::each("doctor_finds_and_fixes_orphans_and_missing_instances") {
+        lxd.ok(["container", "create", "kept", IMAGE, "--no-provision"]);
+        lxd.ok(["container", "create", "gone", IMAGE, "--no-provision"]);
+        lxd.ok(["doctor"])
+            .stdout(predicate::str::contains("no problems"));
 
-    // Changes made behind lxdev's back.
-    let orphan = lxd.instance("orphan");
-    assert!(lxc(&["init", IMAGE, &orphan]).status.success());
-    assert!(
-        lxc(&["delete", "--force", &lxd.instance("gone")])
-            .status
-            .success()
-    );
-    assert!(
-        lxc(&["snapshot", &lxd.instance("kept"), "byhand"])
-            .status
-            .success()
-    );
-    assert!(lxd.disagreement().is_some());
+        // Changes made behind lxdev's back.
+        let orphan = lxd.instance("orphan");
+        assert!(
+            lxd.client(&[lxd.rt.create(), IMAGE, &orphan])
+                .status
+                .success()
+        );
+        assert!(
+            lxd.client(&["delete", "--force", &lxd.instance("gone")])
+                .status
+                .success()
+        );
+        let kept = lxd.instance("kept");
+        let by_hand = [lxd.rt.snapshot_create(), &[kept.as_str(), "byhand"]].concat();
+        assert!(lxd.client(&by_hand).status.success());
+        assert!(lxd.disagreement().is_some());
 
-    let before = lxd.project.bytes();
-    let report = lxd
-        .lxdev(["--json", "doctor"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("doctor --fix"));
-    assert_eq!(lxd.project.bytes(), before, "doctor without --fix");
-    let report = json_stdout(&report);
-    let findings: BTreeSet<(String, String)> = report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            let message = f["message"].as_str().unwrap();
-            let target = ["`orphan`", "`gone`", "`kept/byhand`"]
-                .into_iter()
-                .find(|t| message.contains(t))
-                .unwrap_or(message);
-            (f["kind"].as_str().unwrap().to_owned(), target.to_owned())
-        })
+        let before = lxd.project.bytes();
+        let report = lxd
+            .lxdev(["--json", "doctor"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("doctor --fix"));
+        assert_eq!(lxd.project.bytes(), before, "doctor without --fix");
+        let report = json_stdout(&report);
+        let findings: BTreeSet<(String, String)> = report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                let message = f["message"].as_str().unwrap();
+                let target = ["`orphan`", "`gone`", "`kept/byhand`"]
+                    .into_iter()
+                    .find(|t| message.contains(t))
+                    .unwrap_or(message);
+                (f["kind"].as_str().unwrap().to_owned(), target.to_owned())
+            })
+            .collect();
+        let expected: BTreeSet<(String, String)> = [
+            ("missing_from_config", "`orphan`"),
+            ("missing_from_runtime", "`gone`"),
+            ("missing_from_config", "`kept/byhand`"),
+        ]
+        .into_iter()
+        .map(|(k, t)| (k.to_owned(), t.to_owned()))
         .collect();
-    let expected: BTreeSet<(String, String)> = [
-        ("missing_from_config", "`orphan`"),
-        ("missing_from_runtime", "`gone`"),
-        ("missing_from_config", "`kept/byhand`"),
-    ]
-    .into_iter()
-    .map(|(k, t)| (k.to_owned(), t.to_owned()))
-    .collect();
-    assert_eq!(findings, expected, "{report}");
+        assert_eq!(findings, expected, "{report}");
 
-    // `gone` may be a checked-in entry not created here yet: --fix leaves
-    // it to the user, and `container remove` drops it.
-    lxd.lxdev(["doctor", "--fix"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("fixed").and(predicate::str::contains("needs you")));
-    assert_eq!(lxd.container_names(), ["gone", "kept", "orphan"]);
-    lxd.ok(["container", "remove", "gone"]);
-    assert_eq!(lxd.container_names(), ["kept", "orphan"]);
-    assert_eq!(lxd.lxd("kept").snapshots, set(&["byhand"]));
-    lxd.ok(["doctor"])
-        .stdout(predicate::str::contains("no problems"));
+        // `gone` may be a checked-in entry not created here yet: --fix leaves
+        // it to the user, and `container remove` drops it.
+        lxd.lxdev(["doctor", "--fix"])
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains("fixed").and(predicate::str::contains("needs you")));
+        assert_eq!(lxd.container_names(), ["gone", "kept", "orphan"]);
+        lxd.ok(["container", "remove", "gone"]);
+        assert_eq!(lxd.container_names(), ["kept", "orphan"]);
+        assert_eq!(lxd.lxd("kept").snapshots, set(&["byhand"]));
+        lxd.ok(["doctor"])
+            .stdout(predicate::str::contains("no problems"));
+    }
 }
 
 /// When the kill test kills lxdev.
@@ -835,87 +893,85 @@ fn sigkill_after_lxd_made_the_instance_is_settled_by_doctor_fix() {
 /// the stale operation without changing anything, and `doctor --fix`
 /// makes the file agree with whatever LXD ended up with.
 fn kill_a_create_then_doctor_fix(test: &str, point: KillPoint) {
-    let Some(lxd) = LxdProject::start(test) else {
-        return;
-    };
-    let inst = lxd.instance("k");
-    lxd.ok(["container", "create", "before", IMAGE, "--no-provision"]);
-    let mut child = lxd
-        .project
-        .spawn_lxdev(["container", "create", "k", IMAGE, "--no-provision"])
-        .env("LXDEV_RUNTIME", "lxd")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn lxdev");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let reserved = lxd
-            .project
-            .config()
-            .containers
-            .get("k")
-            .is_some_and(|k| k.state == Some(ContainerState::Creating));
-        let ready = match point {
-            KillPoint::Reserved => reserved,
-            KillPoint::InstanceMade => {
-                reserved
-                    && lxc(&["query", &format!("/1.0/instances/{inst}")])
-                        .status
-                        .success()
+    for lxd in LxdProject::each(test) {
+        let inst = lxd.instance("k");
+        lxd.ok(["container", "create", "before", IMAGE, "--no-provision"]);
+        let mut child = lxd
+            .spawn(["container", "create", "k", IMAGE, "--no-provision"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn lxdev");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let reserved = lxd
+                .project
+                .config()
+                .containers
+                .get("k")
+                .is_some_and(|k| k.state == Some(ContainerState::Creating));
+            let ready = match point {
+                KillPoint::Reserved => reserved,
+                KillPoint::InstanceMade => {
+                    reserved
+                        && lxd
+                            .client(&["query", &format!("/1.0/instances/{inst}")])
+                            .status
+                            .success()
+                }
+            };
+            if ready {
+                break;
             }
-        };
-        if ready {
-            break;
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("lxdev exited ({status}) before the kill point {point:?}");
+            }
+            assert!(Instant::now() < deadline, "kill point {point:?} never came");
+            std::thread::sleep(Duration::from_millis(2));
         }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("lxdev exited ({status}) before the kill point {point:?}");
+        child.kill().expect("SIGKILL lxdev");
+        child.wait().unwrap();
+        // lxdev's `lxc` child, if any, outlives it and may still make or start
+        // the instance: let it finish so LXD holds still.
+        wait_for_clients_of(&inst);
+
+        let k = &lxd.project.config().containers["k"];
+        assert_eq!(k.state, Some(ContainerState::Creating), "the kill left it");
+        assert_eq!(k.operation.as_ref().map(|op| op.pid), Some(child.id()));
+        let made = lxd.instances().contains_key(&inst);
+        if matches!(point, KillPoint::InstanceMade) {
+            assert!(made, "LXD showed `{inst}` before the kill");
         }
-        assert!(Instant::now() < deadline, "kill point {point:?} never came");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().expect("SIGKILL lxdev");
-    child.wait().unwrap();
-    // lxdev's `lxc` child, if any, outlives it and may still make or start
-    // the instance: let it finish so LXD holds still.
-    wait_for_clients_of(&inst);
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: `{inst}` {} after the kill",
+            if made { "exists" } else { "does not exist" }
+        );
 
-    let k = &lxd.project.config().containers["k"];
-    assert_eq!(k.state, Some(ContainerState::Creating), "the kill left it");
-    assert_eq!(k.operation.as_ref().map(|op| op.pid), Some(child.id()));
-    let made = lxd.instances().contains_key(&inst);
-    if matches!(point, KillPoint::InstanceMade) {
-        assert!(made, "LXD showed `{inst}` before the kill");
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "{test}: `{inst}` {} after the kill",
-        if made { "exists" } else { "does not exist" }
-    );
+        let before = lxd.project.bytes();
+        lxd.lxdev(["doctor"])
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains("no longer runs"));
+        assert_eq!(lxd.project.bytes(), before, "doctor without --fix");
 
-    let before = lxd.project.bytes();
-    lxd.lxdev(["doctor"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("no longer runs"));
-    assert_eq!(lxd.project.bytes(), before, "doctor without --fix");
-
-    lxd.ok(["doctor", "--fix"]);
-    let expected: &[&str] = if made { &["before", "k"] } else { &["before"] };
-    assert_eq!(lxd.container_names(), expected);
-    if made {
-        // Settled as it is: a create killed before `lxc start` leaves it stopped.
-        let listed = json_stdout(&lxd.ok(["--json", "list"]));
-        let row = listed["containers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|row| row["name"] == "k")
-            .unwrap_or_else(|| panic!("no `k` in {listed}"));
-        assert_eq!(row["status"], lxd.lxd("k").status.as_str(), "{listed}");
+        lxd.ok(["doctor", "--fix"]);
+        let expected: &[&str] = if made { &["before", "k"] } else { &["before"] };
+        assert_eq!(lxd.container_names(), expected);
+        if made {
+            // Settled as it is: a create killed before `lxc start` leaves it stopped.
+            let listed = json_stdout(&lxd.ok(["--json", "list"]));
+            let row = listed["containers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["name"] == "k")
+                .unwrap_or_else(|| panic!("no `k` in {listed}"));
+            assert_eq!(row["status"], lxd.lxd("k").status.as_str(), "{listed}");
+        }
+        lxd.ok(["doctor"])
+            .stdout(predicate::str::contains("no problems"));
     }
-    lxd.ok(["doctor"])
-        .stdout(predicate::str::contains("no problems"));
 }
 
 /// Waits until no process has `instance` in its command line (the `lxc`
@@ -945,206 +1001,310 @@ fn wait_for_clients_of(instance: &str) {
     }
 }
 
+/// Two lxdev projects with the same name (so the same instance names) in
+/// two LXD/Incus projects: each sees, lists, doctors and removes only its
+/// own instance; the client's `default` project holds neither.
+#[test]
+fn runtime_projects_keep_same_named_instances_apart() {
+    for rt in runtimes::reachable("runtime_projects_keep_same_named_instances_apart") {
+        let name = next_name();
+        let place_a = RuntimeProject::new(rt, format!("{name}a"));
+        let place_b = RuntimeProject::new(rt, format!("{name}b"));
+        let a = LxdProject::start_in(rt, name.clone(), Some(&place_a.name));
+        let b = LxdProject::start_in(rt, name.clone(), Some(&place_b.name));
+        let in_default =
+            |inst: &str| lxd_instances(rt, None, &format!("{name}-")).contains_key(inst);
+
+        a.ok(["container", "create", "dev", IMAGE, "--no-provision"]);
+        assert!(b.instances().is_empty(), "b sees a's instance");
+        b.ok(["container", "create", "dev", IMAGE, "--no-provision"]);
+        a.ok(["snapshot", "create", "dev", "only-a"]);
+        assert_eq!(a.lxd("dev").snapshots, set(&["only-a"]));
+        assert!(b.lxd("dev").snapshots.is_empty());
+        assert!(
+            !in_default(&a.instance("dev")),
+            "nothing lands in `default`"
+        );
+        for lxd in [&a, &b] {
+            lxd.ok(["doctor"])
+                .stdout(predicate::str::contains("no problems"));
+            let listed = json_stdout(&lxd.ok(["--json", "list"]));
+            assert_eq!(listed["containers"][0]["status"], "Running", "{listed}");
+        }
+
+        a.ok(["container", "remove", "dev"]);
+        assert!(a.instances().is_empty());
+        assert_eq!(b.lxd("dev").status, "Running", "a's remove left b alone");
+        b.ok(["container", "remove", "dev"]);
+    }
+}
+
+/// `init` records the client's current project, so switching the client
+/// to another project afterwards does not move lxdev: here the client's
+/// config (a temp `LXD_CONF`/`INCUS_CONF`) is switched to a new project for
+/// `init` only, and later commands run with the user's usual config.
+#[test]
+fn init_pins_the_clients_current_project() {
+    for rt in runtimes::reachable("init_pins_the_clients_current_project") {
+        let name = next_name();
+        let place = RuntimeProject::new(rt, format!("{name}p"));
+        let conf = tempfile::tempdir().unwrap();
+        let conf_var = rt.conf_env();
+        let switched = rt
+            .command(&["project", "switch", &place.name])
+            .env(conf_var, conf.path())
+            .output()
+            .unwrap();
+        assert!(
+            switched.status.success(),
+            "{}",
+            String::from_utf8_lossy(&switched.stderr)
+        );
+        let lxd = LxdProject::start_in(rt, name.clone(), Some(&place.name));
+        std::fs::remove_file(lxd.project.config_path()).unwrap();
+        lxd.lxdev(["init", "--project", &name])
+            .env(conf_var, conf.path())
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!(
+                "project `{}`",
+                place.name
+            )));
+        assert_eq!(
+            lxd.project.config().runtime_project.as_deref(),
+            Some(place.name.as_str()),
+            "{}",
+            lxd.project.yaml()
+        );
+
+        // The user's own config still has `default` as current.
+        lxd.ok(["container", "create", "dev", IMAGE, "--no-provision"]);
+        assert_eq!(lxd.lxd("dev").status, "Running");
+        assert!(
+            !lxd_instances(rt, None, &format!("{name}-")).contains_key(&lxd.instance("dev")),
+            "the instance went to the client's current project, not the recorded one"
+        );
+        lxd.ok(["container", "remove", "dev"]);
+    }
+}
+
+/// A file with no `runtime:` (lxc-dev-manager's) on a machine where both
+/// clients reach a daemon: the command says it picked Incus and how to pin
+/// a runtime, and leaves the file alone.
+#[test]
+fn detection_with_both_runtimes_says_which_and_how_to_pin_it() {
+    let test = "detection_with_both_runtimes_says_which_and_how_to_pin_it";
+    if runtimes::reachable(test).len() < 2 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {test}: needs both lxd and incus"
+        );
+        return;
+    }
+    let project = Project::with_yaml(&format!("project: {}\ncontainers: {{}}\n", next_name()));
+    let before = project.bytes();
+    project
+        .lxdev(["list"])
+        .env_remove("LXDEV_RUNTIME")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "using the incus runtime (detected); pin it with `runtime: incus`",
+        ))
+        .stderr(predicate::str::contains("--runtime incus"));
+    assert_eq!(project.bytes(), before);
+}
+
 /// Ownership is decided by lxdev's tags, never by the name prefix alone:
 /// project `N` must not adopt or remove the instances of project `N-b`
 /// (whose names also start `N-`), nor those of another checkout of `N`.
 #[test]
 fn another_projects_instances_are_never_adopted_or_removed() {
-    let Some(lxd) = LxdProject::start("another_projects_instances_are_never_adopted_or_removed")
-    else {
-        return;
-    };
-    let other_project = Project::with_yaml(&format!(
-        "project: {}-b\nruntime: lxd\ncontainers: {{}}\n",
-        lxd.name
-    ));
-    let other_checkout = Project::with_yaml(&format!(
-        "project: {}\nruntime: lxd\ncontainers: {{}}\n",
-        lxd.name
-    ));
-    for (project, name) in [(&other_project, "c"), (&other_checkout, "x")] {
-        project
-            .lxdev(["container", "create", name, IMAGE, "--no-provision"])
-            .env("LXDEV_RUNTIME", "lxd")
+    for lxd in LxdProject::each("another_projects_instances_are_never_adopted_or_removed") {
+        let other_project = Project::with_yaml(&format!(
+            "project: {}-b\nruntime: {}\ncontainers: {{}}\n",
+            lxd.name, lxd.rt.name
+        ));
+        let other_checkout = Project::with_yaml(&format!(
+            "project: {}\nruntime: {}\ncontainers: {{}}\n",
+            lxd.name, lxd.rt.name
+        ));
+        for (project, name) in [(&other_project, "c"), (&other_checkout, "x")] {
+            project
+                .lxdev(["container", "create", name, IMAGE, "--no-provision"])
+                .env("LXDEV_RUNTIME", lxd.rt.name)
+                .assert()
+                .success();
+        }
+        // Both instances carry this project's prefix.
+        let theirs = [lxd.instance("b-c"), lxd.instance("x")];
+        let before = lxd.project.bytes();
+        lxd.lxdev(["doctor", "--fix"])
             .assert()
-            .success();
-    }
-    // Both instances carry this project's prefix.
-    let theirs = [lxd.instance("b-c"), lxd.instance("x")];
-    let before = lxd.project.bytes();
-    lxd.lxdev(["doctor", "--fix"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("another project"));
-    assert_eq!(lxd.project.bytes(), before, "nothing adopted");
+            .success()
+            .stdout(predicate::str::contains("another project"));
+        assert_eq!(lxd.project.bytes(), before, "nothing adopted");
 
-    // Even recorded here by hand, another project's instance is not ours
-    // to delete.
-    lxd.project
-        .append_containers(&format!("  b-c:\n    image: {IMAGE}\n"));
-    let before = lxd.project.bytes();
-    lxd.lxdev(["container", "remove", "b-c", "--force"])
-        .assert()
-        .code(4)
-        .stderr(predicate::str::contains(format!(
-            "project `{}-b`",
-            lxd.name
-        )));
-    assert_eq!(lxd.project.bytes(), before);
-    let left = lxd_instances(&format!("{}-", lxd.name));
-    for instance in &theirs {
-        assert!(left.contains_key(instance), "{instance} was deleted");
+        // Even recorded here by hand, another project's instance is not
+        // ours to delete.
+        lxd.project
+            .append_containers(&format!("  b-c:\n    image: {IMAGE}\n"));
+        let before = lxd.project.bytes();
+        lxd.lxdev(["container", "remove", "b-c", "--force"])
+            .assert()
+            .code(4)
+            .stderr(predicate::str::contains(format!(
+                "project `{}-b`",
+                lxd.name
+            )));
+        assert_eq!(lxd.project.bytes(), before);
+        let left = lxd.instances();
+        for instance in &theirs {
+            assert!(left.contains_key(instance), "{instance} was deleted");
+        }
     }
 }
 
-/// A restore LXD refused at once (the snapshot is gone from LXD) changed
-/// nothing: the container is not marked failed.
+/// A restore the runtime refused at once (the snapshot is gone from it)
+/// changed nothing: the container is not marked failed.
 #[test]
-fn a_restore_lxd_refused_leaves_the_container_as_it_was() {
-    let Some(lxd) = LxdProject::start("a_restore_lxd_refused_leaves_the_container_as_it_was")
-    else {
-        return;
-    };
-    lxd.ok(["container", "create", "c", IMAGE, "--no-provision"]);
-    lxd.ok(["snapshot", "create", "c", "s"]);
-    let snapshot = format!("{}/s", lxd.instance("c"));
-    assert!(lxc(&["delete", &snapshot]).status.success());
-    let before = lxd.project.bytes();
-    lxd.lxdev(["snapshot", "restore", "c", "s"])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("as it was"));
-    assert_eq!(
-        String::from_utf8_lossy(&lxd.project.bytes()),
-        String::from_utf8_lossy(&before)
-    );
+fn a_restore_the_runtime_refused_leaves_the_container_as_it_was() {
+    for lxd in LxdProject::each("a_restore_the_runtime_refused_leaves_the_container_as_it_was") {
+        lxd.ok(["container", "create", "c", IMAGE, "--no-provision"]);
+        lxd.ok(["snapshot", "create", "c", "s"]);
+        // Deleted behind lxdev's back.
+        let out = lxd.rt.delete_snapshot(&lxd.instance("c"), "s");
+        assert!(out.status.success(), "{out:?}");
+        let before = lxd.project.bytes();
+        lxd.lxdev(["snapshot", "restore", "c", "s"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("as it was"));
+        assert_eq!(
+            String::from_utf8_lossy(&lxd.project.bytes()),
+            String::from_utf8_lossy(&before)
+        );
+    }
 }
 
 /// The Debian 12 image scripts/image-debian.sh imports (systemd, sudo,
 /// openssh-server).
 const DEBIAN: &str = "debian-12";
 
-/// Whether LXD has the Debian image; without it the test says it is
-/// skipped (or fails under `LXDEV_REQUIRE_LXD`, where setup-lxd.sh made it).
-fn debian_image(test: &str) -> bool {
-    if lxc(&["image", "info", DEBIAN]).status.success() {
+/// Whether the runtime has the Debian image; without it the test says it
+/// is skipped (or fails where the setup scripts made it: CI).
+fn debian_image(lxd: &LxdProject, test: &str) -> bool {
+    if lxd.client(&["image", "info", DEBIAN]).status.success() {
         return true;
     }
     assert!(
         std::env::var_os("LXDEV_REQUIRE_LXD").is_none(),
-        "{test}: LXD has no `{DEBIAN}` image; run scripts/image-debian.sh"
+        "{test}: {} has no `{DEBIAN}` image; run scripts/image-debian.sh {}",
+        lxd.rt.name,
+        lxd.rt.client
     );
-    eprintln!("skipped: {test}: LXD has no `{DEBIAN}` image (scripts/image-debian.sh)");
+    eprintln!(
+        "skipped: {test} on {}: no `{DEBIAN}` image (scripts/image-debian.sh)",
+        lxd.rt.name
+    );
     false
 }
 
 /// Full provisioning on a real distro: the dev user with passwordless sudo
-/// and the given key, sshd running, `initial-state` in the file and in LXD,
-/// `exec` as the dev user by default, and `reset` back to `initial-state`.
+/// and the given key, sshd running, `initial-state` in the file and in the
+/// runtime, `exec` as the dev user by default, and `reset` back to
+/// `initial-state`.
 #[test]
 fn debian_containers_come_up_ready_to_use() {
     let test = "debian_containers_come_up_ready_to_use";
-    let Some(lxd) = LxdProject::start(test) else {
-        return;
-    };
-    if !debian_image(test) {
-        return;
-    }
-    let key_file = lxd.project.dir().join("me.pub");
-    let key =
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOlxdevTestKeyOnlyForThisTestxxxxxxxxxxxx tester@host";
-    std::fs::write(&key_file, format!("{key}\n")).unwrap();
-    lxd.ok([
-        "container",
-        "create",
-        "dev",
-        DEBIAN,
-        "--ssh-key",
-        key_file.to_str().unwrap(),
-    ])
-    .stdout(predicate::str::contains("user:    dev"));
-    assert_eq!(lxd.lxd("dev").snapshots, set(&["initial-state"]));
-    assert!(
-        lxd.project.config().containers["dev"]
-            .snapshots
-            .contains_key("initial-state")
-    );
-
-    let out = |args: &[&str]| {
-        let assert = lxd.lxdev(args).assert().success();
-        String::from_utf8_lossy(&assert.get_output().stdout)
-            .trim()
-            .to_string()
-    };
-    assert_eq!(out(&["exec", "dev", "--", "id", "-un"]), "dev");
-    assert_eq!(
-        out(&["exec", "dev", "-u", "root", "--", "id", "-un"]),
-        "root"
-    );
-    assert_eq!(out(&["exec", "dev", "--", "pwd"]), "/home/dev");
-    assert_eq!(
-        out(&["exec", "dev", "--", "sudo", "-n", "id", "-un"]),
-        "root"
-    );
-    assert_eq!(
-        out(&[
-            "exec",
+    for lxd in LxdProject::each(test) {
+        if !debian_image(&lxd, test) {
+            continue;
+        }
+        let key_file = lxd.project.dir().join("me.pub");
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOlxdevTestKeyOnlyForThisTestxxxxxxxxxxxx tester@host";
+        std::fs::write(&key_file, format!("{key}\n")).unwrap();
+        lxd.ok([
+            "container",
+            "create",
             "dev",
-            "-u",
-            "root",
-            "--",
-            "systemctl",
-            "is-active",
-            "ssh"
-        ]),
-        "active"
-    );
-    assert_eq!(
-        out(&["exec", "dev", "--", "cat", ".ssh/authorized_keys"]),
-        key
-    );
-    // No password was written, so none is set: the account is locked.
-    let status = out(&["exec", "dev", "-u", "root", "--", "passwd", "-S", "dev"]);
-    assert!(status.split_whitespace().nth(1) == Some("L"), "{status}");
-    // The exit status is passed on.
-    lxd.lxdev(["exec", "dev", "--", "sh", "-c", "exit 7"])
-        .assert()
-        .code(7);
+            DEBIAN,
+            "--ssh-key",
+            key_file.to_str().unwrap(),
+        ])
+        .stdout(predicate::str::contains("user:    dev"));
+        assert_eq!(lxd.lxd("dev").snapshots, set(&["initial-state"]));
 
-    out(&["exec", "dev", "--", "touch", "/home/dev/written-after"]);
-    lxd.ok(["container", "reset", "dev"]);
-    lxd.lxdev(["exec", "dev", "--", "test", "-e", "/home/dev/written-after"])
-        .assert()
-        .code(1);
-    assert_eq!(lxd.lxd("dev").status, "Running");
+        let out = |args: &[&str]| {
+            let assert = lxd.lxdev(args).assert().success();
+            String::from_utf8_lossy(&assert.get_output().stdout)
+                .trim()
+                .to_string()
+        };
+        assert_eq!(out(&["exec", "dev", "--", "id", "-un"]), "dev");
+        assert_eq!(
+            out(&["exec", "dev", "-u", "root", "--", "id", "-un"]),
+            "root"
+        );
+        assert_eq!(out(&["exec", "dev", "--", "pwd"]), "/home/dev");
+        assert_eq!(
+            out(&["exec", "dev", "--", "sudo", "-n", "id", "-un"]),
+            "root"
+        );
+        assert_eq!(
+            out(&[
+                "exec",
+                "dev",
+                "-u",
+                "root",
+                "--",
+                "systemctl",
+                "is-active",
+                "ssh"
+            ]),
+            "active"
+        );
+        assert_eq!(
+            out(&["exec", "dev", "--", "cat", ".ssh/authorized_keys"]),
+            key
+        );
+        // No password was written, so none is set: the account is locked.
+        let status = out(&["exec", "dev", "-u", "root", "--", "passwd", "-S", "dev"]);
+        assert_eq!(status.split_whitespace().nth(1), Some("L"), "{status}");
+        // The exit status is passed on.
+        lxd.lxdev(["exec", "dev", "--", "sh", "-c", "exit 7"])
+            .assert()
+            .code(7);
+
+        out(&["exec", "dev", "--", "touch", "/home/dev/written-after"]);
+        lxd.ok(["container", "reset", "dev"]);
+        lxd.lxdev(["exec", "dev", "--", "test", "-e", "/home/dev/written-after"])
+            .assert()
+            .code(1);
+        assert_eq!(lxd.lxd("dev").status, "Running");
+    }
 }
 
 /// A busybox image has no useradd, sudo or sshd: the user is still made,
 /// and SSH is skipped with a warning recorded on the entry.
 #[test]
 fn busybox_gets_its_user_and_a_warning_for_ssh() {
-    let Some(lxd) = LxdProject::start("busybox_gets_its_user_and_a_warning_for_ssh") else {
-        return;
-    };
-    lxd.lxdev(["container", "create", "box", IMAGE])
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("SSH is off"));
-    lxd.assert_agree_and_ready();
-    let config = lxd.project.config();
-    assert!(
-        config.containers["box"]
-            .warning
-            .as_deref()
-            .unwrap()
-            .contains("SSH is off")
-    );
-    let id = lxd
-        .lxdev(["exec", "box", "--", "id", "-un"])
-        .assert()
-        .success();
-    assert_eq!(
-        String::from_utf8_lossy(&id.get_output().stdout).trim(),
-        "dev"
-    );
+    for lxd in LxdProject::each("busybox_gets_its_user_and_a_warning_for_ssh") {
+        lxd.lxdev(["container", "create", "box", IMAGE])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("SSH is off"));
+        lxd.assert_agree_and_ready();
+        let config = lxd.project.config();
+        let warning = config.containers["box"].warning.clone().unwrap_or_default();
+        assert!(warning.contains("SSH is off"), "{warning}");
+        let id = lxd
+            .lxdev(["exec", "box", "--", "id", "-un"])
+            .assert()
+            .success();
+        assert_eq!(
+            String::from_utf8_lossy(&id.get_output().stdout).trim(),
+            "dev"
+        );
+    }
 }

@@ -13,6 +13,8 @@ mod locking;
 mod lxd;
 mod provision;
 mod robustness;
+#[path = "../common/runtimes.rs"]
+mod runtimes;
 mod safety;
 mod snapshot;
 mod support;

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Sets up Incus for lxdev's integration tests and local use, on Debian 12,
+# beside LXD (scripts/setup-lxd.sh): the two daemons have their own state
+# (/var/lib/incus, /var/lib/lxd) and sockets, and run side by side.
+#
+# Idempotent: every step checks first and does nothing when already done, so
+# a second run only re-runs the final check (a few seconds). Needs root and no
+# standard input (it runs in CI). Steps:
+#   1. add Debian's bookworm-backports suite if no apt source names it, and
+#      install `incus-base` and `incus-client` from it (Incus 6.0 LTS; plain
+#      bookworm has none), and `busybox-static`, if missing;
+#   2. start the daemon if no daemon answers (`incusd --group root`,
+#      detached; `systemctl start incus` where systemd runs);
+#   3. preseed a `dir` storage pool `default` and a default profile with a
+#      root disk on it, and no network: these machines have no bridge;
+#   4. build the busybox image (scripts/busybox-image.sh, as setup-lxd.sh
+#      does) and import it as image alias `busybox`;
+#   5. launch, exec, snapshot, copy and delete a throwaway container.
+#
+# Environment:
+#   LXDEV_INCUS_LOG  daemon log when this script starts incusd
+#                    (default /var/log/incus-lxdev.log)
+#   LXDEV_IMAGE      image alias to create (default busybox)
+set -euo pipefail
+
+LOG=${LXDEV_INCUS_LOG:-/var/log/incus-lxdev.log}
+ALIAS=${LXDEV_IMAGE:-busybox}
+INCUSD=/usr/libexec/incus/incusd
+BACKPORTS=/etc/apt/sources.list.d/bookworm-backports.sources
+
+say() { printf 'setup-incus: %s\n' "$*" >&2; }
+die() {
+    printf 'setup-incus: error: %s\n' "$*" >&2
+    exit 1
+}
+
+work=
+errors=
+cleanup_temp() { rm -rf "${work:-/nonexistent}" "${errors:-/nonexistent}" "${errors:-/nonexistent}.out"; }
+trap cleanup_temp EXIT
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (it installs packages and starts the Incus daemon)"
+
+# --- 1. packages -----------------------------------------------------------
+
+missing=()
+[[ -x $INCUSD ]] || missing+=(incus-base)
+command -v incus >/dev/null 2>&1 || missing+=(incus-client)
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' ||
+    missing+=(busybox-static)
+if ((${#missing[@]})); then
+    export DEBIAN_FRONTEND=noninteractive
+    # Any source line or deb822 stanza naming the suite will do.
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        # The suite comes from the mirror the machine already uses for
+        # bookworm (a deb822 `URIs:` line or a one-line `deb URI bookworm`).
+        mirror=$(awk -v RS= '/Suites:[^\n]*bookworm/ { for (i = 1; i < NF; i++) if ($i == "URIs:") { print $(i + 1); exit } }' \
+            /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+        [[ -n $mirror ]] ||
+            mirror=$(awk '$1 == "deb" && $3 ~ /^bookworm/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
+        [[ -n $mirror ]] || die "no Debian mirror found in /etc/apt to add bookworm-backports from"
+        say "adding bookworm-backports from $mirror ($BACKPORTS)"
+        cat >"$BACKPORTS" <<EOT
+Types: deb
+URIs: $mirror
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+    fi
+    say "installing ${missing[*]} (from bookworm-backports)"
+    apt-get update -qq
+    # -t takes Incus and the newer libraries it needs from backports; only
+    # these packages come from there, nothing else is upgraded.
+    apt-get install -y -qq --no-install-recommends -t bookworm-backports "${missing[@]}" >/dev/null ||
+        die "apt-get install -t bookworm-backports ${missing[*]} failed"
+fi
+
+# --- 2. daemon -------------------------------------------------------------
+
+# `incus query /1.0` fails at once when no daemon listens on the unix socket,
+# whereas `incus admin waitready` would wait for one.
+daemon_up() { incus query /1.0 >/dev/null 2>&1; }
+
+if ! daemon_up; then
+    if [[ -d /run/systemd/system ]] && systemctl start incus.socket incus.service 2>/dev/null; then
+        say "started incus through systemd"
+    else
+        # No systemd here (containers, CI sandboxes): run the daemon by hand,
+        # detached as setup-lxd.sh does with lxd (setsid: not in this
+        # script's process group; nohup and /dev/null: no terminal needed).
+        # incusd is not on PATH: Debian puts it under /usr/libexec/incus.
+        say "starting incusd --group root (log: $LOG)"
+        setsid nohup "$INCUSD" --group root >>"$LOG" 2>&1 </dev/null &
+    fi
+    incus admin waitready --timeout 60 ||
+        die "incusd did not become ready within 60 s; last lines of $LOG:
+$(tail -n 20 "$LOG" 2>/dev/null)"
+fi
+
+# --- 3. storage pool and default profile -------------------------------------
+
+root_pool=$(incus profile device get default root pool 2>/dev/null || true)
+if ! incus storage show default >/dev/null 2>&1 || [[ -z $root_pool ]]; then
+    say "initialising incus: dir storage pool 'default', no network"
+    # The same preseed as setup-lxd.sh's, for the same reasons.
+    incus admin init --preseed <<'EOT' || die "incus admin init --preseed failed"
+config: {}
+storage_pools:
+- name: default
+  driver: dir
+profiles:
+- name: default
+  devices:
+    root:
+      type: disk
+      path: /
+      pool: default
+EOT
+fi
+
+# --- 4. busybox image --------------------------------------------------------
+
+if ! incus image info "$ALIAS" >/dev/null 2>&1; then
+    say "building image '$ALIAS' from busybox-static"
+    work=$(mktemp -d)
+    bash "$(dirname "${BASH_SOURCE[0]}")/busybox-image.sh" "$work" "$ALIAS"
+    incus image import "$work/meta.tar" "$work/rootfs.tar" --alias "$ALIAS" >/dev/null ||
+        die "incus image import failed"
+fi
+
+# --- 5. Debian 12 image, for the provisioning tests ---------------------------
+
+bash "$(dirname "${BASH_SOURCE[0]}")/image-debian.sh" incus
+
+# --- 6. check ----------------------------------------------------------------
+
+probe=lxdev-setup-check-$$
+copy=$probe-copy
+errors=$(mktemp)
+check() {
+    if ! "$@" </dev/null >"$errors.out" 2>"$errors"; then
+        {
+            # shellcheck disable=SC2016 # the backticks are literal quotes
+            printf 'setup-incus: error: `%s` failed:\n' "$*"
+            cat "$errors"
+            echo "instance log (incus info --show-log $probe):"
+            incus info --show-log "$probe" 2>&1 | sed -n '/^Log:/,$p' || true
+            echo "last lines of the daemon log ($LOG, if this script started incusd):"
+            tail -n 10 "$LOG" 2>/dev/null || true
+        } >&2
+        incus delete --force "$probe" >/dev/null 2>&1 || true
+        incus delete --force "$copy" >/dev/null 2>&1 || true
+        exit 1
+    fi
+}
+check incus launch "$ALIAS" "$probe"
+# shellcheck disable=SC2016 # $(hostname) and $1 expand in the container
+check incus exec "$probe" -- sh -c 'test "$(hostname)" = "$1"' sh "$probe"
+# Incus 6 spells LXD 5.0's `lxc snapshot` as `incus snapshot create`.
+check incus snapshot create "$probe" snap0
+check incus copy "$probe/snap0" "$copy"
+check incus delete --force "$probe" "$copy"
+
+echo "Incus is ready: incus $(incus --version), storage pool 'default' (dir), image '$ALIAS', no network"
