@@ -75,10 +75,17 @@ pub enum Command {
     /// Find stale or failed operations and disagreements between
     /// containers.yaml and the runtime
     Doctor(DoctorArgs),
-    /// Start a container
-    Up(NameArg),
-    /// Stop a container
-    Down(NameArg),
+    /// Start containers, first creating any the runtime lacks from its image
+    ///
+    /// An entry recorded in containers.yaml but missing from the runtime (a
+    /// teammate's checked-in file on a new machine) is created from its
+    /// `image`, as `container create` would, then started.
+    Up(BulkArgs),
+    /// Stop containers
+    Down(BulkArgs),
+    /// Commands on the whole project
+    #[command(subcommand)]
+    Project(ProjectCommand),
     /// Run a command inside a container
     Exec(ExecArgs),
     /// Open a shell inside a container
@@ -119,6 +126,9 @@ pub enum ContainerCommand {
         /// Remove even containers owned by another user
         #[arg(long)]
         force: bool,
+        /// Do not ask for confirmation (asked only when stdin is a terminal)
+        #[arg(short, long)]
+        yes: bool,
     },
     /// List containers with their state, owner and runtime status
     List,
@@ -152,6 +162,37 @@ pub enum SnapshotCommand {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Remove every container of the project, then containers.yaml
+    ///
+    /// All containers are marked as being removed in one step first, so
+    /// other lxdev commands on them fail at once (exit 75) instead of racing
+    /// the removal. If interrupted, containers.yaml lists exactly what is
+    /// left. The lock file stays.
+    Delete {
+        /// Remove even containers owned by another user
+        #[arg(long)]
+        force: bool,
+        /// Do not ask for confirmation (asked only when stdin is a terminal)
+        #[arg(short, long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BulkArgs {
+    /// Container names
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub names: Vec<String>,
+    /// Every container of the project
+    #[arg(long)]
+    pub all: bool,
+    /// Work on at most N containers at a time [default: the number of CPUs]
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 #[derive(Debug, Args)]

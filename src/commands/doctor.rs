@@ -456,6 +456,12 @@ fn settle(
     )?;
     Ok(Some(if exists {
         "the runtime has it: marked ready".into()
+    } else if effect == Effect::MakesRecorded {
+        format!(
+            "the runtime does not have it: the entry, recorded before, is kept ready; \
+             `lxdev up {}` creates it",
+            target.container()
+        )
     } else {
         "the runtime does not have it: removed from the file".into()
     }))

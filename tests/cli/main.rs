@@ -10,6 +10,7 @@ mod hostile;
 mod init;
 mod locking;
 mod lxd;
+mod project;
 mod safety;
 mod snapshot;
 mod support;
