@@ -86,6 +86,9 @@ pub enum Command {
     /// Commands on the whole project
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Publish containers as images, and manage those images
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// Run a command inside a container
     Exec(ExecArgs),
     /// Open a shell inside a container
@@ -180,6 +183,32 @@ pub enum ProjectCommand {
         #[arg(short, long)]
         yes: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Publish a container as an image (stopped meanwhile, then restarted)
+    Create {
+        /// The container to publish
+        container: String,
+        /// Alias of the new image: letters, digits, `-`, `_` and `.`
+        alias: String,
+    },
+    /// List the images published by this project
+    List {
+        /// List every image in the runtime, not only this project's
+        #[arg(long)]
+        all: bool,
+    },
+    /// Delete an image
+    Delete {
+        alias: String,
+        /// Delete it even if a container in containers.yaml names it as its image
+        #[arg(long)]
+        force: bool,
+    },
+    /// Rename an image's alias
+    Rename { old: String, new: String },
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod bulk;
 mod checks;
 mod container;
 mod doctor;
+mod image;
 mod init;
 mod lifecycle;
 mod project;
@@ -19,7 +20,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, ContainerCommand, GlobalArgs, ProjectCommand, SnapshotCommand};
+use crate::cli::{
+    Cli, Command, ContainerCommand, GlobalArgs, ImageCommand, ProjectCommand, SnapshotCommand,
+};
 use crate::config::{ConfigManager, Project};
 use crate::error::Error;
 use crate::interrupt;
@@ -199,6 +202,12 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
         Command::Down(args) => {
             lifecycle::down(ctx, &args.names, args.all, args.jobs.map(usize::from))
         }
+        Command::Image(command) => match command {
+            ImageCommand::Create { container, alias } => image::create(ctx, &container, &alias),
+            ImageCommand::List { all } => image::list(ctx, all),
+            ImageCommand::Delete { alias, force } => image::delete(ctx, &alias, force),
+            ImageCommand::Rename { old, new } => image::rename(ctx, &old, &new),
+        },
         Command::Project(ProjectCommand::Delete { force, yes }) => project::delete(ctx, force, yes),
         Command::Exec(args) => return lifecycle::exec(ctx, &args.name, &args.command),
         Command::Shell(args) => return lifecycle::exec(ctx, &args.name, &[]),

@@ -676,6 +676,87 @@ impl Runtime for LxdRuntime {
             None => bail!("`{}` ended with {status}", self.cmdline(&args)),
         }
     }
+
+    /// `publish --alias=ALIAS -- INSTANCE user.lxdev.project=PROJECT`: the
+    /// property after the instance becomes an image property, which
+    /// `image list` filters on.
+    fn publish(&self, instance: &str, alias: &str, project: &str) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance), RuntimeName::Alias(alias)])?;
+        let args: Vec<String> = vec![
+            "publish".into(),
+            "--quiet".into(),
+            format!("--alias={alias}"),
+            "--".into(),
+            instance.into(),
+            format!("user.lxdev.project={project}"),
+        ];
+        let remedy = format!(
+            "pick another alias or delete it with `{} image delete {alias}`",
+            self.client
+        );
+        self.run_making(&args, &format!("image alias `{alias}`"), &remedy)
+    }
+
+    fn images(&self) -> Result<Vec<super::Image>> {
+        let all: Vec<ApiImage> = self
+            .query("/1.0/images?recursion=1")?
+            .with_context(|| format!("{} has no images endpoint", self.name()))?;
+        Ok(all.into_iter().map(super::Image::from).collect())
+    }
+
+    fn image_delete(&self, alias: &str) -> Result<()> {
+        check_names(&[RuntimeName::Alias(alias)])?;
+        self.run(&["image", "delete", "--", alias])?;
+        Ok(())
+    }
+
+    fn image_rename(&self, old: &str, new: &str) -> Result<()> {
+        check_names(&[RuntimeName::Alias(old), RuntimeName::Alias(new)])?;
+        let remedy = format!("pick another alias or delete `{new}` first");
+        self.run_making(
+            &["image", "alias", "rename", "--", old, new],
+            &format!("image alias `{new}`"),
+            &remedy,
+        )
+    }
+}
+
+/// An element of `GET /1.0/images?recursion=1`; only what lxdev reads.
+#[derive(Debug, Deserialize)]
+struct ApiImage {
+    fingerprint: String,
+    #[serde(default)]
+    aliases: Option<Vec<ApiAlias>>,
+    #[serde(default)]
+    properties: Option<std::collections::HashMap<String, String>>,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    created_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiAlias {
+    name: String,
+}
+
+impl From<ApiImage> for super::Image {
+    fn from(api: ApiImage) -> super::Image {
+        let mut properties = api.properties.unwrap_or_default();
+        super::Image {
+            fingerprint: api.fingerprint,
+            aliases: api
+                .aliases
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| a.name)
+                .collect(),
+            project_tag: properties.remove("user.lxdev.project"),
+            description: properties.remove("description"),
+            size: api.size,
+            created_at: api.created_at,
+        }
+    }
 }
 
 /// `GET /1.0/operations?recursion=1`, the parts `busy` reads.

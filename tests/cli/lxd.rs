@@ -996,3 +996,73 @@ fn a_restore_lxd_refused_leaves_the_container_as_it_was() {
         String::from_utf8_lossy(&before)
     );
 }
+
+/// `image create` publishes a running container (stopped, published,
+/// started again), tagged for the project; a container made from it has
+/// the file written before publishing; `image list` shows it, `image
+/// delete` refuses it while an entry names it, and rename and delete reach
+/// LXD.
+#[test]
+fn image_round_trip_through_lxd() {
+    let Some(lxd) = LxdProject::start("image_round_trip_through_lxd") else {
+        return;
+    };
+    let alias = format!("{}-img", lxd.name);
+    let renamed = format!("{}-img2", lxd.name);
+    // Whatever happens below, leave no image behind.
+    struct Cleanup(Vec<String>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            for alias in &self.0 {
+                let _ = lxc(&["image", "delete", alias]);
+            }
+        }
+    }
+    let _cleanup = Cleanup(vec![alias.clone(), renamed.clone()]);
+    lxd.ok(["container", "create", "src", IMAGE]);
+    lxd.lxdev(["exec", "src", "--", "sh", "-c", "echo baked > /root/mark"])
+        .assert()
+        .success();
+    lxd.ok(["image", "create", "src", &alias])
+        .stdout(predicate::str::contains(format!("as image {alias}")));
+    assert_eq!(
+        lxd.lxd("src").status,
+        "Running",
+        "restarted after publishing"
+    );
+    let out = lxc(&["query", &format!("/1.0/images/aliases/{alias}")]);
+    assert!(out.status.success(), "LXD has alias {alias}");
+    let listed = json_stdout(&lxd.ok(["--json", "image", "list"]));
+    let ours: Vec<&Value> = listed.as_array().unwrap().iter().collect();
+    assert_eq!(ours.len(), 1, "{listed}");
+    assert_eq!(ours[0]["aliases"][0], alias.as_str());
+    assert_eq!(ours[0]["project"], lxd.name.as_str());
+    // The busybox image is not this project's: only with --all.
+    let all = json_stdout(&lxd.ok(["--json", "image", "list", "--all"]));
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["aliases"][0] == IMAGE),
+        "{all}"
+    );
+
+    lxd.ok(["container", "create", "copy", &alias]);
+    lxd.lxdev(["exec", "copy", "--", "cat", "/root/mark"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("baked"));
+    lxd.fails(["image", "delete", &alias], 4);
+    lxd.ok(["image", "rename", &alias, &renamed]);
+    assert!(
+        !lxc(&["query", &format!("/1.0/images/aliases/{alias}")])
+            .status
+            .success()
+    );
+    lxd.ok(["image", "delete", &renamed, "--force"]);
+    assert!(
+        !lxc(&["query", &format!("/1.0/images/aliases/{renamed}")])
+            .status
+            .success()
+    );
+}

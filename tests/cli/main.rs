@@ -7,6 +7,7 @@ mod concurrency;
 mod container;
 mod doctor;
 mod hostile;
+mod image;
 mod init;
 mod locking;
 mod lxd;
