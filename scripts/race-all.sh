@@ -13,6 +13,7 @@ if [[ $LXDEV_RUNTIME == fake ]]; then
     "race-same-name.sh 20"
     "race-quota.sh 10 5"
     "race-mixed.sh 8 40"
+    "race-up.sh 20 4"
     "kill-test.sh 100"
     "lock-timeout.sh"
   )
@@ -23,6 +24,7 @@ else
     "race-same-name.sh 10"
     "race-quota.sh 6 3"
     "race-mixed.sh 4 20"
+    "race-up.sh 8 4"
     "kill-test.sh 20"
     "lock-timeout.sh"
   )

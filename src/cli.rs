@@ -81,10 +81,20 @@ pub enum Command {
     /// Find stale or failed operations and disagreements between
     /// containers.yaml and the runtime
     Doctor(DoctorArgs),
-    /// Start a container
-    Up(NameArg),
-    /// Stop a container
-    Down(NameArg),
+    /// Start containers, first creating any the runtime lacks from its image
+    ///
+    /// An entry recorded in containers.yaml but missing from the runtime (a
+    /// teammate's checked-in file on a new machine) is created from its
+    /// `image`, as `container create` would, then started.
+    Up(BulkArgs),
+    /// Stop containers
+    Down(BulkArgs),
+    /// Commands on the whole project
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Publish containers as images, and manage those images
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// Run a command inside a container, as its dev user
     Exec(ExecArgs),
     /// Open a login shell inside a container, as its dev user
@@ -103,6 +113,9 @@ pub struct RemoveArgs {
     /// Remove even containers owned by another user
     #[arg(short, long)]
     pub force: bool,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +144,19 @@ pub struct ProvisionArgs {
     /// Seconds to wait for the container to boot
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub ready_timeout: u64,
+}
+
+impl ProvisionArgs {
+    /// What `up` provisions a checked-in entry with: everything, as a
+    /// plain `container create` would.
+    pub fn for_up() -> ProvisionArgs {
+        ProvisionArgs {
+            no_provision: false,
+            no_initial_snapshot: false,
+            ssh_keys: Vec::new(),
+            ready_timeout: 120,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +211,9 @@ pub enum ContainerCommand {
         /// Remove even containers owned by another user
         #[arg(long)]
         force: bool,
+        /// Do not ask for confirmation (asked only when stdin is a terminal)
+        #[arg(short, long)]
+        yes: bool,
     },
     /// List containers with their state, owner and runtime status
     List,
@@ -218,6 +247,63 @@ pub enum SnapshotCommand {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Remove every container of the project, then containers.yaml
+    ///
+    /// All containers are marked as being removed in one step first, so
+    /// other lxdev commands on them fail at once (exit 75) instead of racing
+    /// the removal. If interrupted, containers.yaml lists exactly what is
+    /// left. The lock file stays.
+    Delete {
+        /// Remove even containers owned by another user
+        #[arg(long)]
+        force: bool,
+        /// Do not ask for confirmation (asked only when stdin is a terminal)
+        #[arg(short, long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Publish a container as an image (stopped meanwhile, then restarted)
+    Create {
+        /// The container to publish
+        container: String,
+        /// Alias of the new image: letters, digits, `-`, `_` and `.`
+        alias: String,
+    },
+    /// List the images published by this project
+    List {
+        /// List every image in the runtime, not only this project's
+        #[arg(long)]
+        all: bool,
+    },
+    /// Delete an image
+    Delete {
+        alias: String,
+        /// Delete it even if a container in containers.yaml names it as its image
+        #[arg(long)]
+        force: bool,
+    },
+    /// Rename an image's alias
+    Rename { old: String, new: String },
+}
+
+#[derive(Debug, Args)]
+pub struct BulkArgs {
+    /// Container names
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub names: Vec<String>,
+    /// Every container of the project
+    #[arg(long)]
+    pub all: bool,
+    /// Work on at most N containers at a time [default: the number of CPUs]
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,30 @@ pub fn create(ctx: &Context, name: &str, image: &str, provision: &ProvisionArgs)
         project.insert_container(name, &new, Some(op))?;
         Ok(ticket)
     })?;
+    let instance = ticket.instance.clone();
+    let warning = instantiate(ctx, &runner, &project, ticket, image, &plan)?;
+    ctx.out
+        .say(format!("created container {name} ({instance})"));
+    if let Some(warning) = warning {
+        ctx.out.warn(warning);
+    }
+    how_to_get_in(ctx, runner.runtime.as_ref(), name, &instance, &plan);
+    Ok(())
+}
+
+/// The one path by which a reserved entry gets its runtime instance:
+/// `container create` reserves a new entry, `up` an entry recorded before
+/// ([`create_recorded`]); both end here, so every step a new container
+/// goes through belongs here: the runtime's create, then the provisioning
+/// `plan`. Settles the ticket; returns what provisioning could not do.
+fn instantiate(
+    ctx: &Context,
+    runner: &Runner<'_>,
+    project: &Project,
+    ticket: Ticket,
+    image: &str,
+    plan: &Plan,
+) -> Result<Option<String>> {
     let config_path = ctx.manager.canonical_path();
     let tags = Tags {
         project: project.name(),
@@ -45,14 +69,48 @@ pub fn create(ctx: &Context, name: &str, image: &str, provision: &ProvisionArgs)
     let result = runner.work(format!("creating {instance} from {image}"), || {
         runner.runtime.create(&instance, image, &tags)
     });
-    let warning = settle_made(&runner, ticket, result, &plan)?;
-    ctx.out
-        .say(format!("created container {name} ({instance})"));
-    if let Some(warning) = warning {
-        ctx.out.warn(warning);
+    settle_made(runner, ticket, result, plan)
+}
+
+/// Makes the runtime instance of the ready entry `name`, which the runtime
+/// lacks (a teammate's checked-in entry on a new machine): reserves the
+/// existing record as `creating` (operation `instantiate`, so a refusal or
+/// a crash never drops the entry), then [`instantiate`]. Returns `false`
+/// when the runtime had the instance by the time the record was reserved
+/// (another process made it): the record is then settled ready and nothing
+/// is created.
+pub(super) fn create_recorded(ctx: &Context, name: &str) -> Result<bool> {
+    let project = ctx.manager.load()?;
+    let plan = Plan::for_create(&project, name, &ProvisionArgs::for_up())?;
+    let runner = Runner::new(ctx, &project, OperationKind::Instantiate)?;
+    let (ticket, image) = runner.reserve(|project, op| {
+        let entry = checks::ready_container(project, name)?;
+        checks::on_runtime(project, name, runner.runtime.name())?;
+        let image = entry.image.clone();
+        names::validate_image(&image).map_err(Error::Usage)?;
+        let target = Target::Container(name.into());
+        let ticket = Ticket::new(project, target.clone(), Effect::MakesRecorded);
+        project.begin(&target, ContainerState::Creating, op)?;
+        Ok((ticket, image))
+    })?;
+    match runner.runtime.status(&ticket.instance) {
+        Ok(Some(_)) => {
+            runner.settle(ticket, Ok(()))?;
+            return Ok(false);
+        }
+        Ok(None) => {}
+        // Could not ask: put the record back as it was.
+        Err(err) => {
+            return runner
+                .settle(ticket, Err(runtime::refused(err)))
+                .map(|()| false);
+        }
     }
-    how_to_get_in(ctx, runner.runtime.as_ref(), name, &instance, &plan);
-    Ok(())
+    let instance = ticket.instance.clone();
+    if let Some(warning) = instantiate(ctx, &runner, &project, ticket, &image, &plan)? {
+        ctx.out.warn(format!("{name} ({instance}): {warning}"));
+    }
+    Ok(true)
 }
 
 /// Settles a create or clone: after the runtime made the instance, runs
@@ -156,35 +214,16 @@ pub fn clone(
     Ok(())
 }
 
-pub fn remove(ctx: &Context, names: &[String], force: bool) -> Result<()> {
+pub fn remove(ctx: &Context, names: &[String], force: bool, yes: bool) -> Result<()> {
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::Remove)?;
     refuse_foreign_instances(ctx, &project, runner.runtime.as_ref(), names)?;
+    super::project::confirm(&format!("remove {}?", names.join(", ")), yes)?;
     let user = process::current_user();
     // One reservation for all names: either every one is removable, or
     // none is touched.
     let tickets = runner.reserve(|project, op| {
-        let mut tickets: Vec<Ticket> = Vec::new();
-        for name in names {
-            let target = Target::Container(name.clone());
-            if tickets.iter().any(|t| t.target == target) {
-                continue;
-            }
-            let container = project.container(name)?;
-            // A failed entry may be removed: that is how it is cleaned up.
-            if container.state != Some(ContainerState::Failed) {
-                checks::ready_container(project, name)?;
-            }
-            checks::on_runtime(project, name, runner.runtime.name())?;
-            checks::owned_or_forced(container, name, &user, force)?;
-            checks::no_snapshot_in_flight(project, name, None)?;
-            checks::no_clone_in_flight_from(project, name, None)?;
-            tickets.push(Ticket::new(project, target, Effect::Deletes));
-        }
-        for ticket in &tickets {
-            project.begin(&ticket.target, ContainerState::Removing, op)?;
-        }
-        Ok(tickets)
+        reserve_removal(project, op, names, &user, force, runner.runtime.name())
     })?;
     // The runtime work runs in parallel; all results are settled together.
     let listed = tickets
@@ -219,8 +258,45 @@ pub fn remove(ctx: &Context, names: &[String], force: bool) -> Result<()> {
     first_error.map_or(Ok(()), Err)
 }
 
+/// Checks that every container in `names` may be removed and marks them
+/// all `removing` with `op`; inside a reserving transaction, so either all
+/// are marked or none is.
+pub(super) fn reserve_removal(
+    project: &mut Project,
+    op: &crate::config::model::Operation,
+    names: &[String],
+    user: &str,
+    force: bool,
+    runtime: &str,
+) -> Result<Vec<Ticket>> {
+    let mut tickets: Vec<Ticket> = Vec::new();
+    for name in names {
+        let target = Target::Container(name.clone());
+        if tickets.iter().any(|t| t.target == target) {
+            continue;
+        }
+        let container = project.container(name)?;
+        // A failed entry may be removed: that is how it is cleaned up.
+        if container.state != Some(ContainerState::Failed) {
+            checks::ready_container(project, name)?;
+        }
+        checks::on_runtime(project, name, runtime)?;
+        checks::owned_or_forced(container, name, user, force)?;
+        checks::no_snapshot_in_flight(project, name, None)?;
+        checks::no_clone_in_flight_from(project, name, None)?;
+        tickets.push(Ticket::new(project, target, Effect::Deletes));
+    }
+    for ticket in &tickets {
+        project.begin(&ticket.target, ContainerState::Removing, op)?;
+    }
+    Ok(tickets)
+}
+
 /// Runs `work` for every ticket on its own thread; one result per ticket.
-fn in_parallel(tickets: &[Ticket], work: impl Fn(&Ticket) -> Result<()> + Sync) -> Vec<Result<()>> {
+pub(super) fn in_parallel(
+    tickets: &[Ticket],
+    work: impl Fn(&Ticket) -> Result<()> + Sync,
+) -> Vec<Result<()>> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = tickets
             .iter()
@@ -239,7 +315,7 @@ fn in_parallel(tickets: &[Ticket], work: impl Fn(&Ticket) -> Result<()> + Sync) 
 /// Refuses (conflict) to remove an instance whose lxdev tags name another
 /// project or another project file: whatever this file says, it is not
 /// this project's to delete.
-fn refuse_foreign_instances(
+pub(super) fn refuse_foreign_instances(
     ctx: &Context,
     project: &Project,
     runtime: &dyn Runtime,
@@ -293,7 +369,7 @@ pub fn list(ctx: &Context) -> Result<()> {
                 "instance": instance,
                 "image": c.image,
                 "state": c.state.map_or(READY, ContainerState::as_str),
-                "in_flight": c.state.is_some_and(|s| s.effect().is_some()),
+                "in_flight": c.state.is_some_and(|s| s.effect(c.operation.as_ref().map(|op| op.kind)).is_some()),
                 "owner": c.owner,
                 "snapshots": c.snapshots.len(),
                 "status": status,

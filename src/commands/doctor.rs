@@ -473,6 +473,11 @@ fn settle(
     Ok(Some(match (exists, step) {
         (true, Some(step)) => format!("provisioning stopped at step `{step}`: marked failed"),
         (true, None) => "the runtime has it: marked ready".into(),
+        (false, _) if effect == Effect::MakesRecorded => format!(
+            "the runtime does not have it: the entry, recorded before, is kept ready; \
+             `lxdev up {}` creates it",
+            target.container()
+        ),
         (false, _) => "the runtime does not have it: removed from the file".into(),
     }))
 }

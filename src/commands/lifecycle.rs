@@ -1,49 +1,159 @@
-//! `lxdev up|down|exec|ssh`: runtime actions on a recorded container.
-//! They change nothing in containers.yaml and take no lock.
+//! `lxdev up|down|exec|ssh`: runtime actions on recorded containers.
+//! They change nothing in containers.yaml and take no lock, except `up` of
+//! an entry the runtime lacks, which is created through the runner first.
 //!
 //! `up` and `down` are idempotent: a container already in the wanted state
 //! is reported as such and left alone, judged by the status the runtime
 //! reports, not by matching its client's error text.
 
+use std::time::{Duration, Instant};
+
 use anyhow::Result;
 
-use super::{Context, checks};
+use super::bulk::{self, Line};
+use super::{Context, checks, container};
+use crate::config::model::ContainerState;
 use crate::config::names;
 use crate::error::Error;
 use crate::runtime::{ContainerUser, ExecOptions, Runtime};
+use crate::{interrupt, operation};
 
 /// The runtime's status words `up` and `down` aim for.
 pub(super) const RUNNING: &str = "Running";
 const STOPPED: &str = "Stopped";
 
-pub fn up(ctx: &Context, name: &str) -> Result<()> {
-    let (runtime, instance, _) = ready_instance(ctx, name)?;
-    let changed = bring_to(runtime.as_ref(), &instance, RUNNING, || {
-        ctx.out
-            .progress(format!("starting {instance}"), || runtime.start(&instance))
-    })?;
-    if changed {
-        ctx.out.say(format!("started {name} ({instance})"));
-    } else {
-        ctx.out
-            .say(format!("{name} ({instance}) is already running"));
-    }
-    Ok(())
+/// How long `up` waits for another lxdev that is creating the same entry
+/// (two `up --all` at once): a create from a large image takes minutes.
+const WAIT_FOR_OTHER_CREATE: Duration = Duration::from_secs(600);
+
+/// `up NAME... | --all`: starts each container, first creating the runtime
+/// instance of an entry the runtime lacks (a checked-in entry on a new
+/// machine) through the same path as `container create`.
+pub fn up(ctx: &Context, names: &[String], all: bool, jobs: Option<usize>) -> Result<()> {
+    let names = targets(ctx, names, all, "up")?;
+    let done = bulk::run(
+        ctx,
+        &names,
+        jobs.unwrap_or_else(bulk::default_jobs),
+        |name, line| up_one(ctx, name, line),
+    );
+    bulk::outcome("come up", done)
 }
 
-pub fn down(ctx: &Context, name: &str) -> Result<()> {
-    let (runtime, instance, _) = ready_instance(ctx, name)?;
-    let changed = bring_to(runtime.as_ref(), &instance, STOPPED, || {
-        ctx.out
-            .progress(format!("stopping {instance}"), || runtime.stop(&instance))
-    })?;
-    if changed {
-        ctx.out.say(format!("stopped {name} ({instance})"));
-    } else {
-        ctx.out
-            .say(format!("{name} ({instance}) is already stopped"));
+/// `down NAME... | --all`: stops each container that runs.
+pub fn down(ctx: &Context, names: &[String], all: bool, jobs: Option<usize>) -> Result<()> {
+    let names = targets(ctx, names, all, "down")?;
+    let done = bulk::run(
+        ctx,
+        &names,
+        jobs.unwrap_or_else(bulk::default_jobs),
+        |name, line| down_one(ctx, name, line),
+    );
+    bulk::outcome("stop", done)
+}
+
+/// The containers a bulk command works on: every entry with `--all`, else
+/// the names given, each of which must be in the file (checked before any
+/// work starts), each once.
+fn targets(ctx: &Context, names: &[String], all: bool, command: &str) -> Result<Vec<String>> {
+    let project = ctx.manager.load()?;
+    if all {
+        if !names.is_empty() {
+            return Err(Error::Usage(format!(
+                "`{command}` takes container names or --all, not both"
+            ))
+            .into());
+        }
+        return Ok(project.config().containers.keys().cloned().collect());
     }
-    Ok(())
+    if names.is_empty() {
+        return Err(Error::Usage(format!(
+            "name the containers to bring {command}, or pass --all"
+        ))
+        .into());
+    }
+    let mut unique: Vec<String> = Vec::new();
+    for name in names {
+        project.container(name)?;
+        if !unique.contains(name) {
+            unique.push(name.clone());
+        }
+    }
+    Ok(unique)
+}
+
+fn up_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
+    let deadline = Instant::now() + WAIT_FOR_OTHER_CREATE;
+    let mut pause = Duration::from_millis(10);
+    let mut created = false;
+    let mut runtime: Option<Box<dyn Runtime>> = None;
+    loop {
+        let project = ctx.manager.load()?;
+        let entry = project.container(name)?;
+        let instance = project.instance_name(name);
+        // Another lxdev (a second `up --all`) is making it: wait for that
+        // rather than fail, then start what it made.
+        if let (Some(ContainerState::Creating), Some(op)) = (entry.state, &entry.operation)
+            && operation::stale_reason(op).is_none()
+            && Instant::now() < deadline
+            && interrupt::received().is_none()
+        {
+            line.set(format!(
+                "waiting: being created by {}",
+                operation::describe(op)
+            ));
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(500));
+            continue;
+        }
+        checks::ready_container(&project, name)?;
+        if runtime.is_none() {
+            runtime = Some(ctx.runtime(&project)?);
+        }
+        let runtime = runtime.as_deref().expect("set above");
+        checks::on_runtime(&project, name, runtime.name())?;
+        if runtime.status(&instance)?.is_none() {
+            line.set(format!("creating from {}", entry.image));
+            match container::create_recorded(ctx, name) {
+                Ok(made) => created = made,
+                // Reserved by another lxdev since this one looked: wait.
+                Err(err) if matches!(err.downcast_ref::<Error>(), Some(Error::Busy(_))) => {
+                    continue;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        line.set("starting");
+        let changed = bring_to(runtime, &instance, RUNNING, || {
+            ctx.work(format!("starting {instance}"), || runtime.start(&instance))
+        })?;
+        return Ok(match (created, changed) {
+            (true, _) => format!(
+                "created {name} ({instance}) from {} and started it",
+                entry.image
+            ),
+            (false, true) => format!("started {name} ({instance})"),
+            (false, false) => format!("{name} ({instance}) is already running"),
+        });
+    }
+}
+
+fn down_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
+    let (runtime, instance, _) = ready_instance(ctx, name)?;
+    if runtime.status(&instance)?.is_none() {
+        return Ok(format!(
+            "{name} ({instance}) is not created on this machine; nothing to stop"
+        ));
+    }
+    line.set("stopping");
+    let changed = bring_to(runtime.as_ref(), &instance, STOPPED, || {
+        ctx.work(format!("stopping {instance}"), || runtime.stop(&instance))
+    })?;
+    Ok(if changed {
+        format!("stopped {name} ({instance})")
+    } else {
+        format!("{name} ({instance}) is already stopped")
+    })
 }
 
 /// Runs `change` unless the runtime already reports `instance` as `want`;

@@ -3,21 +3,27 @@
 //! operation in flight), do the runtime work with no lock held, commit (a
 //! second transaction that records the outcome).
 
+mod bulk;
 mod checks;
 mod container;
 mod doctor;
+mod image;
 mod init;
 mod lifecycle;
+mod project;
 mod provision;
 mod runner;
 mod snapshot;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, ContainerCommand, GlobalArgs, SnapshotCommand};
+use crate::cli::{
+    Cli, Command, ContainerCommand, GlobalArgs, ImageCommand, ProjectCommand, SnapshotCommand,
+};
 use crate::config::{ConfigManager, Project};
 use crate::error::Error;
 use crate::interrupt;
@@ -40,6 +46,20 @@ pub struct Context {
     pub out: Output,
     runtime_override: Option<String>,
     remote_override: Option<String>,
+    /// Set while a bulk command draws its own progress lines: runtime work
+    /// then shows no spinner of its own.
+    own_progress: AtomicBool,
+}
+
+/// While alive, [`Context::work`] draws no spinner (see
+/// [`Context::own_progress`]).
+#[must_use = "spinners come back when the guard is dropped"]
+pub struct OwnProgress<'c>(&'c AtomicBool);
+
+impl Drop for OwnProgress<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Context {
@@ -108,7 +128,18 @@ impl Context {
                 interrupt::name(signal)
             )));
         }
+        if self.own_progress.load(Ordering::SeqCst) {
+            self.out.step(message.into());
+            return work();
+        }
         self.out.progress(message, work)
+    }
+
+    /// For a command that shows its own progress (one line per container):
+    /// until the guard is dropped, runtime work draws no spinner.
+    pub fn own_progress(&self) -> OwnProgress<'_> {
+        self.own_progress.store(true, Ordering::SeqCst);
+        OwnProgress(&self.own_progress)
     }
 
     /// The reserving transaction.
@@ -175,7 +206,9 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
                 snapshot,
                 force,
             } => snapshot::reset(ctx, &name, &snapshot, force),
-            ContainerCommand::Remove { names, force } => container::remove(ctx, &names, force),
+            ContainerCommand::Remove { names, force, yes } => {
+                container::remove(ctx, &names, force, yes)
+            }
             ContainerCommand::List => container::list(ctx),
         },
         Command::List => container::list(ctx),
@@ -198,8 +231,17 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
             } => snapshot::restore(ctx, &container, &snapshot, force),
         },
         Command::Doctor(args) => doctor::doctor(ctx, args.fix),
-        Command::Up(args) => lifecycle::up(ctx, &args.name),
-        Command::Down(args) => lifecycle::down(ctx, &args.name),
+        Command::Up(args) => lifecycle::up(ctx, &args.names, args.all, args.jobs.map(usize::from)),
+        Command::Down(args) => {
+            lifecycle::down(ctx, &args.names, args.all, args.jobs.map(usize::from))
+        }
+        Command::Image(command) => match command {
+            ImageCommand::Create { container, alias } => image::create(ctx, &container, &alias),
+            ImageCommand::List { all } => image::list(ctx, all),
+            ImageCommand::Delete { alias, force } => image::delete(ctx, &alias, force),
+            ImageCommand::Rename { old, new } => image::rename(ctx, &old, &new),
+        },
+        Command::Project(ProjectCommand::Delete { force, yes }) => project::delete(ctx, force, yes),
         Command::Exec(args) => {
             let request = lifecycle::ExecRequest {
                 user: args.user.as_deref(),
@@ -209,7 +251,7 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
             return lifecycle::exec(ctx, &args.name, &args.command, &request);
         }
         Command::Ssh(args) => return lifecycle::ssh(ctx, &args.name, args.user.as_deref()),
-        Command::Remove(args) => container::remove(ctx, &args.names, args.force),
+        Command::Remove(args) => container::remove(ctx, &args.names, args.force, args.yes),
     }?;
     Ok(0)
 }
@@ -251,5 +293,6 @@ fn context(global: &GlobalArgs, for_init: bool, cwd: &Path) -> Result<Context> {
         out,
         runtime_override: global.runtime.clone(),
         remote_override: global.remote.clone(),
+        own_progress: AtomicBool::new(false),
     })
 }

@@ -203,7 +203,7 @@ impl<'c> Runner<'c> {
         let facts: Vec<String> = judged
             .iter()
             .map(|(ticket, _, outcome)| match (outcome, ticket.effect) {
-                (Outcome::Done, Effect::Makes) => format!(
+                (Outcome::Done, Effect::Makes | Effect::MakesRecorded) => format!(
                     "{} now exists in the {runtime} runtime (`{}`)",
                     ticket.target, ticket.instance
                 ),
@@ -238,8 +238,12 @@ pub fn judge(ticket: &Ticket, result: &Result<()>, exists: impl FnOnce() -> bool
         // Gone is gone, whatever the call said.
         Effect::Deletes if !exists => Outcome::Done,
         _ if runtime::changed_nothing(err) => Outcome::Unchanged,
-        Effect::Makes if !exists => Outcome::Unchanged,
-        Effect::Makes | Effect::Deletes | Effect::Rewrites => half_done(),
+        Effect::Makes | Effect::MakesRecorded if !exists => Outcome::Unchanged,
+        Effect::Makes
+        | Effect::MakesRecorded
+        | Effect::Deletes
+        | Effect::Rewrites
+        | Effect::Keeps => half_done(),
     }
 }
 
@@ -266,6 +270,10 @@ pub fn apply(
                  the container and create it again"
             ),
         ),
+        // An entry recorded before the operation stays, whatever happened.
+        (Outcome::Abandoned { .. } | Outcome::Unchanged, Effect::MakesRecorded) => {
+            project.finish(target)
+        }
         (
             Outcome::Abandoned {
                 exists: true,
@@ -274,15 +282,23 @@ pub fn apply(
             _,
         ) => project.finish(target),
         (Outcome::Abandoned { exists: false, .. }, _) => project.remove(target),
-        (Outcome::Done, Effect::Makes | Effect::Rewrites) => project.finish(target),
+        (
+            Outcome::Done,
+            Effect::Makes | Effect::MakesRecorded | Effect::Rewrites | Effect::Keeps,
+        ) => project.finish(target),
         (Outcome::Done, Effect::Deletes) => project.remove(target),
         (Outcome::Unchanged, Effect::Makes) => project.remove(target),
         (Outcome::Unchanged, Effect::Deletes) => match was_failed {
             Some(error) => project.fail(target, error),
             None => project.finish(target),
         },
-        (Outcome::Unchanged, Effect::Rewrites) => project.finish(target),
-        (Outcome::HalfDone(error), Effect::Makes | Effect::Deletes) => project.fail(target, error),
+        (Outcome::Unchanged, Effect::Rewrites | Effect::Keeps) => project.finish(target),
+        (Outcome::HalfDone(error), Effect::Makes | Effect::MakesRecorded | Effect::Deletes) => {
+            project.fail(target, error)
+        }
+        // Publishing reads the container and never rewrites it: at worst it
+        // is left stopped, which the error says.
+        (Outcome::HalfDone(_), Effect::Keeps) => project.finish(target),
         // A restore rewrites the container: the snapshot is fine, the
         // container's contents are unknown.
         (Outcome::HalfDone(error), Effect::Rewrites) => {
@@ -297,6 +313,12 @@ pub fn apply(
 fn what_the_file_says(ticket: &Ticket, outcome: &Outcome) -> String {
     match (outcome, ticket.effect) {
         (Outcome::Unchanged, Effect::Makes) => "nothing was made; it was not recorded".into(),
+        (Outcome::Unchanged, Effect::MakesRecorded) => {
+            "nothing was made; the entry is as it was".into()
+        }
+        (Outcome::HalfDone(_), Effect::Keeps) => {
+            "the container is as it was, but may be left stopped".into()
+        }
         (Outcome::Unchanged, _) => "left as it was".into(),
         (Outcome::HalfDone(_), Effect::Rewrites) => format!(
             "recorded container `{}` as failed; see `lxdev doctor`",

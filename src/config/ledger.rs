@@ -93,6 +93,8 @@ yaml_words! {
     pub enum ContainerState {
         Creating = "creating",
         Removing = "removing",
+        /// Being stopped, published as an image and started again.
+        Publishing = "publishing",
         /// An operation failed and the runtime may be left half done;
         /// `error` says why.
         Failed = "failed",
@@ -120,6 +122,13 @@ yaml_words! {
         SnapshotRestore = "snapshot_restore",
         /// `doctor --fix` recording a runtime instance the file lacked.
         Adopt = "adopt",
+        /// `up` making the runtime instance of an entry that was already
+        /// recorded (a checked-in file on a new machine).
+        Instantiate = "instantiate",
+        /// `project delete` removing every container of the project.
+        ProjectDelete = "project_delete",
+        /// `image create` stopping, publishing and restarting a container.
+        Publish = "publish",
     }
 }
 
@@ -134,6 +143,9 @@ impl OperationKind {
             OperationKind::SnapshotDelete => "delete",
             OperationKind::SnapshotRestore => "restore",
             OperationKind::Adopt => "adopt",
+            OperationKind::Instantiate => "create",
+            OperationKind::ProjectDelete => "remove",
+            OperationKind::Publish => "publish an image of",
         }
     }
 }
@@ -160,6 +172,13 @@ yaml_words! {
 pub enum Effect {
     /// Brings the target into being (create, clone, snapshot create).
     Makes,
+    /// Brings into being the instance of an entry recorded before (`up` of
+    /// a checked-in entry): whatever happens, the entry itself stays.
+    MakesRecorded,
+    /// Leaves the target as it was when it works (`image create` stops,
+    /// publishes and restarts the container): only a failure half way
+    /// marks it.
+    Keeps,
     /// Takes the target away (remove, snapshot delete).
     Deletes,
     /// Rewrites the container from the target snapshot (restore).
@@ -172,15 +191,22 @@ impl ContainerState {
         match self {
             ContainerState::Creating => "being created",
             ContainerState::Removing => "being removed",
+            ContainerState::Publishing => "being published as an image",
             ContainerState::Failed => "failed",
         }
     }
 
-    /// The effect of the operation in flight, or `None` for `failed`.
-    pub fn effect(self) -> Option<Effect> {
+    /// The effect of the operation `kind` in flight, or `None` for
+    /// `failed`. A `creating` recorded by `instantiate` is on an entry
+    /// that existed before, which must survive whatever happens.
+    pub fn effect(self, kind: Option<OperationKind>) -> Option<Effect> {
         match self {
+            ContainerState::Creating if kind == Some(OperationKind::Instantiate) => {
+                Some(Effect::MakesRecorded)
+            }
             ContainerState::Creating => Some(Effect::Makes),
             ContainerState::Removing => Some(Effect::Deletes),
+            ContainerState::Publishing => Some(Effect::Keeps),
             ContainerState::Failed => None,
         }
     }

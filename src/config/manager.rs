@@ -234,6 +234,34 @@ impl ConfigManager {
         self.save(text)?.sync()
     }
 
+    /// One transaction that deletes the project file (the real file, when
+    /// reached through a symlink; never the lock file: waiters would lock
+    /// different inodes, tox-dev/filelock#574) if `keep` finds no reason
+    /// to keep it. Returns `keep`'s reason, or `None` once deleted.
+    pub fn delete_unless(
+        &self,
+        keep: impl FnOnce(&Project) -> Option<String>,
+    ) -> Result<Option<String>> {
+        let _lock = self.lock(self.lock_timeout.max(Duration::from_secs(60)))?;
+        let project = self.load()?;
+        if let Some(reason) = keep(&project) {
+            return Ok(Some(reason));
+        }
+        self.check_writable()?;
+        std::fs::remove_file(&self.real_path)
+            .with_context(|| format!("failed to delete `{}`", self.real_path.display()))?;
+        if let Some(dir) = self
+            .real_path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .with_context(|| format!("failed to sync directory `{}`", dir.display()))?;
+        }
+        Ok(None)
+    }
+
     /// Leftover temp files beside the project file (for `doctor`).
     pub fn leftover_temp_files(&self) -> Result<Vec<PathBuf>> {
         atomic::leftover_temp_files(&self.path)

@@ -203,6 +203,27 @@ pub fn validate_user(name: &str) -> Result<(), String> {
     }
 }
 
+/// Checks an image alias lxdev gives an image it publishes (`image create`,
+/// `image rename`): letters, digits, `-`, `_` and `.`, starting with a
+/// letter or digit, at most 63 characters. No `:` (a remote), no `/`.
+pub fn validate_alias(alias: &str) -> Result<(), String> {
+    let valid = !alias.is_empty()
+        && alias.len() <= MAX_LABEL
+        && alias.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "image alias `{}` is invalid: use at most {MAX_LABEL} letters, digits, `-`, `_` and \
+             `.`, starting with a letter or digit",
+            alias.escape_debug()
+        ))
+    }
+}
+
 /// Checks a runtime instance name as the backends receive it
 /// (`<project>-<container>`): LXD's rule, letters, digits and `-`, starting
 /// with a letter, not ending with `-`, at most 63 characters. The backends
@@ -253,6 +274,8 @@ pub enum RuntimeName<'a> {
     Snapshot(&'a str),
     Image(&'a str),
     User(&'a str),
+    /// An image alias lxdev sets (see [`validate_alias`]).
+    Alias(&'a str),
 }
 
 /// Checks every name, reporting the first that fails.
@@ -262,6 +285,7 @@ pub fn validate_runtime_names(names: &[RuntimeName<'_>]) -> Result<(), String> {
         RuntimeName::Snapshot(name) => validate_snapshot(name),
         RuntimeName::Image(name) => validate_image(name),
         RuntimeName::User(name) => validate_user(name),
+        RuntimeName::Alias(name) => validate_alias(name),
     })
 }
 

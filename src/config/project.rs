@@ -142,7 +142,9 @@ impl Project {
         Some(match target {
             Target::Container(_) => Record {
                 state: container.state.map(ContainerState::as_str),
-                effect: container.state.and_then(ContainerState::effect),
+                effect: container
+                    .state
+                    .and_then(|s| s.effect(container.operation.as_ref().map(|op| op.kind))),
                 operation: container.operation.as_ref(),
                 error: container.error.as_deref(),
             },

@@ -13,7 +13,8 @@
 //!   N ms first (queries do not).
 //! - `LXDEV_FAKE_FAIL=op:name[,op:name...]`: that operation fails before it
 //!   does anything. `op` is `create`, `clone`, `remove`, `snapshot_create`,
-//!   `snapshot_delete`, `snapshot_restore`, `start` or `stop`; `name` is the
+//!   `snapshot_delete`, `snapshot_restore`, `start`, `stop`, `publish`,
+//!   `image_delete` or `image_rename`; `name` is the
 //!   lxdev container name (`dev2`), `container/snapshot` for snapshot
 //!   operations, or `*`. A third field `:after` makes the operation take
 //!   effect and then report failure, like a runtime that dies mid-way.
@@ -27,7 +28,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::{ContainerUser, ExecOptions, Instance, Provisioning, Runtime, Tags};
+use super::{ContainerUser, ExecOptions, Image, Instance, Provisioning, Runtime, Tags};
 use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
@@ -204,6 +205,23 @@ impl FakeRuntime {
 /// its callers having checked.
 fn check_names(names: &[RuntimeName<'_>]) -> Result<()> {
     names::validate_runtime_names(names).map_err(|why| Error::Usage(why).into())
+}
+
+impl FakeRuntime {
+    /// Published images live beside the instances: `images/<alias>/`.
+    fn image_dir(&self, alias: &str) -> PathBuf {
+        self.instances.with_file_name("images").join(alias)
+    }
+
+    fn require_image(&self, alias: &str) -> Result<PathBuf> {
+        let dir = self.image_dir(alias);
+        if !dir.is_dir() {
+            return Err(super::refused(anyhow::anyhow!(
+                "fake runtime: image `{alias}` does not exist"
+            )));
+        }
+        Ok(dir)
+    }
 }
 
 impl Runtime for FakeRuntime {
@@ -413,6 +431,90 @@ impl Runtime for FakeRuntime {
     /// Fake instances have no network.
     fn address(&self, _instance: &str) -> Result<Option<String>> {
         Ok(None)
+    }
+
+    /// An image is a directory named after its alias holding the source
+    /// image's name and the project tag; `mkdir` claims the alias.
+    fn publish(&self, instance: &str, alias: &str, project: &str) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance), RuntimeName::Alias(alias)])?;
+        self.mutate("publish", instance, || {
+            let source = self.require_instance(instance)?;
+            let dir = self.image_dir(alias);
+            if let Some(parent) = dir.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("failed to create `{}`", parent.display()))?;
+            }
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return Err(Error::Conflict(format!(
+                        "fake runtime: image alias `{alias}` already exists"
+                    ))
+                    .into());
+                }
+                Err(err) => {
+                    return Err(err)
+                        .with_context(|| format!("failed to create `{}`", dir.display()));
+                }
+            }
+            let image = std::fs::read_to_string(source.join("image")).unwrap_or_default();
+            std::fs::write(dir.join("image"), image)?;
+            std::fs::write(dir.join("project"), project)?;
+            Ok(())
+        })
+    }
+
+    fn images(&self) -> Result<Vec<Image>> {
+        let dir = self.image_dir("x");
+        let dir = dir.parent().expect("images/x has a parent");
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => {
+                return Err(err).with_context(|| format!("failed to list `{}`", dir.display()));
+            }
+        };
+        let mut found: Vec<Image> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| {
+                let alias = e.file_name().to_string_lossy().into_owned();
+                let read = |f: &str| std::fs::read_to_string(e.path().join(f)).ok();
+                Image {
+                    fingerprint: format!("fake-{alias}"),
+                    project_tag: read("project"),
+                    description: read("image").map(|i| format!("published from {i}")),
+                    size: 0,
+                    created_at: String::new(),
+                    aliases: vec![alias],
+                }
+            })
+            .collect();
+        found.sort_by(|a, b| a.aliases.cmp(&b.aliases));
+        Ok(found)
+    }
+
+    fn image_delete(&self, alias: &str) -> Result<()> {
+        check_names(&[RuntimeName::Alias(alias)])?;
+        self.mutate("image_delete", alias, || {
+            let dir = self.require_image(alias)?;
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("failed to delete `{}`", dir.display()))
+        })
+    }
+
+    fn image_rename(&self, old: &str, new: &str) -> Result<()> {
+        check_names(&[RuntimeName::Alias(old), RuntimeName::Alias(new)])?;
+        self.mutate("image_rename", old, || {
+            let dir = self.require_image(old)?;
+            let to = self.image_dir(new);
+            if to.exists() {
+                return Err(Error::Conflict(format!(
+                    "fake runtime: image alias `{new}` already exists"
+                ))
+                .into());
+            }
+            std::fs::rename(&dir, &to).with_context(|| format!("failed to rename `{old}`"))
+        })
     }
 }
 

@@ -183,6 +183,20 @@ pub trait Runtime: Send + Sync {
     fn current_project(&self) -> Result<Option<String>> {
         Ok(None)
     }
+
+    /// Publishes the stopped `instance` as an image with alias `alias`,
+    /// tagged `user.lxdev.project=<project>`. An alias already taken is a
+    /// conflict that made nothing.
+    fn publish(&self, instance: &str, alias: &str, project: &str) -> Result<()>;
+
+    /// Every image in the store.
+    fn images(&self) -> Result<Vec<Image>>;
+
+    /// Deletes the image that has alias `alias`.
+    fn image_delete(&self, alias: &str) -> Result<()>;
+
+    /// Renames the alias `old` to `new`.
+    fn image_rename(&self, old: &str, new: &str) -> Result<()>;
 }
 
 /// How [`Runtime::exec`] runs a command: as whom, where, with what extra
@@ -193,6 +207,18 @@ pub struct ExecOptions {
     pub cwd: Option<String>,
     /// `KEY=VALUE` pairs.
     pub env: Vec<(String, String)>,
+}
+
+/// An image in the runtime's image store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    pub fingerprint: String,
+    pub aliases: Vec<String>,
+    /// The `user.lxdev.project` property, when lxdev published it.
+    pub project_tag: Option<String>,
+    pub description: Option<String>,
+    pub size: u64,
+    pub created_at: String,
 }
 
 /// The runtime names `--runtime` accepts.

@@ -1308,3 +1308,78 @@ fn busybox_gets_its_user_and_a_warning_for_ssh() {
         );
     }
 }
+
+/// `image create` publishes a running container (stopped, published,
+/// started again), tagged for the project; a container made from it has
+/// the file written before publishing; `image list` shows it, `image
+/// delete` refuses it while an entry names it, and rename and delete reach
+/// the runtime.
+#[test]
+fn image_round_trip_through_the_runtime() {
+    for lxd in LxdProject::each("image_round_trip_through_the_runtime") {
+        let alias = format!("{}-img", lxd.name);
+        let renamed = format!("{}-img2", lxd.name);
+        // Whatever happens below, leave no image behind.
+        struct Cleanup<'a>(&'a LxdProject, Vec<String>);
+        impl Drop for Cleanup<'_> {
+            fn drop(&mut self) {
+                for alias in &self.1 {
+                    let _ = self.0.client(&["image", "delete", alias]);
+                }
+            }
+        }
+        let _cleanup = Cleanup(&lxd, vec![alias.clone(), renamed.clone()]);
+        lxd.ok(["container", "create", "src", IMAGE, "--no-provision"]);
+        lxd.lxdev([
+            "exec",
+            "src",
+            "-u",
+            "root",
+            "--",
+            "sh",
+            "-c",
+            "echo baked > /root/mark",
+        ])
+        .assert()
+        .success();
+        lxd.ok(["image", "create", "src", &alias])
+            .stdout(predicate::str::contains(format!("as image {alias}")));
+        assert_eq!(
+            lxd.lxd("src").status,
+            "Running",
+            "restarted after publishing"
+        );
+        let alias_path = |a: &str| format!("/1.0/images/aliases/{a}");
+        assert!(lxd.rt.run(&["query", &alias_path(&alias)]).status.success());
+        let listed = json_stdout(&lxd.ok(["--json", "image", "list"]));
+        let ours: Vec<&Value> = listed.as_array().unwrap().iter().collect();
+        assert_eq!(ours.len(), 1, "{listed}");
+        assert_eq!(ours[0]["aliases"][0], alias.as_str());
+        assert_eq!(ours[0]["project"], lxd.name.as_str());
+        // The busybox image is not this project's: only with --all.
+        let all = json_stdout(&lxd.ok(["--json", "image", "list", "--all"]));
+        assert!(
+            all.as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["aliases"][0] == IMAGE),
+            "{all}"
+        );
+
+        lxd.ok(["container", "create", "copy", &alias, "--no-provision"]);
+        lxd.lxdev(["exec", "copy", "-u", "root", "--", "cat", "/root/mark"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("baked"));
+        lxd.fails(["image", "delete", &alias], 4);
+        lxd.ok(["image", "rename", &alias, &renamed]);
+        assert!(!lxd.rt.run(&["query", &alias_path(&alias)]).status.success());
+        lxd.ok(["image", "delete", &renamed, "--force"]);
+        assert!(
+            !lxd.rt
+                .run(&["query", &alias_path(&renamed)])
+                .status
+                .success()
+        );
+    }
+}

@@ -8,9 +8,11 @@ mod container;
 mod doctor;
 mod fuzz;
 mod hostile;
+mod image;
 mod init;
 mod locking;
 mod lxd;
+mod project;
 mod provision;
 mod robustness;
 #[path = "../common/runtimes.rs"]

@@ -66,6 +66,7 @@ impl Project {
     {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lxdev"));
         cmd.current_dir(self.dir())
+            .stdin(std::process::Stdio::null())
             .env("LXDEV_RUNTIME", "fake")
             .env_remove("LXDEV_FAKE_DELAY_MS")
             .env_remove("LXDEV_FAKE_FAIL")

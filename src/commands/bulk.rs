@@ -1,0 +1,168 @@
+//! Work on many containers at once (`up`, `down`): at most `jobs` at a
+//! time, each on its own thread, each reported on its own line.
+//!
+//! On a terminal every container has a progress line that ends with its
+//! outcome (indicatif's `MultiProgress`, on stderr); otherwise one summary
+//! line per container goes to stdout as it finishes. One container's
+//! failure never stops the others; the command then fails listing every
+//! failure. Limits: the order of summary lines is the order of completion.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::Result;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use super::Context;
+use crate::error::Error;
+use crate::exit_code;
+
+/// One container's line: what it is doing now.
+pub struct Line {
+    name: String,
+    bar: Option<ProgressBar>,
+    verbose: bool,
+}
+
+impl Line {
+    /// Says what the work on this container is doing now.
+    pub fn set(&self, doing: impl AsRef<str>) {
+        let doing = doing.as_ref();
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{}: {doing}", self.name));
+        }
+        if self.verbose {
+            eprintln!("lxdev: {}: {doing}", self.name);
+        }
+    }
+}
+
+/// What one container's work ended in.
+pub struct Done {
+    pub name: String,
+    pub result: Result<String>,
+}
+
+/// The number of jobs to run when `--jobs` is not given: one per CPU.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs `work` for every name, at most `jobs` at a time. `work` returns
+/// the line saying what it did. Returns every outcome, in the order of
+/// `names`.
+pub fn run(
+    ctx: &Context,
+    names: &[String],
+    jobs: usize,
+    work: impl Fn(&str, &Line) -> Result<String> + Sync,
+) -> Vec<Done> {
+    let multi = (!ctx.out.quiet && !ctx.out.json && std::io::stderr().is_terminal())
+        .then(MultiProgress::new);
+    // Each container's own spinner would fight the lines below.
+    let _spinners = ctx.own_progress();
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<Done>>> = Mutex::new(names.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, names.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(name) = names.get(i) else { break };
+                    let line = Line {
+                        name: name.clone(),
+                        bar: multi.as_ref().map(|m| spinner(m, name)),
+                        verbose: ctx.out.verbose,
+                    };
+                    let result = work(name, &line);
+                    report(ctx, &line, &result);
+                    done.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(Done {
+                        name: name.clone(),
+                        result,
+                    });
+                }
+            });
+        }
+    });
+    done.into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn spinner(multi: &MultiProgress, name: &str) -> ProgressBar {
+    let bar = multi.add(ProgressBar::new_spinner());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(format!("{name}: waiting for a job"));
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+/// Ends a container's line with its outcome.
+fn report(ctx: &Context, line: &Line, result: &Result<String>) {
+    let text = match result {
+        Ok(said) => said.clone(),
+        Err(err) => format!("{}: failed: {err:#}", line.name),
+    };
+    match &line.bar {
+        Some(bar) => {
+            bar.set_style(ProgressStyle::with_template("{msg}").expect("a valid template"));
+            bar.finish_with_message(text);
+        }
+        None if result.is_ok() => ctx.out.say(text),
+        // Failures are listed at the end, once.
+        None => {}
+    }
+}
+
+/// The command's result: `Ok` when every container's work succeeded, else
+/// one error listing every failure. Its exit code is the failures' own
+/// when they all share one (75 when every failure was busy), else 1.
+pub fn outcome(verb: &str, done: Vec<Done>) -> Result<()> {
+    let total = done.len();
+    let failures: Vec<(String, anyhow::Error)> = done
+        .into_iter()
+        .filter_map(|d| d.result.err().map(|err| (d.name, err)))
+        .collect();
+    match failures.len() {
+        0 => Ok(()),
+        1 if total == 1 => Err(failures.into_iter().next().expect("one").1),
+        _ => {
+            let codes: Vec<u8> = failures
+                .iter()
+                .map(|(_, err)| exit_code::for_error(err))
+                .collect();
+            let listed = failures
+                .iter()
+                .map(|(name, err)| format!("{name}: {err:#}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let message = format!(
+                "{} of {total} containers failed to {verb}: {listed}",
+                failures.len()
+            );
+            let shared = codes.iter().all(|c| *c == codes[0]).then_some(codes[0]);
+            Err(with_code(shared, message))
+        }
+    }
+}
+
+/// An error for `message` whose exit code is `code` (1 when `None`).
+fn with_code(code: Option<u8>, message: String) -> anyhow::Error {
+    let kind = match code {
+        Some(exit_code::USAGE) => Error::Usage(message),
+        Some(exit_code::NOT_FOUND) => Error::NotFound(message),
+        Some(exit_code::CONFLICT) => Error::Conflict(message),
+        Some(exit_code::INVALID_CONFIG) => Error::InvalidConfig(message),
+        Some(exit_code::RUNTIME_UNAVAILABLE) => Error::RuntimeUnavailable(message),
+        Some(exit_code::TRY_AGAIN) => Error::Busy(message),
+        Some(exit_code::PERMISSION_DENIED) => Error::PermissionDenied(message),
+        _ => return anyhow::anyhow!(message),
+    };
+    kind.into()
+}
