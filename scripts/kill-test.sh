@@ -26,7 +26,7 @@ unset LXDEV_FAKE_DELAY_MS LXDEV_FAKE_FAIL
 # operation, so kills there land anywhere in 0..KILL_MAX_MS.
 if [[ $LXDEV_RUNTIME == fake ]]; then kill_window=50; else kill_window=${KILL_MAX_MS:-1500}; fi
 declare -A fact=()
-killed=0 acked=0 landed=0 temps_seen=0 checked=0
+killed=0 acked=0 landed=0 temps_seen=0 checked=0 half_provisioned=0
 
 # forget C: a killed run on container C may or may not have happened.
 forget_container() {
@@ -124,6 +124,19 @@ for ((r = 0; r < rounds; r++)); do
     fail "round $r: doctor --fix exited $drc: $(head -c 300 "$WORK/doctor.out")"
     break
   fi
+  # A create killed during a provisioning step is left failed, naming the
+  # step (its container exists but is not fully set up): the same name
+  # must then be removable, and is removed here.
+  for name in $(awk '$1 == "C" && $3 == "failed" { print $2 }' <<<"$state"); do
+    if ! lx --json list 2>/dev/null | grep -q "provisioning stopped at step"; then
+      fail "round $r: $name is failed, but not by a provisioning step a kill stopped"
+      break 2
+    fi
+    lx -q container remove "$name" >"$WORK/remove.out" 2>&1 ||
+      { fail "round $r: a half-provisioned $name cannot be removed: $(head -c 300 "$WORK/remove.out")"; break 2; }
+    half_provisioned=$((half_provisioned + 1))
+  done
+  state=$(cfg_state 2>/dev/null) || true
   drc=0
   lx doctor >"$WORK/doctor.out" 2>&1 || drc=$?
   if [[ $drc != 0 ]]; then
@@ -160,4 +173,4 @@ if ((${#FAILURES[@]})); then
   KEEP_TMP=1
   fail "seed $seed; re-run: $0 $rounds $seed; files kept in $TMP"
 fi
-finish "$r rounds (seed $seed): $killed killed ($landed mid-operation, $temps_seen left a temp file), $acked completed, $checked checks of acknowledged changes"
+finish "$r rounds (seed $seed): $killed killed ($landed mid-operation, $half_provisioned mid-provisioning, $temps_seen left a temp file), $acked completed, $checked checks of acknowledged changes"

@@ -34,7 +34,7 @@ fi
 # 1. Timeout.
 t0=$(now_us)
 trc=0
-"$LXDEV" -C "$PROJ" --lock-timeout 1 container create x busybox >/dev/null 2>"$WORK/timeout.err" || trc=$?
+"$LXDEV" -C "$PROJ" --lock-timeout 1 container create x busybox --no-provision >/dev/null 2>"$WORK/timeout.err" || trc=$?
 waited=$(since3 "$t0")
 err=$(head -c 400 "$WORK/timeout.err" | tr '\n' ' ')
 [[ $trc == 75 ]] || fail "--lock-timeout 1 exited $trc, expected 75: $err"
@@ -52,7 +52,7 @@ t0=$(now_us)
 # lxdev, left out the process start and came out negative).
 {
   rc=0
-  "$LXDEV" -C "$PROJ" -v container create x busybox 2>&1 >/dev/null || rc=$?
+  "$LXDEV" -C "$PROJ" -v container create x busybox --no-provision 2>&1 >/dev/null || rc=$?
   echo "exit $rc"
 } | while IFS= read -r line; do echo "${EPOCHREALTIME/./} $line"; done >"$WORK/wait.stamped"
 took=$(since3 "$t0")

@@ -11,7 +11,7 @@ lib_start race-create
 lib_project race
 
 for ((i = 0; i < n; i++)); do
-  lx_bg "c$i" container create "c$i" busybox
+  lx_bg "c$i" container create "c$i" busybox --no-provision
 done
 wait
 

@@ -10,7 +10,7 @@ lib_start race-same-name
 lib_project rdup
 
 for ((i = 0; i < n; i++)); do
-  lx_bg "dup$i" container create dup busybox
+  lx_bg "dup$i" container create dup busybox --no-provision
 done
 wait
 

@@ -10,7 +10,7 @@ export LXDEV_FAKE_DELAY_MS=${LXDEV_FAKE_DELAY_MS:-20}
 lib_start race-snapshot
 lib_project rsnap
 
-if ! err=$(lx -q container create c0 busybox 2>&1); then
+if ! err=$(lx -q container create c0 busybox --no-provision 2>&1); then
   fail "container create c0 failed: $err"
   finish "-"
 fi

@@ -48,8 +48,8 @@ check() {
 
 seed_entries
 seeded=$(cat "$FILE")
-lx_bg up1 up --all --jobs "$jobs"
-lx_bg up2 up --all --jobs "$jobs"
+lx_bg up1 up --all --jobs "$jobs" --no-provision
+lx_bg up2 up --all --jobs "$jobs" --no-provision
 wait
 ok=$(rc_count 0)
 [[ $ok == 2 ]] || fail "$ok of 2 concurrent up --all exited 0 (exit codes: $(rc_summary); e.g. $(unexpected_err 0))"
@@ -62,7 +62,7 @@ check "two up --all"
 rt_instances | while read -r inst; do
   if [[ $LXDEV_RUNTIME == fake ]]; then rm -rf "$PROJ/.lxdev/fake/instances/$inst"; else "$RT_CLIENT" delete --force "$inst" >/dev/null; fi
 done
-"$LXDEV" -C "$PROJ" up --all --jobs "$jobs" >"$WORK/kill.out" 2>&1 &
+"$LXDEV" -C "$PROJ" up --all --jobs "$jobs" --no-provision >"$WORK/kill.out" 2>&1 &
 victim=$!
 for ((i = 0; i < 500; i++)); do
   grep -q 'kind: instantiate' "$FILE" 2>/dev/null && break
@@ -81,7 +81,7 @@ for ((tries = 0; tries < 300; tries++)); do
   [[ $(in_flight "$state") == 0 ]] && break
   sleep 0.1
 done
-lx up --all --jobs "$jobs" >"$WORK/after.out" 2>"$WORK/after.err" || fail "up --all after the kill failed: $(head -c 300 "$WORK/after.err")"
+lx up --all --jobs "$jobs" --no-provision >"$WORK/after.out" 2>"$WORK/after.err" || fail "up --all after the kill failed: $(head -c 300 "$WORK/after.err")"
 [[ $(cat "$FILE") == "$seeded" ]] || fail "after the kill the file is not as checked in: $(diff <(echo "$seeded") "$FILE" | head -3 | paste -sd ';')"
 check "after a kill"
 finish "$n entries, jobs $jobs: 2 concurrent up --all exit 0, $created creates; killed with $before_fix of $n made, settled and brought up"

@@ -86,7 +86,7 @@ pub enum Command {
     /// An entry recorded in containers.yaml but missing from the runtime (a
     /// teammate's checked-in file on a new machine) is created from its
     /// `image`, as `container create` would, then started.
-    Up(BulkArgs),
+    Up(UpArgs),
     /// Stop containers
     Down(BulkArgs),
     /// Commands on the whole project
@@ -149,9 +149,9 @@ pub struct ProvisionArgs {
 impl ProvisionArgs {
     /// What `up` provisions a checked-in entry with: everything, as a
     /// plain `container create` would.
-    pub fn for_up() -> ProvisionArgs {
+    pub fn for_up(no_provision: bool) -> ProvisionArgs {
         ProvisionArgs {
-            no_provision: false,
+            no_provision,
             no_initial_snapshot: false,
             ssh_keys: Vec::new(),
             ready_timeout: 120,
@@ -304,6 +304,16 @@ pub struct BulkArgs {
     /// Work on at most N containers at a time [default: the number of CPUs]
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub bulk: BulkArgs,
+    /// Create missing containers without provisioning them (no user, SSH
+    /// or initial-state snapshot)
+    #[arg(long)]
+    pub no_provision: bool,
 }
 
 #[derive(Debug, Args)]

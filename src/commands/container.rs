@@ -79,9 +79,9 @@ fn instantiate(
 /// when the runtime had the instance by the time the record was reserved
 /// (another process made it): the record is then settled ready and nothing
 /// is created.
-pub(super) fn create_recorded(ctx: &Context, name: &str) -> Result<bool> {
+pub(super) fn create_recorded(ctx: &Context, name: &str, no_provision: bool) -> Result<bool> {
     let project = ctx.manager.load()?;
-    let plan = Plan::for_create(&project, name, &ProvisionArgs::for_up())?;
+    let plan = Plan::for_create(&project, name, &ProvisionArgs::for_up(no_provision))?;
     let runner = Runner::new(ctx, &project, OperationKind::Instantiate)?;
     let (ticket, image) = runner.reserve(|project, op| {
         let entry = checks::ready_container(project, name)?;

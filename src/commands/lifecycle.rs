@@ -29,13 +29,19 @@ const WAIT_FOR_OTHER_CREATE: Duration = Duration::from_secs(600);
 /// `up NAME... | --all`: starts each container, first creating the runtime
 /// instance of an entry the runtime lacks (a checked-in entry on a new
 /// machine) through the same path as `container create`.
-pub fn up(ctx: &Context, names: &[String], all: bool, jobs: Option<usize>) -> Result<()> {
+pub fn up(
+    ctx: &Context,
+    names: &[String],
+    all: bool,
+    jobs: Option<usize>,
+    no_provision: bool,
+) -> Result<()> {
     let names = targets(ctx, names, all, "up")?;
     let done = bulk::run(
         ctx,
         &names,
         jobs.unwrap_or_else(bulk::default_jobs),
-        |name, line| up_one(ctx, name, line),
+        |name, line| up_one(ctx, name, line, no_provision),
     );
     bulk::outcome("come up", done)
 }
@@ -82,7 +88,7 @@ fn targets(ctx: &Context, names: &[String], all: bool, command: &str) -> Result<
     Ok(unique)
 }
 
-fn up_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
+fn up_one(ctx: &Context, name: &str, line: &Line, no_provision: bool) -> Result<String> {
     let deadline = Instant::now() + WAIT_FOR_OTHER_CREATE;
     let mut pause = Duration::from_millis(10);
     let mut created = false;
@@ -114,7 +120,7 @@ fn up_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
         checks::on_runtime(&project, name, runtime.name())?;
         if runtime.status(&instance)?.is_none() {
             line.set(format!("creating from {}", entry.image));
-            match container::create_recorded(ctx, name) {
+            match container::create_recorded(ctx, name, no_provision) {
                 Ok(made) => created = made,
                 // Reserved by another lxdev since this one looked: wait.
                 Err(err) if matches!(err.downcast_ref::<Error>(), Some(Error::Busy(_))) => {

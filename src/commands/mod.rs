@@ -231,7 +231,13 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
             } => snapshot::restore(ctx, &container, &snapshot, force),
         },
         Command::Doctor(args) => doctor::doctor(ctx, args.fix),
-        Command::Up(args) => lifecycle::up(ctx, &args.names, args.all, args.jobs.map(usize::from)),
+        Command::Up(args) => lifecycle::up(
+            ctx,
+            &args.bulk.names,
+            args.bulk.all,
+            args.bulk.jobs.map(usize::from),
+            args.no_provision,
+        ),
         Command::Down(args) => {
             lifecycle::down(ctx, &args.names, args.all, args.jobs.map(usize::from))
         }
