@@ -8,6 +8,7 @@
 pub mod cli;
 mod commands;
 pub mod config;
+pub mod env;
 pub mod error;
 pub mod exit_code;
 pub mod fs;

@@ -80,7 +80,14 @@ impl Output {
     /// silent with `--quiet`.
     pub fn note(&self, message: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("note: {}", message.as_ref());
+            eprint_line(&format!("note: {}", message.as_ref()));
+        }
+    }
+
+    /// What lxdev is waiting for (stderr), as it is; silent with `--quiet`.
+    pub fn waiting(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprint_line(message.as_ref());
         }
     }
 

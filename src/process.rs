@@ -38,13 +38,14 @@ pub fn user_name(uid: u32) -> String {
 /// The home directory of the user who ran lxdev: under sudo, `SUDO_USER`'s
 /// (from NSS), else `HOME`. Where their SSH public keys are.
 pub fn invoking_user_home() -> Option<std::path::PathBuf> {
-    if let Some(user) = std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty()) {
-        return nix::unistd::User::from_name(&user)
+    let env = crate::env::get();
+    if let Some(user) = &env.sudo_user {
+        return nix::unistd::User::from_name(user)
             .ok()
             .flatten()
             .map(|u| u.dir);
     }
-    std::env::var_os("HOME").map(std::path::PathBuf::from)
+    env.home.clone()
 }
 
 /// The command line of this process, for the lock holder record.

@@ -252,7 +252,7 @@ pub fn remove(ctx: &Context, names: &[String], force: bool, yes: bool) -> Result
                 .out
                 .say(format!("removed {} ({})", ticket.target, ticket.instance)),
             Err(err) if first_error.is_none() => first_error = Some(err),
-            Err(err) => eprintln!("error: {err:#}"),
+            Err(err) => crate::output::error(&err),
         }
     }
     first_error.map_or(Ok(()), Err)
@@ -357,12 +357,20 @@ pub fn list(ctx: &Context) -> Result<()> {
         .iter()
         .map(|(name, c)| {
             let instance = project.instance_name(name);
-            let status = match &statuses {
-                Some(found) => found
-                    .iter()
-                    .find(|i| i.name == instance)
-                    .map_or("missing".to_string(), |i| i.status.clone()),
+            let found = statuses
+                .as_ref()
+                .map(|all| all.iter().find(|i| i.name == instance));
+            let status = match found {
+                Some(Some(i)) => i.status.clone(),
+                Some(None) => "missing".to_string(),
                 None => "unknown".to_string(),
+            };
+            let address = found.flatten().and_then(|i| i.address.clone());
+            // lxc-dev-manager's rule: the entry's ports, else the defaults.
+            let ports = if c.ports.is_empty() {
+                &project.config().defaults.ports
+            } else {
+                &c.ports
             };
             json!({
                 "name": name,
@@ -373,6 +381,9 @@ pub fn list(ctx: &Context) -> Result<()> {
                 "owner": c.owner,
                 "snapshots": c.snapshots.len(),
                 "status": status,
+                "ip": address,
+                "ports": ports,
+                "warning": c.warning,
                 "cloned_from": c.cloned_from,
                 "operation": c.operation.as_ref().map(|op| json!({
                     "kind": op.kind.as_str(), "pid": op.pid, "host": op.host, "started_at": op.started_at,
@@ -393,7 +404,7 @@ pub fn list(ctx: &Context) -> Result<()> {
         ));
         return Ok(());
     }
-    let table: Vec<[String; 6]> = rows
+    let table: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             let s = |k: &str| match &r[k] {
@@ -408,12 +419,30 @@ pub fn list(ctx: &Context) -> Result<()> {
                 s("owner"),
                 s("snapshots"),
                 s("status"),
+                s("ip"),
+                match r["ports"].as_array() {
+                    Some(ports) if !ports.is_empty() => ports
+                        .iter()
+                        .map(|p| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    _ => "-".into(),
+                },
             ]
         })
         .collect();
     print_table(
         ctx,
-        ["NAME", "IMAGE", "STATE", "OWNER", "SNAPSHOTS", "STATUS"],
+        [
+            "NAME",
+            "IMAGE",
+            "STATE",
+            "OWNER",
+            "SNAPSHOTS",
+            "STATUS",
+            "IP",
+            "PORTS",
+        ],
         &table,
     );
     Ok(())

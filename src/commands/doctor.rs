@@ -48,6 +48,9 @@ enum Finding {
     MissingFromConfig { target: Target },
     /// A temp file left by a save that was killed.
     TempFile { path: PathBuf },
+    /// What provisioning could not do on a ready container (SSH off, ...):
+    /// told, not a problem.
+    Warning { target: Target, warning: String },
     /// An entry recorded on another runtime than the one doctor uses: not
     /// judged here at all.
     OtherRuntime { target: Target, runtime: String },
@@ -74,6 +77,7 @@ impl Finding {
             Finding::InFlight { .. }
                 | Finding::OtherRuntime { .. }
                 | Finding::ForeignInstance { .. }
+                | Finding::Warning { .. }
         )
     }
 
@@ -98,6 +102,7 @@ impl Finding {
             Finding::TempFile { .. } => "temp_file",
             Finding::InFlight { .. } => "in_flight",
             Finding::OtherRuntime { .. } => "other_runtime",
+            Finding::Warning { .. } => "warning",
             Finding::ForeignInstance { .. } => "foreign_instance",
             Finding::EntryOnForeignInstance { .. } => "entry_on_foreign_instance",
         }
@@ -128,6 +133,7 @@ impl Finding {
                 "{target} is in the file but not present on the {runtime} runtime: drop the \
                  entry with `lxdev snapshot delete {c} {s}`"
             ),
+            Finding::Warning { target, warning } => format!("{target}: {warning}"),
             Finding::OtherRuntime { target, runtime } => format!(
                 "{target} lives on the {runtime} runtime: not checked here (run \
                  `lxdev --runtime {runtime} doctor`; left alone)"
@@ -333,6 +339,12 @@ fn file_findings(
             findings.push(Finding::EntryOnForeignInstance { target, owner });
             continue;
         }
+        if let Some(warning) = &c.warning {
+            findings.push(Finding::Warning {
+                target: target.clone(),
+                warning: warning.clone(),
+            });
+        }
         for snap in c.snapshots.keys() {
             let target = Target::Snapshot(name.clone(), snap.clone());
             if let Some(f) = project
@@ -445,6 +457,7 @@ fn settle(
         Finding::MissingFromRuntime { .. }
         | Finding::InFlight { .. }
         | Finding::OtherRuntime { .. }
+        | Finding::Warning { .. }
         | Finding::ForeignInstance { .. }
         | Finding::EntryOnForeignInstance { .. } => return Ok(None),
     };

@@ -12,15 +12,19 @@ use anyhow::Result;
 
 use super::bulk::{self, Line};
 use super::{Context, checks, container};
+use crate::config::ledger::Step;
 use crate::config::model::ContainerState;
 use crate::config::names;
 use crate::error::Error;
-use crate::runtime::{ContainerUser, ExecOptions, Runtime};
+use crate::runtime::{ContainerUser, ExecOptions, Provisioning, Runtime};
 use crate::{interrupt, operation};
 
 /// The runtime's status words `up` and `down` aim for.
 pub(super) const RUNNING: &str = "Running";
 const STOPPED: &str = "Stopped";
+
+/// How long `up` waits for a container to boot.
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How long `up` waits for another lxdev that is creating the same entry
 /// (two `up --all` at once): a create from a large image takes minutes.
@@ -133,14 +137,31 @@ fn up_one(ctx: &Context, name: &str, line: &Line, no_provision: bool) -> Result<
         let changed = bring_to(runtime, &instance, RUNNING, || {
             ctx.work(format!("starting {instance}"), || runtime.start(&instance))
         })?;
-        return Ok(match (created, changed) {
+        // Ready to use, not just started: wait until it has booted, then
+        // say where it is.
+        line.set("waiting for it to boot");
+        let (user, _) = project.dev_user(name);
+        let spec = Provisioning {
+            user,
+            password: None,
+            keys: Vec::new(),
+            ready_timeout: READY_TIMEOUT,
+        };
+        ctx.work(format!("waiting for {instance} to boot"), || {
+            runtime.provision(&instance, Step::Ready, &spec)
+        })?;
+        let address = runtime
+            .address(&instance)?
+            .unwrap_or_else(|| "no network".into());
+        let what = match (created, changed) {
             (true, _) => format!(
                 "created {name} ({instance}) from {} and started it",
                 entry.image
             ),
             (false, true) => format!("started {name} ({instance})"),
             (false, false) => format!("{name} ({instance}) is already running"),
-        });
+        };
+        return Ok(format!("{what}; address: {address}"));
     }
 }
 

@@ -25,6 +25,7 @@ use crate::cli::{
     Cli, Command, ContainerCommand, GlobalArgs, ImageCommand, ProjectCommand, SnapshotCommand,
 };
 use crate::config::{ConfigManager, Project};
+use crate::env::EnvVars;
 use crate::error::Error;
 use crate::interrupt;
 use crate::output::Output;
@@ -108,10 +109,10 @@ impl Context {
         if let Some(name) = &self.runtime_override {
             return Some((name.clone(), "--runtime"));
         }
-        std::env::var("LXDEV_RUNTIME")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .map(|name| (name, "LXDEV_RUNTIME"))
+        crate::env::get()
+            .runtime
+            .clone()
+            .map(|name| (name, EnvVars::RUNTIME))
     }
 
     /// Runs runtime work (no lock held), with a spinner on a terminal. Once
@@ -295,7 +296,7 @@ fn context(global: &GlobalArgs, for_init: bool, cwd: &Path) -> Result<Context> {
     Ok(Context {
         manager: manager
             .with_lock_timeout(Duration::from_secs_f64(global.lock_timeout))
-            .with_messages(!global.quiet, global.verbose),
+            .with_output(out),
         out,
         runtime_override: global.runtime.clone(),
         remote_override: global.remote.clone(),

@@ -27,6 +27,7 @@ use crate::error::Error;
 use crate::fs::atomic;
 use crate::fs::holder::LockHolder;
 use crate::fs::lock::FileLock;
+use crate::output::Output;
 use crate::process;
 
 pub const FILE_NAME: &str = "containers.yaml";
@@ -34,14 +35,11 @@ pub const FILE_NAME: &str = "containers.yaml";
 /// A waiter says once, after this long, who it is waiting for.
 const WAIT_NOTICE_AFTER: Duration = Duration::from_secs(1);
 
-/// Test hook: `LXDEV_DEBUG_HOLD_LOCK_MS=N` sleeps N ms inside every
+/// Test hook: `LXDEV_TEST_HOLD_LOCK_MS=N` sleeps N ms inside every
 /// transaction, so crash tests can SIGKILL a process that surely holds the
 /// lock.
 fn hold_for_crash_tests() {
-    if let Some(ms) = std::env::var("LXDEV_DEBUG_HOLD_LOCK_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
+    if let Some(ms) = crate::env::get().test_hold_lock_ms {
         std::thread::sleep(Duration::from_millis(ms));
     }
 }
@@ -54,10 +52,9 @@ pub struct ConfigManager {
     real_path: PathBuf,
     lock_path: PathBuf,
     lock_timeout: Duration,
-    /// Print the waiting notice (off with `--quiet`).
-    notify_wait: bool,
-    /// Print how long each lock wait took (`--verbose`; the benchmark reads it).
-    report_wait: bool,
+    /// Where the waiting notice goes (off with `--quiet`), and each lock
+    /// wait's length (`--verbose`; the benchmark reads it).
+    out: Output,
     /// The last text read or written, with its typed model (see `parse`).
     last_parsed: Mutex<Option<(String, Arc<Config>)>>,
 }
@@ -74,8 +71,7 @@ impl ConfigManager {
             real_path,
             path,
             lock_timeout: Duration::from_secs(10),
-            notify_wait: true,
-            report_wait: false,
+            out: Output::default(),
             last_parsed: Mutex::new(None),
         }
     }
@@ -110,9 +106,8 @@ impl ConfigManager {
         self
     }
 
-    pub fn with_messages(mut self, notify_wait: bool, report_wait: bool) -> ConfigManager {
-        self.notify_wait = notify_wait;
-        self.report_wait = report_wait;
+    pub fn with_output(mut self, out: Output) -> ConfigManager {
+        self.out = out;
         self
     }
 
@@ -350,24 +345,19 @@ impl ConfigManager {
             );
         }
         let started = Instant::now();
-        let notify = self.notify_wait;
-        let lock_path = self.lock_path.clone();
+        let (out, lock_path) = (self.out, self.lock_path.clone());
         let mut on_wait = |holder: &str| {
-            if notify {
-                eprintln!(
-                    "waiting for lock on {} held by {holder}",
-                    lock_path.display()
-                );
-            }
+            out.waiting(format!(
+                "waiting for lock on {} held by {holder}",
+                lock_path.display()
+            ));
         };
         let mut lock =
             FileLock::acquire(&self.lock_path, timeout, WAIT_NOTICE_AFTER, &mut on_wait)?;
-        if self.report_wait {
-            eprintln!(
-                "lxdev: lock acquired after {:.3} ms",
-                started.elapsed().as_secs_f64() * 1000.0
-            );
-        }
+        self.out.step(format!(
+            "lock acquired after {:.3} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        ));
         // Advice for waiters and humans; a failure to write it must not fail
         // the command.
         let _ = lock.write_holder(&LockHolder::current(process::command_line()));

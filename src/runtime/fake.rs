@@ -70,10 +70,8 @@ impl FakeRuntime {
     /// SIGINT or SIGTERM ends the delay: the operation then fails before
     /// doing anything, as a runtime stopped mid-request would.
     fn step(&self, op: &str, target: &str) -> Option<Failure> {
-        if let Some(ms) = std::env::var("LXDEV_FAKE_DELAY_MS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-        {
+        let env = crate::env::get();
+        if let Some(ms) = env.fake_delay_ms {
             let until = std::time::Instant::now() + Duration::from_millis(ms);
             while std::time::Instant::now() < until {
                 if crate::interrupt::received().is_some() {
@@ -84,7 +82,7 @@ impl FakeRuntime {
                 );
             }
         }
-        let spec = std::env::var("LXDEV_FAKE_FAIL").ok()?;
+        let spec = env.fake_fail.as_deref()?;
         let short = target.strip_prefix(&self.prefix).unwrap_or(target);
         spec.split(',').find_map(|rule| {
             let mut fields = rule.trim().splitn(3, ':');
@@ -190,6 +188,7 @@ impl FakeRuntime {
             snapshots,
             project_tag: read("project"),
             config_tag: read("config"),
+            address: None,
         })
     }
 

@@ -562,6 +562,31 @@ struct ApiInstance {
     /// `null` when the instance has none.
     #[serde(default)]
     snapshots: Option<Vec<ApiSnapshot>>,
+    /// With `recursion=2` (and for a single instance's `/state`): its
+    /// network, where its address is.
+    #[serde(default)]
+    state: Option<Value>,
+}
+
+/// The first global address among `state.network`'s NICs (not `lo`),
+/// IPv4 first, or `None` without a network.
+fn global_address(state: &Value) -> Option<String> {
+    let network = state.get("network")?.as_object()?;
+    let mut found: Vec<(bool, String)> = Vec::new();
+    for (nic, details) in network {
+        if nic == "lo" {
+            continue;
+        }
+        for address in details["addresses"].as_array().into_iter().flatten() {
+            if address["scope"] == "global"
+                && let Some(text) = address["address"].as_str()
+            {
+                found.push((address["family"] != "inet", text.to_string()));
+            }
+        }
+    }
+    found.sort();
+    found.into_iter().next().map(|(_, address)| address)
 }
 
 /// Reads JSON `null` as the type's default, where the API sends `null`
@@ -607,6 +632,7 @@ impl From<ApiInstance> for Instance {
             snapshots,
             project_tag,
             config_tag,
+            address: api.state.as_ref().and_then(global_address),
         }
     }
 }
@@ -984,28 +1010,7 @@ impl Runtime for LxdRuntime {
     fn address(&self, instance: &str) -> Result<Option<String>> {
         check_names(&[RuntimeName::Instance(instance)])?;
         let state: Option<Value> = self.query(&format!("/1.0/instances/{instance}/state"))?;
-        let Some(network) = state
-            .as_ref()
-            .and_then(|s| s.get("network"))
-            .and_then(Value::as_object)
-        else {
-            return Ok(None);
-        };
-        let mut found: Vec<(bool, String)> = Vec::new();
-        for (nic, details) in network {
-            if nic == "lo" {
-                continue;
-            }
-            for address in details["addresses"].as_array().into_iter().flatten() {
-                if address["scope"] == "global"
-                    && let Some(text) = address["address"].as_str()
-                {
-                    found.push((address["family"] != "inet", text.to_string()));
-                }
-            }
-        }
-        found.sort();
-        Ok(found.into_iter().next().map(|(_, address)| address))
+        Ok(state.as_ref().and_then(global_address))
     }
 
     /// `publish --alias=ALIAS -- INSTANCE user.lxdev.project=PROJECT`: the

@@ -29,6 +29,9 @@ pub struct Instance {
     pub project_tag: Option<String>,
     /// The `user.lxdev.config` tag: the project file it was created for.
     pub config_tag: Option<String>,
+    /// Its address (global IPv4 first), when the listing says and it has
+    /// a network.
+    pub address: Option<String>,
 }
 
 /// Whose an instance is, by the tags lxdev puts on what it creates; never by

@@ -103,10 +103,10 @@ fn sigkill_of_a_process_holding_the_lock_frees_it_at_once() {
         .assert()
         .success();
     let before = project.bytes();
-    // LXDEV_DEBUG_HOLD_LOCK_MS makes lxdev sleep inside its transaction.
+    // LXDEV_TEST_HOLD_LOCK_MS makes lxdev sleep inside its transaction.
     let mut victim = project
         .spawn_lxdev(["container", "create", "victim", "busybox", "--no-provision"])
-        .env("LXDEV_DEBUG_HOLD_LOCK_MS", "30000")
+        .env("LXDEV_TEST_HOLD_LOCK_MS", "30000")
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

@@ -219,3 +219,53 @@ fn exec_refuses_bad_users_and_environment() {
         .code(3)
         .stderr(predicate::str::contains("no user `nobody-here`"));
 }
+
+#[test]
+fn list_shows_ip_and_ports_and_doctor_shows_warnings() {
+    let project = Project::with_yaml(
+        "project: lp\nruntime: fake\ndefaults:\n  ports: [8080]\ncontainers:\n  web:\n    image: busybox\n    ports: [3000, 5173]\n  db:\n    image: busybox\n    warning: \"SSH is off: no sshd\"\n",
+    );
+    project.make_runtime_instance("lp-web");
+    project.make_runtime_instance("lp-db");
+    let out = project.lxdev(["list"]).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let header = stdout.lines().next().unwrap();
+    assert!(
+        header.contains("IP") && header.contains("PORTS"),
+        "{stdout}"
+    );
+    let web = stdout.lines().find(|l| l.starts_with("web")).unwrap();
+    assert!(web.ends_with("3000,5173"), "{stdout}");
+    let db = stdout.lines().find(|l| l.starts_with("db")).unwrap();
+    assert!(db.ends_with("8080"), "the defaults' ports: {stdout}");
+    let json = project.lxdev(["--json", "list"]).assert().success();
+    let json: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    let db = json["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "db")
+        .unwrap();
+    assert_eq!(db["ports"], serde_json::json!([8080]));
+    assert_eq!(db["ip"], serde_json::Value::Null);
+    assert_eq!(db["warning"], "SSH is off: no sshd");
+    project
+        .lxdev(["doctor"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("container `db`: SSH is off"));
+}
+
+#[test]
+fn up_waits_for_the_container_and_says_where_it_is() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "web", "busybox"])
+        .assert()
+        .success();
+    project.lxdev(["down", "web"]).assert().success();
+    project.lxdev(["up", "web"]).assert().success().stdout(
+        predicate::str::contains("started web")
+            .and(predicate::str::contains("address: no network")),
+    );
+}

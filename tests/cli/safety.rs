@@ -596,7 +596,7 @@ fn a_second_ctrl_c_exits_at_once_and_leaves_the_entry_to_doctor() {
         .env("LXDEV_FAKE_DELAY_MS", "5000")
         // Holding the lock in the commit keeps the first interrupt from
         // finishing before the second arrives.
-        .env("LXDEV_DEBUG_HOLD_LOCK_MS", "3000")
+        .env("LXDEV_TEST_HOLD_LOCK_MS", "3000")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
