@@ -18,12 +18,13 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use super::Context;
 use crate::error::Error;
 use crate::exit_code;
+use crate::output::Output;
 
 /// One container's line: what it is doing now.
 pub struct Line {
     name: String,
     bar: Option<ProgressBar>,
-    verbose: bool,
+    out: Output,
 }
 
 impl Line {
@@ -33,9 +34,7 @@ impl Line {
         if let Some(bar) = &self.bar {
             bar.set_message(format!("{}: {doing}", self.name));
         }
-        if self.verbose {
-            eprintln!("lxdev: {}: {doing}", self.name);
-        }
+        self.out.step(format!("{}: {doing}", self.name));
     }
 }
 
@@ -74,7 +73,7 @@ pub fn run(
                     let line = Line {
                         name: name.clone(),
                         bar: multi.as_ref().map(|m| spinner(m, name)),
-                        verbose: ctx.out.verbose,
+                        out: ctx.out,
                     };
                     let result = work(name, &line);
                     report(ctx, &line, &result);
