@@ -412,10 +412,16 @@ pub fn list(ctx: &Context) -> Result<()> {
                 serde_json::Value::Null => "-".into(),
                 other => other.to_string(),
             };
+            // A warning from provisioning shows beside the state; `doctor`
+            // and `--json` say what it is.
+            let state = match r["warning"].is_string() {
+                true => format!("{} (warning)", s("state")),
+                false => s("state"),
+            };
             [
                 s("name"),
                 s("image"),
-                s("state"),
+                state,
                 s("owner"),
                 s("snapshots"),
                 s("status"),

@@ -422,7 +422,7 @@ mod tests {
         let cases: Vec<Case> = vec![
             // Containers.
             (
-                Some("creating"),
+                Some(ContainerState::Creating.as_str()),
                 None,
                 container(),
                 Makes,
@@ -431,7 +431,7 @@ mod tests {
                 ("ready", "ready"),
             ),
             (
-                Some("creating"),
+                Some(ContainerState::Creating.as_str()),
                 None,
                 container(),
                 Makes,
@@ -440,7 +440,7 @@ mod tests {
                 ("gone", "gone"),
             ),
             (
-                Some("creating"),
+                Some(ContainerState::Creating.as_str()),
                 None,
                 container(),
                 Makes,
@@ -449,7 +449,7 @@ mod tests {
                 ("failed: boom", "ready"),
             ),
             (
-                Some("removing"),
+                Some(ContainerState::Removing.as_str()),
                 None,
                 container(),
                 Deletes,
@@ -458,7 +458,7 @@ mod tests {
                 ("gone", "gone"),
             ),
             (
-                Some("removing"),
+                Some(ContainerState::Removing.as_str()),
                 None,
                 container(),
                 Deletes,
@@ -467,7 +467,7 @@ mod tests {
                 ("ready", "ready"),
             ),
             (
-                Some("removing"),
+                Some(ContainerState::Removing.as_str()),
                 None,
                 container(),
                 Deletes,
@@ -476,7 +476,7 @@ mod tests {
                 ("failed: was bad", "ready"),
             ),
             (
-                Some("removing"),
+                Some(ContainerState::Removing.as_str()),
                 None,
                 container(),
                 Deletes,
@@ -487,7 +487,7 @@ mod tests {
             // Snapshots.
             (
                 None,
-                Some("creating"),
+                Some(SnapshotState::Creating.as_str()),
                 snapshot(),
                 Makes,
                 None,
@@ -496,7 +496,7 @@ mod tests {
             ),
             (
                 None,
-                Some("creating"),
+                Some(SnapshotState::Creating.as_str()),
                 snapshot(),
                 Makes,
                 None,
@@ -505,7 +505,7 @@ mod tests {
             ),
             (
                 None,
-                Some("creating"),
+                Some(SnapshotState::Creating.as_str()),
                 snapshot(),
                 Makes,
                 None,
@@ -514,7 +514,7 @@ mod tests {
             ),
             (
                 None,
-                Some("deleting"),
+                Some(SnapshotState::Deleting.as_str()),
                 snapshot(),
                 Deletes,
                 None,
@@ -523,7 +523,7 @@ mod tests {
             ),
             (
                 None,
-                Some("deleting"),
+                Some(SnapshotState::Deleting.as_str()),
                 snapshot(),
                 Deletes,
                 None,
@@ -532,7 +532,7 @@ mod tests {
             ),
             (
                 None,
-                Some("deleting"),
+                Some(SnapshotState::Deleting.as_str()),
                 snapshot(),
                 Deletes,
                 Some("was bad"),
@@ -541,7 +541,7 @@ mod tests {
             ),
             (
                 None,
-                Some("deleting"),
+                Some(SnapshotState::Deleting.as_str()),
                 snapshot(),
                 Deletes,
                 None,
@@ -550,7 +550,7 @@ mod tests {
             ),
             (
                 None,
-                Some("restoring"),
+                Some(SnapshotState::Restoring.as_str()),
                 snapshot(),
                 Rewrites,
                 None,
@@ -559,7 +559,7 @@ mod tests {
             ),
             (
                 None,
-                Some("restoring"),
+                Some(SnapshotState::Restoring.as_str()),
                 snapshot(),
                 Rewrites,
                 None,
@@ -568,7 +568,7 @@ mod tests {
             ),
             (
                 None,
-                Some("restoring"),
+                Some(SnapshotState::Restoring.as_str()),
                 snapshot(),
                 Rewrites,
                 None,

@@ -238,6 +238,7 @@ fn list_shows_ip_and_ports_and_doctor_shows_warnings() {
     assert!(web.ends_with("3000,5173"), "{stdout}");
     let db = stdout.lines().find(|l| l.starts_with("db")).unwrap();
     assert!(db.ends_with("8080"), "the defaults' ports: {stdout}");
+    assert!(db.contains("ready (warning)"), "{stdout}");
     let json = project.lxdev(["--json", "list"]).assert().success();
     let json: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
     let db = json["containers"]
