@@ -58,6 +58,10 @@ const DOCKER_READY: &[&str] = &[
     "security.syscalls.intercept.setxattr=true",
 ];
 
+/// How many times a provisioning script is run when the client itself
+/// failed the exec (see `exec_script`).
+const EXEC_TRIES: u32 = 5;
+
 /// A runtime driven through the `lxc` or `incus` command-line client.
 #[derive(Debug)]
 pub struct LxdRuntime {
@@ -422,6 +426,29 @@ impl LxdRuntime {
     /// a terminal, with `input` on its standard input (secrets go there,
     /// never on a command line).
     fn exec_script(
+        &self,
+        instance: &str,
+        script: &str,
+        args: &[&str],
+        input: &[u8],
+    ) -> Result<ScriptOutput> {
+        // Under load, LXD 5.0 sometimes fails an exec it accepted ("Failed
+        // to retrieve PID of executing child process", status 255, seen in
+        // the races): the client's own error, not the script's. The
+        // scripts are safe to run again, so such a failure is retried.
+        let mut tries = 0;
+        loop {
+            let out = self.exec_script_once(instance, script, args, input)?;
+            let clients_error = out.status == 255 && out.stderr.trim_start().starts_with("Error:");
+            tries += 1;
+            if !clients_error || tries == EXEC_TRIES {
+                return Ok(out);
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    fn exec_script_once(
         &self,
         instance: &str,
         script: &str,
