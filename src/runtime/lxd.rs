@@ -256,13 +256,13 @@ impl LxdRuntime {
     fn run_making<S: AsRef<OsStr>>(&self, args: &[S], what: &str, remedy: &str) -> Result<()> {
         match self.try_run(args)? {
             Ok(_) => Ok(()),
-            Err(failure) if names_taken(&failure.stderr) => Err(Error::Conflict(format!(
+            Err(failure) if failure.kind() == FailureKind::Taken => Err(Error::Conflict(format!(
                 "{}; {what} already exists in {}: {remedy}",
                 failure.message,
                 self.name()
             ))
             .into()),
-            Err(failure) => bail!(failure.message),
+            Err(failure) => Err(failure.into_error()),
         }
     }
 
@@ -293,9 +293,7 @@ impl LxdRuntime {
             Ok(body) => body,
             // The client prints the API's error, "Error: Instance not found"
             // for a 404, and exits 1; there is no flag for the status code.
-            Err(failure) if failure.stderr.to_lowercase().contains("not found") => {
-                return Ok(None);
-            }
+            Err(failure) if failure.kind() == FailureKind::Missing => return Ok(None),
             Err(failure) => bail!(failure.message),
         };
         serde_json::from_str(&body)
@@ -344,7 +342,9 @@ impl LxdRuntime {
         loop {
             match self.try_run(&args)? {
                 Ok(_) => return Ok(()),
-                Err(failure) if failure.stderr.contains("is busy") && Instant::now() < deadline => {
+                Err(failure)
+                    if failure.kind() == FailureKind::Busy && Instant::now() < deadline =>
+                {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Err(failure) => bail!(failure.message),
@@ -551,26 +551,54 @@ struct Failure {
     stderr: String,
 }
 
+/// What a failed client command says happened, judged from its stderr in
+/// this one place (the client has no machine-readable status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FailureKind {
+    /// The name asked for is taken: the command made nothing. LXD says
+    /// "already exists"; Incus 6.0.4 says so for instances but reports a
+    /// duplicate snapshot as its database's "UNIQUE constraint failed".
+    Taken,
+    /// What it names does not exist ("Instance not found",
+    /// "InstanceSnapshot not found", "Snapshot x/y does not exist"): a
+    /// 404 for `query`, a refusal for anything else.
+    Missing,
+    /// The daemon's unix socket could not be reached.
+    Unreachable,
+    /// The instance is busy with another operation ("Instance is busy
+    /// running a "stop" operation").
+    Busy,
+    /// Anything else: the command may have changed something.
+    Other,
+}
+
 impl Failure {
-    /// The error for a failed client command, classified in this one place:
-    /// a request the daemon refused before doing anything (what it names
-    /// does not exist, or the daemon could not be reached) is marked
-    /// [`super::Refused`], so callers put their record back as it was;
-    /// anything else may have changed something.
-    fn into_error(self) -> anyhow::Error {
+    fn kind(&self) -> FailureKind {
         let stderr = self.stderr.to_lowercase();
-        let refused = [
-            // "Instance not found", "InstanceSnapshot not found",
-            // "Snapshot x/y does not exist" (LXD 5.0, Incus 6).
-            " not found",
-            "does not exist",
-            // The unix socket: no daemon, or no access to it.
+        let says = |shapes: &[&str]| shapes.iter().any(|shape| stderr.contains(shape));
+        if says(&["already exists", "unique constraint failed"]) {
+            FailureKind::Taken
+        } else if says(&["not found", "does not exist"]) {
+            FailureKind::Missing
+        } else if says(&[
             "connect: connection refused",
             "connect: no such file or directory",
             "connect: permission denied",
-        ]
-        .iter()
-        .any(|shape| stderr.contains(shape));
+        ]) {
+            FailureKind::Unreachable
+        } else if says(&["is busy"]) {
+            FailureKind::Busy
+        } else {
+            FailureKind::Other
+        }
+    }
+
+    /// The error for a failed client command: one the daemon refused
+    /// before doing anything (what it names does not exist, or it could not
+    /// be reached) is marked [`super::Refused`], so callers put their record
+    /// back as it was; anything else may have changed something.
+    fn into_error(self) -> anyhow::Error {
+        let refused = matches!(self.kind(), FailureKind::Missing | FailureKind::Unreachable);
         let err = anyhow!(self.message);
         if refused { super::refused(err) } else { err }
     }
@@ -684,14 +712,6 @@ fn one_line(stderr: &[u8], status: ExitStatus) -> String {
     } else {
         chosen.join(" ")
     }
-}
-
-/// Whether a client's stderr says the name asked for is taken. LXD says
-/// "already exists"; Incus 6.0.4 says so for instances but reports a
-/// duplicate snapshot as its database's "UNIQUE constraint failed:
-/// instances_snapshots.instance_id, instances_snapshots.name".
-fn names_taken(stderr: &str) -> bool {
-    stderr.contains("already exists") || stderr.contains("UNIQUE constraint failed")
 }
 
 /// Quotes `arg` for a POSIX shell when it needs it, so a pasted error
@@ -1298,6 +1318,39 @@ mod tests {
                 assert!(err.contains("instance name"), "{instance:?}: {err}");
             }
         }
+    }
+
+    #[test]
+    fn failures_are_classified_by_what_the_clients_say() {
+        let kind = |stderr: &str| {
+            Failure {
+                message: String::new(),
+                stderr: stderr.to_owned(),
+            }
+            .kind()
+        };
+        assert_eq!(
+            kind("Error: Instance \"web\" already exists"),
+            FailureKind::Taken
+        );
+        assert_eq!(
+            kind("Error: UNIQUE constraint failed: instances_snapshots.instance_id"),
+            FailureKind::Taken
+        );
+        assert_eq!(kind("Error: Instance not found"), FailureKind::Missing);
+        assert_eq!(
+            kind("Error: Snapshot web/s1 does not exist"),
+            FailureKind::Missing
+        );
+        assert_eq!(
+            kind("Error: dial unix /var/lib/lxd/unix.socket: connect: permission denied"),
+            FailureKind::Unreachable
+        );
+        assert_eq!(
+            kind("Error: Instance is busy running a \"stop\" operation"),
+            FailureKind::Busy
+        );
+        assert_eq!(kind("Error: Failed to run: rsync: ..."), FailureKind::Other);
     }
 
     #[test]
