@@ -186,42 +186,26 @@ pub fn validate_image(image: &str) -> Result<(), String> {
 /// characters. It is handed to `useradd` and `su`, so it must never read as
 /// an option.
 pub fn validate_user(name: &str) -> Result<(), String> {
-    let valid = !name.is_empty()
-        && name.len() <= 32
-        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "user name `{}` is invalid: use at most 32 letters, digits, `_`, `-` and `.`, \
-             starting with a letter or `_`",
-            name.escape_debug()
-        ))
-    }
+    check_word(
+        "user name",
+        name,
+        32,
+        |c| c.is_ascii_alphabetic() || c == '_',
+        "use at most 32 letters, digits, `_`, `-` and `.`, starting with a letter or `_`",
+    )
 }
 
 /// Checks an image alias lxdev gives an image it publishes (`image create`,
 /// `image rename`): letters, digits, `-`, `_` and `.`, starting with a
 /// letter or digit, at most 63 characters. No `:` (a remote), no `/`.
 pub fn validate_alias(alias: &str) -> Result<(), String> {
-    let valid = !alias.is_empty()
-        && alias.len() <= MAX_LABEL
-        && alias.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && alias
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "image alias `{}` is invalid: use at most {MAX_LABEL} letters, digits, `-`, `_` and \
-             `.`, starting with a letter or digit",
-            alias.escape_debug()
-        ))
-    }
+    check_word(
+        "image alias",
+        alias,
+        MAX_LABEL,
+        |c| c.is_ascii_alphanumeric(),
+        LABEL_RULE,
+    )
 }
 
 /// Checks a runtime instance name as the backends receive it
@@ -250,8 +234,32 @@ pub fn validate_instance(name: &str) -> Result<(), String> {
 /// characters. Stricter than LXD (which allows any project name without
 /// `/`), so no value can read as an option, a path or a second remote.
 pub fn validate_placement(key: &str, value: &str) -> Result<(), String> {
-    let valid = value.len() <= MAX_LABEL
-        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+    check_word(
+        key,
+        value,
+        MAX_LABEL,
+        |c| c.is_ascii_alphanumeric(),
+        LABEL_RULE,
+    )
+}
+
+/// How [`validate_alias`] and [`validate_placement`] word their rule.
+const LABEL_RULE: &str =
+    "use at most 63 letters, digits, `-`, `_` and `.`, starting with a letter or digit";
+
+/// The one shape of the short names lxdev hands a client as they are: at
+/// most `max` bytes, a first character `first` allows, the rest ASCII
+/// letters, digits, `-`, `_` and `.`. `rule` words it for the error, which
+/// names `what` and the value.
+fn check_word(
+    what: &str,
+    value: &str,
+    max: usize,
+    first: fn(char) -> bool,
+    rule: &str,
+) -> Result<(), String> {
+    let valid = value.len() <= max
+        && value.starts_with(first)
         && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
@@ -259,8 +267,7 @@ pub fn validate_placement(key: &str, value: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{key} `{}` is invalid: use at most {MAX_LABEL} letters, digits, `-`, `_` and `.`, \
-             starting with a letter or digit",
+            "{what} `{}` is invalid: {rule}",
             value.escape_debug()
         ))
     }
