@@ -590,47 +590,22 @@ mod tests {
     /// the target in the runtime.
     #[test]
     fn abandoned_operations_are_ready_if_the_runtime_has_them_else_dropped() {
-        for state in ContainerState::ALL {
+        // (container state, snapshot state, target, what "gone" leaves)
+        let containers = ContainerState::ALL
+            .iter()
+            .map(|s| (Some(s.as_str()), None, container(), ("gone", "gone")));
+        let snapshots = SnapshotState::ALL
+            .iter()
+            .map(|s| (None, Some(s.as_str()), snapshot(), ("ready", "gone")));
+        for (cs, ss, target, gone) in containers.chain(snapshots) {
             for exists in [true, false] {
-                let got = after(
-                    Some(state.as_str()),
-                    None,
-                    &container(),
-                    Effect::Makes,
-                    None,
-                    Outcome::Abandoned { exists, step: None },
-                );
-                let want = if exists {
-                    ("ready", "ready")
-                } else {
-                    ("gone", "gone")
-                };
+                let outcome = Outcome::Abandoned { exists, step: None };
+                let got = after(cs, ss, &target, Effect::Makes, None, outcome);
+                let want = if exists { ("ready", "ready") } else { gone };
                 assert_eq!(
                     (got.0.as_str(), got.1.as_str()),
                     want,
-                    "{state} exists={exists}"
-                );
-            }
-        }
-        for state in SnapshotState::ALL {
-            for exists in [true, false] {
-                let got = after(
-                    None,
-                    Some(state.as_str()),
-                    &snapshot(),
-                    Effect::Makes,
-                    None,
-                    Outcome::Abandoned { exists, step: None },
-                );
-                let want = if exists {
-                    ("ready", "ready")
-                } else {
-                    ("ready", "gone")
-                };
-                assert_eq!(
-                    (got.0.as_str(), got.1.as_str()),
-                    want,
-                    "{state} exists={exists}"
+                    "{cs:?} {ss:?} exists={exists}"
                 );
             }
         }
