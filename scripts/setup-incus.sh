@@ -91,7 +91,9 @@ if ! daemon_up; then
         # script's process group; nohup and /dev/null: no terminal needed).
         # incusd is not on PATH: Debian puts it under /usr/libexec/incus.
         say "starting incusd --group root (log: $LOG)"
-        setsid nohup "$INCUSD" --group root >>"$LOG" 2>&1 </dev/null &
+        # From /: the daemon runs its tools (rsync) in its own working
+        # directory, which must outlive the checkout this script ran from.
+        setsid nohup env --chdir=/ "$INCUSD" --group root >>"$LOG" 2>&1 </dev/null &
     fi
     incus admin waitready --timeout 60 ||
         die "incusd did not become ready within 60 s; last lines of $LOG:

@@ -67,7 +67,9 @@ if ! daemon_up; then
         # killing the job does not take the daemon with it; nohup and the
         # /dev/null stdin keep it alive without a terminal.
         say "starting lxd --group root (log: $LOG)"
-        setsid nohup lxd --group root >>"$LOG" 2>&1 </dev/null &
+        # From /: the daemon runs its tools (rsync) in its own working
+        # directory, which must outlive the checkout this script ran from.
+        setsid nohup env --chdir=/ lxd --group root >>"$LOG" 2>&1 </dev/null &
     fi
     lxd waitready --timeout 60 ||
         die "lxd did not become ready within 60 s; last lines of $LOG:
