@@ -20,7 +20,7 @@ use serde_json::json;
 use super::Context;
 use super::runner::{self, Outcome};
 use crate::config::ledger::{Effect, Target};
-use crate::config::model::Operation;
+use crate::config::model::{Container, Operation};
 use crate::config::{NewContainer, Project, Record, names};
 use crate::runtime::{Belonging, Instance};
 use crate::{operation, time};
@@ -133,6 +133,13 @@ impl Finding {
                 "{target} is in the file but not present on the {runtime} runtime: drop the \
                  entry with `lxdev snapshot delete {c} {s}`"
             ),
+            Finding::MissingFromRuntime {
+                target: target @ Target::Device(c, _),
+                runtime,
+            } => format!(
+                "{target} is in the file but not present on the {runtime} runtime: \
+                 `lxdev mounts {c} --sync` adds it"
+            ),
             Finding::Warning { target, warning } => format!("{target}: {warning}"),
             Finding::OtherRuntime { target, runtime } => format!(
                 "{target} lives on the {runtime} runtime: not checked here (run \
@@ -192,7 +199,7 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
             reason,
         } = finding
         {
-            let (Target::Container(container) | Target::Snapshot(container, _)) = &*target;
+            let container = target.container();
             if let Some(work) = runtime.busy(&project.instance_name(container))? {
                 *finding = Finding::InFlight {
                     target: target.clone(),
@@ -320,8 +327,7 @@ fn file_findings(
             // Its snapshots' own operations still count (a create killed
             // while taking `initial-state` left one); what the runtime has
             // is judged once the container is settled.
-            findings.extend(c.snapshots.keys().filter_map(|snap| {
-                let target = Target::Snapshot(name.clone(), snap.clone());
+            findings.extend(children(name, c).filter_map(|target| {
                 project
                     .record(&target)
                     .and_then(|r| operation_finding(&target, r))
@@ -345,14 +351,13 @@ fn file_findings(
                 warning: warning.clone(),
             });
         }
-        for snap in c.snapshots.keys() {
-            let target = Target::Snapshot(name.clone(), snap.clone());
+        for target in children(name, c) {
             if let Some(f) = project
                 .record(&target)
                 .and_then(|r| operation_finding(&target, r))
             {
                 findings.push(f);
-            } else if !instance.snapshots.contains(snap) {
+            } else if !exists_in(std::slice::from_ref(instance), project, &target) {
                 findings.push(Finding::MissingFromRuntime { target, runtime });
             }
         }
@@ -389,6 +394,19 @@ fn file_findings(
         });
     }
     findings
+}
+
+/// The records a container holds: its snapshots and its devices.
+fn children<'a>(name: &'a str, c: &'a Container) -> impl Iterator<Item = Target> + 'a {
+    let snapshots = c
+        .snapshots
+        .keys()
+        .map(|s| Target::Snapshot(name.to_owned(), s.clone()));
+    let devices = c
+        .devices
+        .keys()
+        .map(|d| Target::Device(name.to_owned(), d.clone()));
+    snapshots.chain(devices)
 }
 
 /// What a record in flight or failed is: failed, stale (its process is
@@ -435,6 +453,7 @@ fn exists_in(instances: &[Instance], project: &Project, target: &Target) -> bool
     match target {
         Target::Container(c) => find(c).is_some(),
         Target::Snapshot(c, s) => find(c).is_some_and(|i| i.snapshots.contains(s)),
+        Target::Device(c, d) => find(c).is_some_and(|i| i.devices.contains_key(d)),
     }
 }
 
@@ -526,6 +545,7 @@ fn adopt(
             current.insert_snapshot(c, s, None, &now, None)?;
             Ok(Some("added to the file".into()))
         }
-        Target::Snapshot(..) => Ok(None),
+        // A device the file lacks is `mounts --sync`'s to record.
+        Target::Snapshot(..) | Target::Device(..) => Ok(None),
     }
 }

@@ -173,6 +173,7 @@ fn describe(step: Step) -> &'static str {
         Step::Ready => "waiting for it to boot",
         Step::User => "creating the dev user",
         Step::Ssh => "enabling SSH",
+        Step::Devices => "adding its devices",
         Step::InitialSnapshot => "taking the initial-state snapshot",
     }
 }

@@ -193,6 +193,7 @@ impl<'c> Runner<'c> {
                 Target::Snapshot(_, snapshot) => {
                     found.is_some_and(|i| i.snapshots.iter().any(|s| s == snapshot))
                 }
+                Target::Device(_, device) => found.is_some_and(|i| i.devices.contains_key(device)),
             })
     }
 

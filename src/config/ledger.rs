@@ -112,6 +112,16 @@ yaml_words! {
 }
 
 yaml_words! {
+    /// What is happening to a device (a mount, a forwarded port); absent
+    /// means ready.
+    pub enum DeviceState {
+        Adding = "adding",
+        Removing = "removing",
+        Failed = "failed",
+    }
+}
+
+yaml_words! {
     /// Which command recorded an operation (`operation.kind`).
     pub enum OperationKind {
         Create = "create",
@@ -129,6 +139,8 @@ yaml_words! {
         ProjectDelete = "project_delete",
         /// `image create` stopping, publishing and restarting a container.
         Publish = "publish",
+        DeviceAdd = "device_add",
+        DeviceRemove = "device_remove",
     }
 }
 
@@ -146,6 +158,8 @@ impl OperationKind {
             OperationKind::Instantiate => "create",
             OperationKind::ProjectDelete => "remove",
             OperationKind::Publish => "publish an image of",
+            OperationKind::DeviceAdd => "add",
+            OperationKind::DeviceRemove => "remove",
         }
     }
 }
@@ -161,6 +175,8 @@ yaml_words! {
         User = "user",
         /// sshd enabled and started (installed if missing).
         Ssh = "ssh",
+        /// The devices the file records (mounts, forwarded ports).
+        Devices = "devices",
         /// The `initial-state` snapshot.
         InitialSnapshot = "initial_snapshot",
     }
@@ -235,6 +251,24 @@ impl SnapshotState {
 }
 
 /// The word `list` and `--json` show for a record with no state.
+impl DeviceState {
+    pub fn doing(self) -> &'static str {
+        match self {
+            DeviceState::Adding => "being added",
+            DeviceState::Removing => "being removed",
+            DeviceState::Failed => "failed",
+        }
+    }
+
+    pub fn effect(self) -> Option<Effect> {
+        match self {
+            DeviceState::Adding => Some(Effect::Makes),
+            DeviceState::Removing => Some(Effect::Deletes),
+            DeviceState::Failed => None,
+        }
+    }
+}
+
 pub const READY: &str = "ready";
 
 /// What an operation is recorded on: a container, or one of its snapshots.
@@ -243,13 +277,15 @@ pub enum Target {
     Container(String),
     /// Container, snapshot.
     Snapshot(String, String),
+    /// A device of a container (a mount or a forwarded port).
+    Device(String, String),
 }
 
 impl Target {
     /// The container the target is, or belongs to.
     pub fn container(&self) -> &str {
         match self {
-            Target::Container(c) | Target::Snapshot(c, _) => c,
+            Target::Container(c) | Target::Snapshot(c, _) | Target::Device(c, _) => c,
         }
     }
 
@@ -258,6 +294,7 @@ impl Target {
         match self {
             Target::Container(c) => vec!["containers", c],
             Target::Snapshot(c, s) => vec!["containers", c, "snapshots", s],
+            Target::Device(c, d) => vec!["containers", c, "devices", d],
         }
     }
 }
@@ -267,6 +304,7 @@ impl std::fmt::Display for Target {
         match self {
             Target::Container(c) => write!(f, "container `{c}`"),
             Target::Snapshot(c, s) => write!(f, "snapshot `{c}/{s}`"),
+            Target::Device(c, d) => write!(f, "device `{d}` of `{c}`"),
         }
     }
 }

@@ -25,7 +25,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-pub use super::ledger::{ContainerState, OperationKind, SnapshotState, Step};
+pub use super::ledger::{ContainerState, DeviceState, OperationKind, SnapshotState, Step};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
@@ -50,7 +50,7 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Defaults {
     #[serde(default, deserialize_with = "null_as_default")]
-    pub ports: Vec<u16>,
+    pub ports: Vec<Port>,
     #[serde(default)]
     pub user: Option<User>,
     /// Upper bound on entries in every state, in-flight ones included.
@@ -70,12 +70,20 @@ pub struct User {
 pub struct Container {
     pub image: String,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub ports: Vec<u16>,
+    pub ports: Vec<Port>,
     #[serde(default)]
     pub user: Option<User>,
     /// `snapshots:` with no value (YAML null) reads as empty.
     #[serde(default, deserialize_with = "null_as_default")]
     pub snapshots: BTreeMap<String, Snapshot>,
+    /// Runtime devices (mounts, forwarded ports), in lxc-dev-manager's
+    /// format: `<dev>: {type, config: {key: value}}`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub devices: BTreeMap<String, Device>,
+    /// Host files pushed into the container by `sync` (lxc-dev-manager's
+    /// `sync: [{source, dest}]`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub sync: Vec<SyncEntry>,
     #[serde(default)]
     pub owner: Option<String>,
     #[serde(default, deserialize_with = "created_at")]
@@ -113,6 +121,118 @@ pub struct Snapshot {
     pub operation: Option<Operation>,
     #[serde(default)]
     pub error: Option<String>,
+}
+
+/// A port to forward: `8080` (the same port on both sides) or
+/// `"8080:80"` (host port 8080 to the container's port 80).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Port {
+    pub host: u16,
+    pub container: u16,
+}
+
+impl Port {
+    /// Reads `8080` or `8080:80`; ports are 1 to 65535.
+    pub fn parse(text: &str) -> Result<Port, String> {
+        let number = |part: &str| match part.trim().parse::<u16>() {
+            Ok(port) if port > 0 => Ok(port),
+            _ => Err(format!(
+                "`{text}` is not a port: expected a port from 1 to 65535, or \
+                 HOST:CONTAINER such as 8080:80"
+            )),
+        };
+        match text.split_once(':') {
+            Some((host, container)) => Ok(Port {
+                host: number(host)?,
+                container: number(container)?,
+            }),
+            None => {
+                let port = number(text)?;
+                Ok(Port {
+                    host: port,
+                    container: port,
+                })
+            }
+        }
+    }
+}
+
+/// As the file spells it: a number, or `"8080:80"`.
+impl serde::Serialize for Port {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.host == self.container {
+            serializer.serialize_u16(self.host)
+        } else {
+            serializer.collect_str(self)
+        }
+    }
+}
+
+/// `Port == 8080`: the same port on both sides.
+impl PartialEq<u16> for Port {
+    fn eq(&self, port: &u16) -> bool {
+        self.host == *port && self.container == *port
+    }
+}
+
+impl std::fmt::Display for Port {
+    /// As the file spells it: `8080`, or `8080:80`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host == self.container {
+            write!(f, "{}", self.host)
+        } else {
+            write!(f, "{}:{}", self.host, self.container)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Port, D::Error> {
+        struct PortVisitor;
+        impl serde::de::Visitor<'_> for PortVisitor {
+            type Value = Port;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a port from 1 to 65535, or HOST:CONTAINER such as 8080:80")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Port, E> {
+                Port::parse(&n.to_string()).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Port, E> {
+                Port::parse(&n.to_string()).map_err(E::custom)
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Port, E> {
+                Port::parse(text).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(PortVisitor)
+    }
+}
+
+/// A runtime device as the file records it (lxc-dev-manager's format),
+/// plus lxdev's ledger keys while an operation on it is in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Device {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Values as written: `readonly: true` reads as the string "true".
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub config: BTreeMap<String, String>,
+    /// Absent means ready.
+    #[serde(default)]
+    pub state: Option<DeviceState>,
+    #[serde(default)]
+    pub operation: Option<Operation>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// One host file or folder `sync` pushes into the container.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SyncEntry {
+    /// Host path: absolute, or relative to the project directory.
+    pub source: String,
+    /// Path inside the container.
+    pub dest: String,
 }
 
 /// The in-flight operation recorded beside a `state`, so other processes can
@@ -286,6 +406,17 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error
         for snapshot in container.snapshots.keys() {
             names::validate_snapshot(snapshot)
                 .map_err(|m| invalid(path, at(snapshot), &format!("in container `{name}`: {m}")))?;
+        }
+        for (device_name, device) in &container.devices {
+            names::validate_device(device_name)
+                .and_then(|()| super::devices::validate(device))
+                .map_err(|m| {
+                    invalid(
+                        path,
+                        at(device_name),
+                        &format!("in container `{name}`, device `{device_name}`: {m}"),
+                    )
+                })?;
         }
     }
     Ok(())
@@ -644,7 +775,7 @@ containers:
         let m = err("project: p\ncontainers:\n  dev:\n    image: x\n    ports: [abc]\n");
         assert!(m.contains("line 5, column 13"), "{m}");
         let m = err("project: p\ncontainers:\n  dev:\n    image: x\n    ports: [70000]\n");
-        assert!(m.contains("0 to 65535"), "{m}");
+        assert!(m.contains("1 to 65535"), "{m}");
         let m = err("project: p\ncontainers: 5\n");
         assert!(m.contains("line 2, column 13"), "{m}");
         let m = err("project: p\ncontainers:\n  dev:\n    image: ~\n");

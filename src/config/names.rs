@@ -243,6 +243,20 @@ pub fn validate_placement(key: &str, value: &str) -> Result<(), String> {
     )
 }
 
+/// Checks a device name (`mount --name`, keys under `devices:`): letters,
+/// digits, `-`, `_` and `.`, starting with a letter, at most 63 characters
+/// (LXD's device names may hold more, but this is what reaches the client
+/// as an argument, so it must never read as an option or a path).
+pub fn validate_device(name: &str) -> Result<(), String> {
+    check_word(
+        "device name",
+        name,
+        MAX_LABEL,
+        |c| c.is_ascii_alphabetic(),
+        "use at most 63 letters, digits, `-`, `_` and `.`, starting with a letter",
+    )
+}
+
 /// How [`validate_alias`] and [`validate_placement`] word their rule.
 const LABEL_RULE: &str =
     "use at most 63 letters, digits, `-`, `_` and `.`, starting with a letter or digit";
@@ -283,6 +297,7 @@ pub enum RuntimeName<'a> {
     User(&'a str),
     /// An image alias lxdev sets (see [`validate_alias`]).
     Alias(&'a str),
+    Device(&'a str),
 }
 
 /// Checks every name, reporting the first that fails.
@@ -293,6 +308,7 @@ pub fn validate_runtime_names(names: &[RuntimeName<'_>]) -> Result<(), String> {
         RuntimeName::Image(name) => validate_image(name),
         RuntimeName::User(name) => validate_user(name),
         RuntimeName::Alias(name) => validate_alias(name),
+        RuntimeName::Device(name) => validate_device(name),
     })
 }
 

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::document::{Document, Value};
-use super::ledger::{ContainerState, Effect, SnapshotState, Step, Target};
+use super::devices::Spec;
+use super::ledger::{ContainerState, DeviceState, Effect, SnapshotState, Step, Target};
 use super::model::{Config, Container, Operation};
 use super::names;
 use crate::error::Error;
@@ -157,6 +158,15 @@ impl Project {
                     error: snap.error.as_deref(),
                 }
             }
+            Target::Device(_, device) => {
+                let device = container.devices.get(device)?;
+                Record {
+                    state: device.state.map(DeviceState::as_str),
+                    effect: device.state.and_then(DeviceState::effect),
+                    operation: device.operation.as_ref(),
+                    error: device.error.as_deref(),
+                }
+            }
         })
     }
 
@@ -216,6 +226,33 @@ impl Project {
         self.edit(&path)?.set(&path, Value::Map(&fields))
     }
 
+    /// Records a new device of `container` in one edit, in flight with `op`
+    /// (`adding`), or ready when `op` is `None` (adopted from the runtime).
+    pub fn insert_device(
+        &mut self,
+        container: &str,
+        device: &str,
+        spec: &Spec,
+        op: Option<&Operation>,
+    ) -> Result<()> {
+        let config: Vec<(&str, Value<'_>)> = spec
+            .config
+            .iter()
+            .map(|(k, v)| (k.as_str(), Value::Str(v)))
+            .collect();
+        let mut fields = vec![
+            ("type", Value::Str(&spec.kind)),
+            ("config", Value::Map(&config)),
+        ];
+        let operation = op.map(operation_fields);
+        if let Some(operation) = &operation {
+            fields.push(("state", Value::Str(DeviceState::Adding.as_str())));
+            fields.push(("operation", Value::Map(operation)));
+        }
+        let path = ["containers", container, "devices", device];
+        self.edit(&path)?.set(&path, Value::Map(&fields))
+    }
+
     /// Marks an existing record as busy: `state` and the operation doing it.
     pub fn begin(&mut self, target: &Target, state: impl StateWord, op: &Operation) -> Result<()> {
         let base = target.path();
@@ -255,6 +292,7 @@ impl Project {
         let failed = match target {
             Target::Container(_) => ContainerState::Failed.as_str(),
             Target::Snapshot(..) => SnapshotState::Failed.as_str(),
+            Target::Device(..) => DeviceState::Failed.as_str(),
         };
         self.set(&base, "state", Value::Str(failed))?;
         self.set(&base, "error", Value::Str(error))
@@ -267,10 +305,10 @@ impl Project {
         let path = target.path();
         let doc = self.edit(&path)?;
         doc.remove(&path)?;
-        if let Target::Snapshot(..) = target {
-            let snapshots = &path[..3];
-            if doc.is_empty_mapping(snapshots)? {
-                doc.remove(snapshots)?;
+        if let Target::Snapshot(..) | Target::Device(..) = target {
+            let section = &path[..3];
+            if doc.is_empty_mapping(section)? {
+                doc.remove(section)?;
             }
         }
         Ok(())
@@ -329,6 +367,12 @@ pub trait StateWord: Copy {
 }
 
 impl StateWord for ContainerState {
+    fn word(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl StateWord for DeviceState {
     fn word(self) -> &'static str {
         self.as_str()
     }

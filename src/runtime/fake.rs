@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::{ContainerUser, ExecOptions, Image, Instance, Provisioning, Runtime, Tags};
+use super::{DeviceSpec, ContainerUser, ExecOptions, Image, Instance, Provisioning, Runtime, Tags};
 use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
@@ -180,7 +180,23 @@ impl FakeRuntime {
             })
             .unwrap_or_default();
         snapshots.sort();
+        let devices = std::fs::read_dir(dir.join("devices"))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        // A device is one file, renamed into place whole.
+                        let text = std::fs::read_to_string(e.path()).ok()?;
+                        let (kind, config) = serde_json::from_str(&text).ok()?;
+                        Some((name, DeviceSpec { kind, config }))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Some(Instance {
+            devices,
+            idmap: read("raw.idmap"),
             name: name.to_string(),
             // Metadata is written just after the mkdir that creates the
             // instance; a reader in between sees it as running.
@@ -190,6 +206,10 @@ impl FakeRuntime {
             config_tag: read("config"),
             address: None,
         })
+    }
+
+    fn device_path(&self, instance: &str, name: &str) -> PathBuf {
+        self.dir(instance).join("devices").join(name)
     }
 
     fn set_status(&self, instance: &str, status: &str) -> Result<()> {
@@ -365,6 +385,54 @@ impl Runtime for FakeRuntime {
     fn stop(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
         self.mutate("stop", instance, || self.set_status(instance, "Stopped"))
+    }
+
+    fn device_add(&self, instance: &str, name: &str, spec: &DeviceSpec) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance), RuntimeName::Device(name)])?;
+        let dir = self.require_instance(instance)?.join("devices");
+        self.mutate("device_add", &format!("{instance}/{name}"), || {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("failed to create `{}`", dir.display()))?;
+            let text = serde_json::to_string(&(&spec.kind, &spec.config))?;
+            let temp = dir.join(format!(".{name}.{}", std::process::id()));
+            std::fs::write(&temp, text)
+                .with_context(|| format!("failed to write `{}`", temp.display()))?;
+            // link(2) claims the name atomically, as LXD refuses a taken one.
+            let taken = std::fs::hard_link(&temp, self.device_path(instance, name));
+            let _ = std::fs::remove_file(&temp);
+            match taken {
+                Ok(()) => Ok(()),
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Err(Error::Conflict(format!(
+                        "fake runtime: device `{name}` already exists on `{instance}`"
+                    ))
+                    .into())
+                }
+                Err(err) => Err(err).context("failed to add the device"),
+            }
+        })
+    }
+
+    fn device_remove(&self, instance: &str, name: &str) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance), RuntimeName::Device(name)])?;
+        self.require_instance(instance)?;
+        let path = self.device_path(instance, name);
+        if !path.exists() {
+            return Err(super::refused(anyhow::anyhow!(
+                "fake runtime: device `{name}` does not exist on `{instance}`"
+            )));
+        }
+        self.mutate("device_remove", &format!("{instance}/{name}"), || {
+            std::fs::remove_file(&path).context("failed to remove the device")
+        })
+    }
+
+    fn set_idmap(&self, instance: &str, idmap: &str) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance)])?;
+        let dir = self.require_instance(instance)?;
+        self.mutate("set_idmap", instance, || {
+            std::fs::write(dir.join("raw.idmap"), idmap).context("failed to write raw.idmap")
+        })
     }
 
     /// Runs the command on the host, in the instance's directory: enough to

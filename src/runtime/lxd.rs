@@ -20,6 +20,7 @@
 //! timeout of its own (a hung daemon hangs the call); failure
 //! messages are the client's own, in English (`LC_ALL=C`).
 
+use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::PathBuf;
@@ -32,7 +33,7 @@ use serde_json::Value;
 
 use super::client::{Client, Placement, Verb};
 use super::provision::{self, ContainerUser, Provisioning};
-use super::{ExecOptions, Instance, Runtime, Tags};
+use super::{DeviceSpec, ExecOptions, Instance, Runtime, Tags};
 use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
@@ -621,6 +622,9 @@ struct ApiInstance {
     /// network, where its address is.
     #[serde(default)]
     state: Option<Value>,
+    /// Its own devices: each a `type` and string config keys.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    devices: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// The first global address among `state.network`'s NICs (not `lo`),
@@ -681,7 +685,22 @@ impl From<ApiInstance> for Instance {
                 None => snap.name,
             })
             .collect();
+        let idmap = api
+            .config
+            .get("raw.idmap")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let devices = api
+            .devices
+            .into_iter()
+            .map(|(name, mut config)| {
+                let kind = config.remove("type").unwrap_or_default();
+                (name, DeviceSpec { kind, config })
+            })
+            .collect();
         Instance {
+            devices,
+            idmap,
             name: api.name,
             status: api.status,
             snapshots,
@@ -1040,7 +1059,9 @@ impl Runtime for LxdRuntime {
             Step::Ssh => self
                 .exec_script(instance, provision::SSH_SCRIPT, &[], &[])?
                 .done_or_warning("enabling SSH"),
-            Step::InitialSnapshot => bail!("the initial snapshot is a snapshot, not a script"),
+            Step::InitialSnapshot | Step::Devices => {
+                bail!("step `{step}` is runtime work, not a script")
+            }
         }
     }
 
@@ -1063,6 +1084,34 @@ impl Runtime for LxdRuntime {
     /// `publish --alias=ALIAS -- INSTANCE user.lxdev.project=PROJECT`: the
     /// property after the instance becomes an image property, which
     /// `image list` filters on.
+    fn device_add(&self, instance: &str, name: &str, spec: &DeviceSpec) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance), RuntimeName::Device(name)])?;
+        let mut args = self.client.word("config");
+        args.extend(["device".into(), "add".into(), "--".into()]);
+        args.extend([self.client.at(instance), name.to_owned(), spec.kind.clone()].map(OsString::from));
+        args.extend(spec.config.iter().map(|(k, v)| OsString::from(format!("{k}={v}"))));
+        let remedy = format!("remove it with `lxdev unmount` or `{} config device remove {instance} {name}`", self.client);
+        self.run_making(&args, &format!("device `{name}` of `{instance}`"), &remedy)
+    }
+
+    fn device_remove(&self, instance: &str, name: &str) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance), RuntimeName::Device(name)])?;
+        let mut args = self.client.word("config");
+        args.extend(["device".into(), "remove".into(), "--".into()]);
+        args.extend([self.client.at(instance), name.to_owned()].map(OsString::from));
+        self.run(&args)?;
+        Ok(())
+    }
+
+    fn set_idmap(&self, instance: &str, idmap: &str) -> Result<()> {
+        check_names(&[RuntimeName::Instance(instance)])?;
+        let mut args = self.client.word("config");
+        args.extend(["set".into(), "--".into()]);
+        args.extend([self.client.at(instance), "raw.idmap".into(), idmap.to_owned()].map(OsString::from));
+        self.run(&args)?;
+        Ok(())
+    }
+
     fn publish(&self, instance: &str, alias: &str, project: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Alias(alias)])?;
         let mut args = self.client.word("publish");

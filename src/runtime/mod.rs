@@ -9,9 +9,12 @@ pub mod fake;
 pub mod lxd;
 pub mod provision;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Result;
+
+pub use crate::config::devices::Spec as DeviceSpec;
 
 use crate::config::ledger::Step;
 pub use client::Placement;
@@ -32,6 +35,10 @@ pub struct Instance {
     /// Its address (global IPv4 first), when the listing says and it has
     /// a network.
     pub address: Option<String>,
+    /// Its own devices (not those of its profiles), by name.
+    pub devices: BTreeMap<String, DeviceSpec>,
+    /// Its `raw.idmap`: extra host IDs mapped into it (`uid H C` lines).
+    pub idmap: Option<String>,
 }
 
 /// Whose an instance is, by the tags lxdev puts on what it creates; never by
@@ -186,6 +193,16 @@ pub trait Runtime: Send + Sync {
     fn current_project(&self) -> Result<Option<String>> {
         Ok(None)
     }
+
+    /// Adds device `name` to `instance` (a running instance gets it at
+    /// once). A name already taken is a conflict that made nothing.
+    fn device_add(&self, instance: &str, name: &str, spec: &DeviceSpec) -> Result<()>;
+
+    /// Removes device `name` from `instance`.
+    fn device_remove(&self, instance: &str, name: &str) -> Result<()>;
+
+    /// Sets `raw.idmap` of `instance` (takes effect at its next start).
+    fn set_idmap(&self, instance: &str, idmap: &str) -> Result<()>;
 
     /// Publishes the stopped `instance` as an image with alias `alias`,
     /// tagged `user.lxdev.project=<project>`. An alias already taken is a
