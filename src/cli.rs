@@ -103,6 +103,90 @@ pub enum Command {
     /// Remove containers (same as `container remove`)
     #[command(hide = true)]
     Remove(RemoveArgs),
+    /// Mount a host folder in a container (read-only unless --rw)
+    ///
+    /// Recorded in containers.yaml as a `disk` device, so a checked-in file
+    /// brings its mounts to every machine. Files in the folder belong to the
+    /// container's dev user inside and to the folder's owner outside: lxdev
+    /// maps the owner's uid/gid onto the dev user's (`raw.idmap`, which
+    /// restarts a running container once).
+    Mount(MountArgs),
+    /// Remove a mount (by device name, or by its path in the container)
+    Unmount(UnmountArgs),
+    /// List mounts and other devices: ok, missing (in the file only) or
+    /// untracked (in the runtime only)
+    Mounts(MountsArgs),
+    /// Forward the container's ports from 127.0.0.1 on this host
+    ///
+    /// One runtime proxy device per port (`lxdev-port-PORT`): it needs no
+    /// container network, survives restarts and stays until `--stop`. The
+    /// ports are the container's `ports:`, else `defaults.ports`; `8080` or
+    /// `"8080:80"` (host port 8080 to the container's 80).
+    Proxy(ProxyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MountArgs {
+    /// Container name
+    pub name: String,
+    /// Host folder (relative to the current directory), inside the project
+    /// directory unless --allow-outside
+    pub source: String,
+    /// Absolute path inside the container
+    pub path: String,
+    /// Device name [default: from the folder's name]
+    #[arg(short = 'n', long = "name", value_name = "DEV")]
+    pub device: Option<String>,
+    /// Mount read-write
+    #[arg(long)]
+    pub rw: bool,
+    /// Use an idmapped mount (`shift=true`) instead of mapping the owner;
+    /// right only when the folder's owner and the dev user share a uid
+    #[arg(long)]
+    pub shift: bool,
+    /// Allow a folder outside the project directory
+    #[arg(long)]
+    pub allow_outside: bool,
+    /// Allow a secrets folder (~/.ssh, ...), or a system or home folder read-write
+    #[arg(long)]
+    pub allow_risky: bool,
+    /// Accepted for lxc-dev-manager scripts; lxdev never asks here
+    #[arg(short = 'y', long = "yes", hide = true)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnmountArgs {
+    /// Container name
+    pub name: String,
+    /// Device name, or the mount's absolute path inside the container
+    #[arg(value_name = "DEV|PATH")]
+    pub device: String,
+    /// Accepted for lxc-dev-manager scripts; lxdev never asks here
+    #[arg(short = 'f', long = "force", hide = true)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MountsArgs {
+    /// Container name [default: every container]
+    pub name: Option<String>,
+    /// Fix the side that is wrong: add missing devices to the runtime,
+    /// record untracked ones in containers.yaml
+    #[arg(long)]
+    pub sync: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Container name
+    pub name: String,
+    /// Stop forwarding: remove the port devices
+    #[arg(long, conflicts_with = "foreground")]
+    pub stop: bool,
+    /// Forward until Ctrl-C, then stop (lxc-dev-manager's `proxy`)
+    #[arg(long)]
+    pub foreground: bool,
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +228,10 @@ pub struct ProvisionArgs {
     /// Seconds to wait for the container to boot
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub ready_timeout: u64,
+    /// Mount the project directory read-write at PATH [default:
+    /// /home/<user>/<project>], recorded as device `project`
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    pub mount_project: Option<String>,
 }
 
 impl ProvisionArgs {
@@ -155,6 +243,7 @@ impl ProvisionArgs {
             no_initial_snapshot: false,
             ssh_keys: Vec::new(),
             ready_timeout: 120,
+            mount_project: None,
         }
     }
 }

@@ -38,6 +38,15 @@ pub fn received() -> Option<i32> {
     }
 }
 
+/// Takes the signal received, if any, so the command goes on as if none
+/// came: for a command whose normal end is Ctrl-C (`proxy --foreground`).
+pub fn take() -> Option<i32> {
+    match RECEIVED.swap(0, Ordering::SeqCst) {
+        0 => None,
+        signal => Some(signal),
+    }
+}
+
 /// `SIGINT` or `SIGTERM`, for messages.
 pub fn name(signal: i32) -> &'static str {
     if signal == signal_hook::consts::SIGTERM {

@@ -159,6 +159,54 @@ pub fn runs_since(pid: u32, since: SystemTime) -> bool {
     }
 }
 
+/// The process listening on TCP `port` (any address, IPv4 or IPv6), as its
+/// pid and command name, when this host shows it: the socket's inode from
+/// /proc/net/tcp{,6}, then the process holding that inode open. `None`
+/// when nothing listens or the holder is outside our view (another user's
+/// process when not root).
+pub fn port_holder(port: u16) -> Option<(u32, String)> {
+    const LISTEN: &str = "0A";
+    let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    let local_port = fields.get(1)?.rsplit(':').next()?;
+                    let listening = *fields.get(3)? == LISTEN;
+                    (listening && u16::from_str_radix(local_port, 16).ok()? == port)
+                        .then(|| fields.get(9).map(|inode| (*inode).to_owned()))?
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if inodes.is_empty() {
+        return None;
+    }
+    let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.flatten().any(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|link| wanted.iter().any(|w| link.as_os_str() == w.as_str()))
+        });
+        if holds {
+            let comm = std::fs::read_to_string(entry.path().join("comm"))
+                .map(|c| c.trim().to_owned())
+                .unwrap_or_default();
+            return Some((pid, comm));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

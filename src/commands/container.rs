@@ -34,6 +34,7 @@ pub fn create(ctx: &Context, name: &str, image: &str, provision: &ProvisionArgs)
         };
         let ticket = Ticket::new(project, Target::Container(name.into()), Effect::Makes);
         project.insert_container(name, &new, Some(op))?;
+        plan.record_devices(project, name)?;
         Ok(ticket)
     })?;
     let instance = ticket.instance.clone();
@@ -168,6 +169,7 @@ pub fn clone(
     let runner = Runner::new(ctx, &project, OperationKind::Clone)?;
     // Looked up before locking: keep the transaction short.
     let owner = process::current_user();
+    let plan = Plan::for_clone(&project, source, name, initial_snapshot, ready_timeout);
     let (source_instance, ticket) = runner.reserve(|project, op| {
         let source_entry = checks::ready_container(project, source)?;
         checks::on_runtime(project, source, runner.runtime.name())?;
@@ -191,6 +193,7 @@ pub fn clone(
         };
         let ticket = Ticket::new(project, Target::Container(name.into()), Effect::Makes);
         project.insert_container(name, &new, Some(op))?;
+        plan.record_devices(project, name)?;
         Ok((project.instance_name(source), ticket))
     })?;
     let config_path = ctx.manager.canonical_path();
@@ -207,7 +210,6 @@ pub fn clone(
             .runtime
             .clone_instance(&source_instance, snapshot, &instance, &tags)
     });
-    let plan = Plan::for_clone(&project, name, initial_snapshot, ready_timeout);
     settle_made(&runner, ticket, result, &plan)?;
     ctx.out
         .say(format!("cloned {from} to container {name} ({instance})"));
@@ -383,6 +385,7 @@ pub fn list(ctx: &Context) -> Result<()> {
                 "status": status,
                 "ip": address,
                 "ports": ports,
+                "forwarded": forwarded(c),
                 "warning": c.warning,
                 "cloned_from": c.cloned_from,
                 "operation": c.operation.as_ref().map(|op| json!({
@@ -426,10 +429,20 @@ pub fn list(ctx: &Context) -> Result<()> {
                 s("snapshots"),
                 s("status"),
                 s("ip"),
+                // A port forwarded to this host (`lxdev proxy`) has a `*`.
                 match r["ports"].as_array() {
                     Some(ports) if !ports.is_empty() => ports
                         .iter()
-                        .map(|p| p.to_string())
+                        .map(|p| {
+                            let text = p.as_str().map_or(p.to_string(), str::to_owned);
+                            let host = text.split(':').next().unwrap_or_default().to_owned();
+                            let on = r["forwarded"].as_array().is_some_and(|f| {
+                                f.iter().any(|f| {
+                                    f["host"].as_u64().map(|h| h.to_string()) == Some(host.clone())
+                                })
+                            });
+                            if on { format!("{text}*") } else { text }
+                        })
                         .collect::<Vec<_>>()
                         .join(","),
                     _ => "-".into(),
@@ -451,7 +464,24 @@ pub fn list(ctx: &Context) -> Result<()> {
         ],
         &table,
     );
+    if table.iter().any(|row| row[7].contains('*')) {
+        ctx.out
+            .say("* forwarded from 127.0.0.1 on this host (`lxdev proxy NAME --stop` ends it)");
+    }
     Ok(())
+}
+
+/// The ports `lxdev proxy` forwards to `c`, from its recorded devices:
+/// `[{host, container}]`.
+fn forwarded(c: &crate::config::model::Container) -> Vec<serde_json::Value> {
+    c.devices
+        .values()
+        .filter(|d| d.state.is_none())
+        .map(crate::config::devices::Spec::of)
+        .filter_map(|spec| {
+            Some(json!({ "host": spec.listen_port()?, "container": spec.connect_port()? }))
+        })
+        .collect()
 }
 
 /// What the runtime says of the project's instances, or `None` (with a

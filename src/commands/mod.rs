@@ -6,12 +6,15 @@
 mod bulk;
 mod checks;
 mod container;
+mod devices;
 mod doctor;
 mod image;
 mod init;
 mod lifecycle;
+mod mount;
 mod project;
 mod provision;
+mod proxy;
 mod runner;
 mod snapshot;
 
@@ -101,6 +104,11 @@ impl Context {
             ));
         }
         Ok(runtime)
+    }
+
+    /// Whether `--remote` was given.
+    pub fn remote_asked(&self) -> bool {
+        self.remote_override.is_some()
     }
 
     /// The runtime named by `--runtime`, else by `LXDEV_RUNTIME`, with
@@ -259,6 +267,26 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
         }
         Command::Ssh(args) => return lifecycle::ssh(ctx, &args.name, args.user.as_deref()),
         Command::Remove(args) => container::remove(ctx, &args.names, args.force, args.yes),
+        Command::Mount(args) => {
+            let options = mount::MountOptions {
+                device: args.device,
+                writable: args.rw,
+                shift: args.shift,
+                allow_outside: args.allow_outside,
+                allow_risky: args.allow_risky,
+            };
+            mount::mount(ctx, &args.name, &args.source, &args.path, &options)
+        }
+        Command::Unmount(args) => mount::unmount(ctx, &args.name, &args.device),
+        Command::Mounts(args) => mount::mounts(ctx, args.name.as_deref(), args.sync),
+        Command::Proxy(args) => {
+            let mode = match (args.stop, args.foreground) {
+                (true, _) => proxy::Mode::Stop,
+                (_, true) => proxy::Mode::Foreground,
+                _ => proxy::Mode::Start,
+            };
+            proxy::proxy(ctx, &args.name, mode)
+        }
     }?;
     Ok(0)
 }

@@ -20,10 +20,14 @@ use anyhow::{Context as _, Result};
 use super::runner::{Runner, Ticket};
 use crate::cli::ProvisionArgs;
 use crate::config::Project;
+use crate::config::devices::Spec;
 use crate::config::ledger::{Effect, Step, Target};
 use crate::config::names;
 use crate::error::Error;
 use crate::runtime::Provisioning;
+
+/// The device `--mount-project` records.
+const PROJECT_DEVICE: &str = "project";
 
 /// The snapshot taken when provisioning is done, which `reset` goes back to.
 pub const INITIAL_SNAPSHOT: &str = "initial-state";
@@ -35,6 +39,9 @@ const INITIAL_DESCRIPTION: &str = "Initial state after setup";
 pub struct Plan {
     steps: Vec<Step>,
     pub spec: Provisioning,
+    /// The devices the new entry records, given to the instance in
+    /// [`Step::Devices`].
+    pub devices: Vec<(String, Spec)>,
 }
 
 impl Plan {
@@ -47,12 +54,44 @@ impl Plan {
                 project.path().display()
             ))
         })?;
+        // `up` makes the instance of an entry that may record devices.
+        let mut devices: Vec<(String, Spec)> = project
+            .config()
+            .containers
+            .get(name)
+            .map(|entry| {
+                entry
+                    .devices
+                    .iter()
+                    .filter(|(_, d)| d.state.is_none())
+                    .map(|(n, d)| (n.clone(), Spec::of(d)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(path) = &args.mount_project {
+            let path = if path.is_empty() {
+                format!("/home/{user}/{}", project.name())
+            } else {
+                path.clone()
+            };
+            super::mount::check_container_path(&path)?;
+            let source = std::fs::canonicalize(project.dir())
+                .unwrap_or_else(|_| project.dir().to_path_buf());
+            let source = source.to_string_lossy().into_owned();
+            devices.push((
+                PROJECT_DEVICE.into(),
+                Spec::disk(&source, &path, true, false),
+            ));
+        }
         let mut steps = Vec::new();
         if !args.no_provision {
             steps.extend([Step::Ready, Step::User, Step::Ssh]);
-            if !args.no_initial_snapshot {
-                steps.push(Step::InitialSnapshot);
-            }
+        }
+        if !devices.is_empty() {
+            steps.push(Step::Devices);
+        }
+        if !args.no_provision && !args.no_initial_snapshot {
+            steps.push(Step::InitialSnapshot);
         }
         let keys = if args.no_provision {
             Vec::new()
@@ -67,6 +106,7 @@ impl Plan {
                 keys,
                 ready_timeout: Duration::from_secs(args.ready_timeout),
             },
+            devices,
         })
     }
 
@@ -74,12 +114,31 @@ impl Plan {
     /// waits to boot and takes its own `initial-state`.
     pub fn for_clone(
         project: &Project,
+        source: &str,
         name: &str,
         initial_snapshot: bool,
         ready_timeout: u64,
     ) -> Plan {
         let (user, _) = project.dev_user(name);
+        // Its source's mounts come with the copy (not its forwarded ports,
+        // which the source keeps).
+        let devices: Vec<(String, Spec)> = project
+            .config()
+            .containers
+            .get(source)
+            .map(|entry| {
+                entry
+                    .devices
+                    .iter()
+                    .filter(|(_, d)| d.state.is_none() && d.kind == "disk")
+                    .map(|(n, d)| (n.clone(), Spec::of(d)))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut steps = vec![Step::Ready];
+        if !devices.is_empty() {
+            steps.push(Step::Devices);
+        }
         if initial_snapshot {
             steps.push(Step::InitialSnapshot);
         }
@@ -91,7 +150,27 @@ impl Plan {
                 keys: Vec::new(),
                 ready_timeout: Duration::from_secs(ready_timeout),
             },
+            devices,
         }
+    }
+
+    /// Records the plan's devices the entry `name` lacks, inside the
+    /// reserving transaction that records the entry.
+    pub fn record_devices(&self, project: &mut Project, name: &str) -> Result<()> {
+        let recorded = project
+            .config()
+            .containers
+            .get(name)
+            .map(|e| e.devices.clone())
+            .unwrap_or_default();
+        for (device, spec) in self
+            .devices
+            .iter()
+            .filter(|(d, _)| !recorded.contains_key(d))
+        {
+            project.insert_device(name, device, spec, None)?;
+        }
+        Ok(())
     }
 
     /// Whether the dev user was set up (for the closing message).
@@ -112,6 +191,15 @@ impl Plan {
             }
             let result = runner.step(&ticket, step, |_, _| Ok(())).and_then(|()| {
                 runner.work(format!("{}: {}", ticket.instance, describe(step)), || {
+                    if step == Step::Devices {
+                        return super::devices::apply_recorded(
+                            runner.runtime.as_ref(),
+                            ticket.target.container(),
+                            &ticket.instance,
+                            &self.devices,
+                            &self.spec.user,
+                        );
+                    }
                     runner.runtime.provision(&ticket.instance, step, &self.spec)
                 })
             });

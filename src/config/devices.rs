@@ -48,7 +48,10 @@ impl Spec {
             kind: "proxy".into(),
             config: BTreeMap::from([
                 ("listen".into(), format!("tcp:127.0.0.1:{}", port.host)),
-                ("connect".into(), format!("tcp:127.0.0.1:{}", port.container)),
+                (
+                    "connect".into(),
+                    format!("tcp:127.0.0.1:{}", port.container),
+                ),
             ]),
         }
     }
@@ -98,7 +101,11 @@ impl Spec {
         if let (Some(host), Some(container)) = (self.listen_port(), self.connect_port()) {
             return format!("127.0.0.1:{host} -> {container}");
         }
-        let config: Vec<String> = self.config.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let config: Vec<String> = self
+            .config
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         format!("{} {}", self.kind, config.join(" "))
     }
 }
@@ -115,7 +122,9 @@ pub fn validate(device: &Device) -> Result<(), String> {
     }
     for (key, value) in &device.config {
         let key_ok = key.starts_with(|c: char| c.is_ascii_alphabetic())
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !key_ok {
             return Err(format!("config key `{}` is invalid", key.escape_debug()));
         }
@@ -170,7 +179,10 @@ mod tests {
             container: 80,
         };
         let spec = Spec::port(port);
-        assert_eq!((spec.listen_port(), spec.connect_port()), (Some(8080), Some(80)));
+        assert_eq!(
+            (spec.listen_port(), spec.connect_port()),
+            (Some(8080), Some(80))
+        );
         assert_eq!(Spec::port_name(port), "lxdev-port-8080");
         assert_eq!(spec.describe(), "127.0.0.1:8080 -> 80");
     }

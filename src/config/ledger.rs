@@ -141,6 +141,8 @@ yaml_words! {
         Publish = "publish",
         DeviceAdd = "device_add",
         DeviceRemove = "device_remove",
+        /// `mounts --sync` adding a recorded device the runtime lacks.
+        DeviceSync = "device_sync",
     }
 }
 
@@ -160,6 +162,7 @@ impl OperationKind {
             OperationKind::Publish => "publish an image of",
             OperationKind::DeviceAdd => "add",
             OperationKind::DeviceRemove => "remove",
+            OperationKind::DeviceSync => "add",
         }
     }
 }
@@ -260,8 +263,13 @@ impl DeviceState {
         }
     }
 
-    pub fn effect(self) -> Option<Effect> {
+    /// A device `mounts --sync` adds again was recorded before: it stays
+    /// in the file whatever happens.
+    pub fn effect(self, kind: Option<OperationKind>) -> Option<Effect> {
         match self {
+            DeviceState::Adding if kind == Some(OperationKind::DeviceSync) => {
+                Some(Effect::MakesRecorded)
+            }
             DeviceState::Adding => Some(Effect::Makes),
             DeviceState::Removing => Some(Effect::Deletes),
             DeviceState::Failed => None,

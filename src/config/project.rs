@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::document::{Document, Value};
 use super::devices::Spec;
+use super::document::{Document, Value};
 use super::ledger::{ContainerState, DeviceState, Effect, SnapshotState, Step, Target};
 use super::model::{Config, Container, Operation};
 use super::names;
@@ -162,7 +162,9 @@ impl Project {
                 let device = container.devices.get(device)?;
                 Record {
                     state: device.state.map(DeviceState::as_str),
-                    effect: device.state.and_then(DeviceState::effect),
+                    effect: device
+                        .state
+                        .and_then(|s| s.effect(device.operation.as_ref().map(|op| op.kind))),
                     operation: device.operation.as_ref(),
                     error: device.error.as_deref(),
                 }

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::{DeviceSpec, ContainerUser, ExecOptions, Image, Instance, Provisioning, Runtime, Tags};
+use super::{ContainerUser, DeviceSpec, ExecOptions, Image, Instance, Provisioning, Runtime, Tags};
 use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
@@ -278,7 +278,20 @@ impl Runtime for FakeRuntime {
                 None => self.require_instance(source)?,
             };
             let image = std::fs::read_to_string(source_dir.join("image")).unwrap_or_default();
-            self.make_instance(instance, &image, tags)
+            self.make_instance(instance, &image, tags)?;
+            // As LXD's copy: the devices come along, except forwarded
+            // ports, which the source still listens on.
+            let devices = self.require_instance(source)?.join("devices");
+            for entry in std::fs::read_dir(&devices).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') || name.starts_with(crate::config::devices::PORT_PREFIX) {
+                    continue;
+                }
+                let target = self.dir(instance).join("devices");
+                std::fs::create_dir_all(&target)?;
+                std::fs::copy(entry.path(), target.join(&name))?;
+            }
+            Ok(())
         })
     }
 
@@ -427,11 +440,17 @@ impl Runtime for FakeRuntime {
         })
     }
 
-    fn set_idmap(&self, instance: &str, idmap: &str) -> Result<()> {
+    fn map_ids(&self, instance: &str, host: (u32, u32), inside: (u32, u32)) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
         let dir = self.require_instance(instance)?;
-        self.mutate("set_idmap", instance, || {
-            std::fs::write(dir.join("raw.idmap"), idmap).context("failed to write raw.idmap")
+        let current = std::fs::read_to_string(dir.join("raw.idmap")).ok();
+        let merged = super::merged_idmap(current.as_deref(), host, inside)
+            .map_err(|m| super::refused(Error::Conflict(format!("`{instance}`: {m}")).into()))?;
+        let Some(merged) = merged else {
+            return Ok(());
+        };
+        self.mutate("map_ids", instance, || {
+            std::fs::write(dir.join("raw.idmap"), merged).context("failed to write raw.idmap")
         })
     }
 

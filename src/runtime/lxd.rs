@@ -34,6 +34,7 @@ use serde_json::Value;
 use super::client::{Client, Placement, Verb};
 use super::provision::{self, ContainerUser, Provisioning};
 use super::{DeviceSpec, ExecOptions, Instance, Runtime, Tags};
+use crate::config::devices::PORT_PREFIX;
 use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
@@ -131,12 +132,18 @@ impl LxdRuntime {
     /// count", seen with LXD 5.0), so lxdev queues them. This is not the
     /// config lock: nothing but snapshot work on this instance waits.
     fn snapshot_queue(&self, instance: &str) -> Result<Option<FileLock>> {
+        self.instance_queue(instance, "snapshots")
+    }
+
+    /// Waits for this process's turn at `work` ("snapshots", "config") on
+    /// `instance`; see [`Self::snapshot_queue`].
+    fn instance_queue(&self, instance: &str, work: &str) -> Result<Option<FileLock>> {
         let Some(dir) = &self.lock_dir else {
             return Ok(None);
         };
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create `{}`", dir.display()))?;
-        let path = dir.join(format!("{instance}.snapshots.lock"));
+        let path = dir.join(format!("{instance}.{work}.lock"));
         // Not LockTimeout: its advice (--lock-timeout) is about the config
         // lock and does not shorten or lengthen this wait. Busy keeps the
         // exit code (75, try again).
@@ -148,10 +155,9 @@ impl LxdRuntime {
         )
         .map_err(|err| match err.downcast::<LockTimeout>() {
             Ok(timeout) => Error::Busy(format!(
-                "timed out after {} s waiting in the queue for snapshot work on instance \
-                     `{instance}` (`{}`), held by {}; LXD fails parallel snapshot operations \
-                     on one instance, so lxdev runs them one at a time: let that work finish, \
-                     then try again",
+                "timed out after {} s waiting in the queue for {work} work on instance \
+                     `{instance}` (`{}`), held by {}; lxdev runs such work on one instance \
+                     one at a time: let that work finish, then try again",
                 timeout.waited.as_secs(),
                 timeout.path.display(),
                 timeout.holder,
@@ -318,9 +324,14 @@ impl LxdRuntime {
     /// then starts it; if it will not start, deletes it again so a failed
     /// create or clone leaves nothing behind.
     fn start_new(&self, instance: &str, made_by: &str) -> Result<()> {
-        match self.status(instance)? {
-            Some(found) if found.name == instance => {}
+        let found = match self.status(instance)? {
+            Some(found) if found.name == instance => found,
             _ => bail!("`{made_by}` reported success but instance `{instance}` does not exist"),
+        };
+        // A copy carries its source's forwarded ports, which its source
+        // still listens on: it would not start.
+        for device in found.devices.keys().filter(|d| d.starts_with(PORT_PREFIX)) {
+            self.device_remove(instance, device)?;
         }
         if let Err(err) = self.start(instance) {
             let cleanup = match self.delete_after_failed_start(instance) {
@@ -711,6 +722,44 @@ impl From<ApiInstance> for Instance {
     }
 }
 
+/// Whether the daemon may map host `ids` (uid, gid) into a container: it
+/// runs as root and maps only the ranges /etc/subuid and /etc/subgid give
+/// `root` (newuidmap refuses the rest at start, with a message naming
+/// neither file).
+fn allowed_to_map((uid, gid): (u32, u32)) -> Result<(), String> {
+    let allows = |file: &str, id: u32| {
+        std::fs::read_to_string(file).is_ok_and(|text| {
+            text.lines().any(|line| {
+                let mut parts = line.trim().split(':');
+                let (Some("root"), Some(start), Some(count)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    return false;
+                };
+                match (start.parse::<u64>(), count.parse::<u64>()) {
+                    (Ok(start), Ok(count)) => (start..start + count).contains(&u64::from(id)),
+                    _ => false,
+                }
+            })
+        })
+    };
+    let mut missing = Vec::new();
+    if !allows("/etc/subuid", uid) {
+        missing.push(format!("`root:{uid}:1` to /etc/subuid"));
+    }
+    if !allows("/etc/subgid", gid) {
+        missing.push(format!("`root:{gid}:1` to /etc/subgid"));
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the runtime may not map host uid {uid} / gid {gid} (the folder's owner) into \
+         containers: add {} (as root), then run the command again; or mount with --shift",
+        missing.join(" and ")
+    ))
+}
+
 /// The client's stderr as one line: the `Error:` lines when there are any
 /// (the rest is progress and notices), else every non-empty line.
 fn one_line(stderr: &[u8], status: ExitStatus) -> String {
@@ -1088,9 +1137,18 @@ impl Runtime for LxdRuntime {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Device(name)])?;
         let mut args = self.client.word("config");
         args.extend(["device".into(), "add".into(), "--".into()]);
-        args.extend([self.client.at(instance), name.to_owned(), spec.kind.clone()].map(OsString::from));
-        args.extend(spec.config.iter().map(|(k, v)| OsString::from(format!("{k}={v}"))));
-        let remedy = format!("remove it with `lxdev unmount` or `{} config device remove {instance} {name}`", self.client);
+        args.extend(
+            [self.client.at(instance), name.to_owned(), spec.kind.clone()].map(OsString::from),
+        );
+        args.extend(
+            spec.config
+                .iter()
+                .map(|(k, v)| OsString::from(format!("{k}={v}"))),
+        );
+        let remedy = format!(
+            "remove it with `lxdev unmount` or `{} config device remove {instance} {name}`",
+            self.client
+        );
         self.run_making(&args, &format!("device `{name}` of `{instance}`"), &remedy)
     }
 
@@ -1103,12 +1161,32 @@ impl Runtime for LxdRuntime {
         Ok(())
     }
 
-    fn set_idmap(&self, instance: &str, idmap: &str) -> Result<()> {
+    /// Read, merge, set and restart in this instance's queue, so two
+    /// mounts at once neither lose a line nor restart it twice at once.
+    fn map_ids(&self, instance: &str, host: (u32, u32), inside: (u32, u32)) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
+        let _turn = self.instance_queue(instance, "config")?;
+        let found = self
+            .status(instance)?
+            .ok_or_else(|| super::refused(anyhow!("instance `{instance}` does not exist")))?;
+        let merged = super::merged_idmap(found.idmap.as_deref(), host, inside)
+            .map_err(|m| super::refused(Error::Conflict(format!("`{instance}`: {m}")).into()))?;
+        let Some(merged) = merged else {
+            return Ok(());
+        };
+        if self.client.placement.remote.is_none() {
+            allowed_to_map(host).map_err(|m| super::refused(anyhow!(m)))?;
+        }
         let mut args = self.client.word("config");
         args.extend(["set".into(), "--".into()]);
-        args.extend([self.client.at(instance), "raw.idmap".into(), idmap.to_owned()].map(OsString::from));
+        args.extend([self.client.at(instance), "raw.idmap".into(), merged].map(OsString::from));
         self.run(&args)?;
+        if found.status == "Running" {
+            // The new map applies at the next start; the daemon remaps the
+            // root file system then.
+            self.stop(instance)?;
+            self.start(instance)?;
+        }
         Ok(())
     }
 

@@ -201,8 +201,11 @@ pub trait Runtime: Send + Sync {
     /// Removes device `name` from `instance`.
     fn device_remove(&self, instance: &str, name: &str) -> Result<()>;
 
-    /// Sets `raw.idmap` of `instance` (takes effect at its next start).
-    fn set_idmap(&self, instance: &str, idmap: &str) -> Result<()>;
+    /// Maps host IDs `host` (uid, gid) to `inside` (uid, gid) in
+    /// `instance` through its `raw.idmap`, restarting it if it runs and
+    /// the map changed. A map that already gives either ID another
+    /// partner is a conflict that changed nothing.
+    fn map_ids(&self, instance: &str, host: (u32, u32), inside: (u32, u32)) -> Result<()>;
 
     /// Publishes the stopped `instance` as an image with alias `alias`,
     /// tagged `user.lxdev.project=<project>`. An alias already taken is a
@@ -217,6 +220,54 @@ pub trait Runtime: Send + Sync {
 
     /// Renames the alias `old` to `new`.
     fn image_rename(&self, old: &str, new: &str) -> Result<()>;
+}
+
+/// `current` (a `raw.idmap` value) with `uid H C` and `gid H C` lines for
+/// `host` and `inside` added: `Ok(None)` when it already has them, an
+/// error naming the line in the way when it maps either side elsewhere.
+pub fn merged_idmap(
+    current: Option<&str>,
+    host: (u32, u32),
+    inside: (u32, u32),
+) -> Result<Option<String>, String> {
+    let current = current.unwrap_or("");
+    let mut lines: Vec<String> = current
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut changed = false;
+    for (kind, h, c) in [("uid", host.0, inside.0), ("gid", host.1, inside.1)] {
+        let mut found = false;
+        for line in &lines {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let [which, line_h, line_c] = words[..] else {
+                return Err(format!(
+                    "raw.idmap line `{line}` is not `uid|gid|both HOST INSIDE`"
+                ));
+            };
+            if which != kind && which != "both" {
+                continue;
+            }
+            let (line_h, line_c) = (line_h.parse::<u32>(), line_c.parse::<u32>());
+            match (line_h == Ok(h), line_c == Ok(c)) {
+                (true, true) => found = true,
+                (false, false) => {}
+                _ => {
+                    return Err(format!(
+                        "raw.idmap line `{line}` already maps {kind} {h} or {c} elsewhere, so \
+                         host {kind} {h} cannot become {c} inside"
+                    ));
+                }
+            }
+        }
+        if !found {
+            lines.push(format!("{kind} {h} {c}"));
+            changed = true;
+        }
+    }
+    Ok(changed.then(|| lines.join("\n")))
 }
 
 /// How [`Runtime::exec`] runs a command: as whom, where, with what extra
