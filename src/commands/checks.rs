@@ -36,6 +36,21 @@ pub fn on_runtime(project: &Project, name: &str, runtime: &str) -> Result<(), Er
     }
 }
 
+/// No device of `container` may be in flight (a restore rewrites them).
+pub fn no_device_in_flight(project: &Project, container: &str) -> Result<(), Error> {
+    let entry = project.container(container)?;
+    for (device, d) in &entry.devices {
+        if let (Some(state), Some(op)) = (d.state, &d.operation) {
+            return Err(busy(
+                &format!("device `{device}` of `{container}`"),
+                state.doing(),
+                Some(op),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The snapshot `container/snapshot`, which must exist and be ready.
 pub fn ready_snapshot<'p>(
     project: &'p Project,

@@ -11,7 +11,7 @@ use anyhow::{Result, anyhow};
 use super::runner::{Runner, Ticket};
 use super::{Context, checks};
 use crate::config::Project;
-use crate::config::devices::Spec;
+use crate::config::devices::{PORT_PREFIX, Spec};
 use crate::config::ledger::{Effect, OperationKind, Target};
 use crate::config::model::DeviceState;
 use crate::error::Error;
@@ -312,6 +312,23 @@ pub fn map_owner(
     Ok(None)
 }
 
+/// The ready devices the file records for `name`.
+pub fn recorded(project: &Project, name: &str) -> Vec<(String, Spec)> {
+    project
+        .config()
+        .containers
+        .get(name)
+        .map(|entry| {
+            entry
+                .devices
+                .iter()
+                .filter(|(_, d)| d.state.is_none())
+                .map(|(n, d)| (n.clone(), Spec::of(d)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Gives a new instance the devices its entry records (`Step::Devices` of
 /// create, clone and `up`). A device the instance already has (a clone's
 /// copy) is left as it is. What cannot be added (a port taken on this
@@ -329,6 +346,13 @@ pub fn apply_recorded(
         .map(|i| i.devices)
         .unwrap_or_default();
     let mut warnings = Vec::new();
+    // Ports forwarded by an earlier state of the instance (a restored
+    // snapshot's) that the file no longer records.
+    for device in have.keys().filter(|d| d.starts_with(PORT_PREFIX)) {
+        if !devices.iter().any(|(d, _)| d == device) {
+            runtime.device_remove(instance, device)?;
+        }
+    }
     for (device, spec) in devices.iter().filter(|(d, _)| !have.contains_key(d)) {
         let added = map_owner(runtime, instance, spec, user)
             .and_then(|note| runtime.device_add(instance, device, spec).map(|()| note));

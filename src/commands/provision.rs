@@ -55,19 +55,7 @@ impl Plan {
             ))
         })?;
         // `up` makes the instance of an entry that may record devices.
-        let mut devices: Vec<(String, Spec)> = project
-            .config()
-            .containers
-            .get(name)
-            .map(|entry| {
-                entry
-                    .devices
-                    .iter()
-                    .filter(|(_, d)| d.state.is_none())
-                    .map(|(n, d)| (n.clone(), Spec::of(d)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut devices = super::devices::recorded(project, name);
         if let Some(path) = &args.mount_project {
             let path = if path.is_empty() {
                 format!("/home/{user}/{}", project.name())
@@ -122,19 +110,8 @@ impl Plan {
         let (user, _) = project.dev_user(name);
         // Its source's mounts come with the copy (not its forwarded ports,
         // which the source keeps).
-        let devices: Vec<(String, Spec)> = project
-            .config()
-            .containers
-            .get(source)
-            .map(|entry| {
-                entry
-                    .devices
-                    .iter()
-                    .filter(|(_, d)| d.state.is_none() && d.kind == "disk")
-                    .map(|(n, d)| (n.clone(), Spec::of(d)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut devices = super::devices::recorded(project, source);
+        devices.retain(|(_, spec)| spec.kind == "disk");
         let mut steps = vec![Step::Ready];
         if !devices.is_empty() {
             steps.push(Step::Devices);

@@ -125,11 +125,17 @@ fn restore_to(
         // flight on it, including other snapshots and clones from it.
         checks::no_snapshot_in_flight(project, container, None)?;
         checks::no_clone_in_flight_from(project, container, None)?;
+        checks::no_device_in_flight(project, container)?;
         let ticket = Ticket::new(project, target.clone(), Effect::Rewrites);
         project.begin(&target, SnapshotState::Restoring, op)?;
         Ok(ticket)
     })?;
     let instance = ticket.instance.clone();
+    // The runtime restores the snapshot's devices too: the file's are
+    // given back, so a mount made after the snapshot survives a reset.
+    let recorded = super::devices::recorded(&project, container);
+    let (user, _) = project.dev_user(container);
+    let mut warning = None;
     let result = runner.work(format!("restoring {instance} to {snapshot}"), || {
         runner.runtime.snapshot_restore(&instance, snapshot)?;
         if start {
@@ -140,9 +146,20 @@ fn restore_to(
                 || runner.runtime.start(&instance),
             )?;
         }
+        warning = super::devices::apply_recorded(
+            runner.runtime.as_ref(),
+            container,
+            &instance,
+            &recorded,
+            &user,
+        )?;
         Ok(())
     });
-    runner.settle(ticket, result)
+    runner.settle(ticket, result)?;
+    if let Some(warning) = warning {
+        ctx.out.warn(warning);
+    }
+    Ok(())
 }
 
 pub fn list(ctx: &Context, container: &str) -> Result<()> {

@@ -5,6 +5,7 @@
 mod bad_input;
 mod concurrency;
 mod container;
+mod devices;
 mod doctor;
 mod fuzz;
 mod hostile;

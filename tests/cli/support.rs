@@ -108,6 +108,17 @@ impl Project {
         )
     }
 
+    /// Device names the fake runtime has on `instance`.
+    pub fn runtime_devices(&self, instance: &str) -> Vec<String> {
+        list_dir(
+            &self
+                .dir()
+                .join(".lxdev/fake/instances")
+                .join(instance)
+                .join("devices"),
+        )
+    }
+
     /// Adds text under `containers:` by hand, as a person (or a crashed
     /// lxdev) would have left it. `entry` is indented by 2 spaces already.
     pub fn append_containers(&self, entry: &str) {
