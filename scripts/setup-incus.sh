@@ -9,6 +9,7 @@
 #   1. add Debian's bookworm-backports suite if no apt source names it, and
 #      install `incus-base` and `incus-client` from it (Incus 6.0 LTS; plain
 #      bookworm has none), and `busybox-static`, if missing;
+#   1b. let the daemon map host uid/gid 1500 (scripts/allow-idmap.sh);
 #   2. start the daemon if no daemon answers (`incusd --group root`,
 #      detached; `systemctl start incus` where systemd runs);
 #   3. preseed a `dir` storage pool `default` and a default profile with a
@@ -75,6 +76,9 @@ EOT
     apt-get install -y -qq --no-install-recommends -t bookworm-backports "${missing[@]}" >/dev/null ||
         die "apt-get install -t bookworm-backports ${missing[*]} failed"
 fi
+
+# Before the daemon starts: it reads root's ID ranges once, at start.
+bash "$(dirname "${BASH_SOURCE[0]}")/allow-idmap.sh"
 
 # --- 2. daemon -------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 # a second run only re-runs the final check (a few seconds). Needs root and no
 # standard input (it runs in CI). Steps:
 #   1. install Debian's `lxd` and `busybox-static` packages if missing;
+#   1b. let the daemon map host uid/gid 1500 (scripts/allow-idmap.sh);
 #   2. start the daemon if no daemon answers (`lxd --group root`, detached);
 #   3. preseed a `dir` storage pool `default` and a default profile with a
 #      root disk on it, and no network: these machines have no bridge;
@@ -51,6 +52,9 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
         die "apt-get install ${missing[*]} failed"
 fi
+
+# Before the daemon starts: it reads root's ID ranges once, at start.
+bash "$(dirname "${BASH_SOURCE[0]}")/allow-idmap.sh"
 
 # --- 2. daemon -------------------------------------------------------------
 

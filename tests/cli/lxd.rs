@@ -44,6 +44,8 @@ struct LxdInstance {
     status: String,
     snapshots: BTreeSet<String>,
     config: BTreeMap<String, String>,
+    /// Its own devices' names (not its profiles').
+    devices: BTreeSet<String>,
 }
 
 /// A project with `runtime: lxd` (or `incus`), and the cleanup of its
@@ -168,19 +170,26 @@ impl LxdProject {
     }
 
     /// Why containers.yaml and LXD disagree, if they do: instance names and
-    /// each instance's snapshot names.
+    /// each instance's snapshot and device names.
     fn disagreement(&self) -> Option<String> {
-        let file: BTreeMap<String, BTreeSet<String>> = self
+        type Names = (BTreeSet<String>, BTreeSet<String>);
+        let file: BTreeMap<String, Names> = self
             .project
             .config()
             .containers
             .iter()
-            .map(|(name, c)| (self.instance(name), c.snapshots.keys().cloned().collect()))
+            .map(|(name, c)| {
+                let names = (
+                    c.snapshots.keys().cloned().collect(),
+                    c.devices.keys().cloned().collect(),
+                );
+                (self.instance(name), names)
+            })
             .collect();
-        let runtime: BTreeMap<String, BTreeSet<String>> = self
+        let runtime: BTreeMap<String, Names> = self
             .instances()
             .into_iter()
-            .map(|(name, i)| (name, i.snapshots))
+            .map(|(name, i)| (name, (i.snapshots, i.devices)))
             .collect();
         (file != runtime).then(|| format!("containers.yaml has {file:?}\nLXD has {runtime:?}"))
     }
@@ -296,10 +305,15 @@ fn parse_instance(api: &Value) -> LxdInstance {
                 .collect()
         })
         .unwrap_or_default();
+    let devices = api["devices"]
+        .as_object()
+        .map(|d| d.keys().cloned().collect())
+        .unwrap_or_default();
     LxdInstance {
         status: api["status"].as_str().unwrap_or_default().to_owned(),
         snapshots,
         config,
+        devices,
     }
 }
 
@@ -1306,6 +1320,115 @@ fn busybox_gets_its_user_and_a_warning_for_ssh() {
             String::from_utf8_lossy(&id.get_output().stdout).trim(),
             "dev"
         );
+    }
+}
+
+/// The host uid that owns the mounted folder in
+/// `mounts_and_ports_work_for_real`: scripts/setup-lxd.sh lets the daemons
+/// map it (`root:1500:1` in /etc/subuid and /etc/subgid).
+const FOLDER_OWNER: u32 = 1500;
+
+/// Reads the SSH banner through 127.0.0.1:`port`, retrying while sshd
+/// (re)starts; `None` if nothing answers within `wait`.
+fn ssh_banner(port: u16, wait: Duration) -> Option<String> {
+    use std::io::Read;
+    let deadline = Instant::now() + wait;
+    loop {
+        let read = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            let mut buf = [0u8; 64];
+            let n = s.read(&mut buf)?;
+            Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+        });
+        match read {
+            Ok(banner) if banner.starts_with("SSH-") => return Some(banner),
+            _ if Instant::now() >= deadline => return None,
+            _ => std::thread::sleep(Duration::from_millis(250)),
+        }
+    }
+}
+
+/// A host folder owned by a non-root user, mounted read-write: a file the
+/// dev user makes inside belongs to the folder's owner on the host, and
+/// the dev user can edit the owner's files. A port forwarded to sshd
+/// answers from the host, still does after the container restarts, stops
+/// with `--stop`; `reset` keeps the file's devices.
+#[test]
+fn mounts_and_ports_work_for_real() {
+    use std::os::unix::fs::MetadataExt;
+    let test = "mounts_and_ports_work_for_real";
+    for lxd in LxdProject::each(test) {
+        if !debian_image(&lxd, test) {
+            continue;
+        }
+        let code = lxd.project.dir().join("code");
+        std::fs::create_dir(&code).unwrap();
+        std::os::unix::fs::chown(&code, Some(FOLDER_OWNER), Some(FOLDER_OWNER)).unwrap();
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let text = lxd.project.yaml().replace(
+            "containers: {}\n",
+            &format!("containers:\n  dev:\n    image: {DEBIAN}\n    ports: [\"{port}:22\"]\n"),
+        );
+        // Recorded by hand, as a checked-in file would: `up` creates it.
+        std::fs::write(lxd.project.config_path(), text).unwrap();
+        lxd.ok(["up", "dev"]);
+        lxd.ok(["mount", "dev", "code", "/srv/code", "--rw"]);
+        assert_eq!(lxd.lxd("dev").devices, set(&["code"]));
+
+        let sh = |script: &str| {
+            lxd.lxdev(["exec", "dev", "--", "sh", "-c", script])
+                .assert()
+                .success();
+        };
+        sh("echo inside > /srv/code/made-inside");
+        let made = std::fs::metadata(code.join("made-inside")).unwrap();
+        assert_eq!(
+            (made.uid(), made.gid()),
+            (FOLDER_OWNER, FOLDER_OWNER),
+            "a file the dev user made belongs to the folder's owner on the host"
+        );
+        std::fs::write(code.join("made-outside"), "outside\n").unwrap();
+        std::os::unix::fs::chown(
+            code.join("made-outside"),
+            Some(FOLDER_OWNER),
+            Some(FOLDER_OWNER),
+        )
+        .unwrap();
+        sh(
+            "echo edited >> /srv/code/made-outside && test \"$(stat -c %U /srv/code/made-outside)\" = dev",
+        );
+        assert_eq!(
+            std::fs::read_to_string(code.join("made-outside")).unwrap(),
+            "outside\nedited\n"
+        );
+
+        lxd.ok(["proxy", "dev"]);
+        let banner = ssh_banner(port, Duration::from_secs(30));
+        assert!(banner.is_some(), "nothing answered on 127.0.0.1:{port}");
+        let restarted = lxd.client(&["restart", &lxd.instance("dev")]);
+        assert!(restarted.status.success(), "{restarted:?}");
+        assert!(
+            ssh_banner(port, Duration::from_secs(60)).is_some(),
+            "the forwarding outlives a restart"
+        );
+        lxd.ok(["container", "reset", "dev", "initial-state"]);
+        assert_eq!(
+            lxd.lxd("dev").devices,
+            BTreeSet::from(["code".to_owned(), format!("lxdev-port-{port}")]),
+            "reset keeps the file's devices"
+        );
+        assert!(ssh_banner(port, Duration::from_secs(60)).is_some());
+        lxd.ok(["proxy", "dev", "--stop"]);
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "--stop closes the port"
+        );
+        lxd.ok(["unmount", "dev", "/srv/code"]);
+        assert!(lxd.lxd("dev").devices.is_empty());
     }
 }
 
