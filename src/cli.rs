@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// Dev containers on LXD/Incus for a project, recorded in containers.yaml.
 ///
@@ -52,7 +52,8 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "NAME", global = true)]
     pub remote: Option<String>,
 
-    /// Print machine-readable JSON (list, container list, snapshot list, doctor)
+    /// Print machine-readable JSON: listings print their document, every
+    /// other command one outcome object (ok, error, exit_code, ...) at the end
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -345,4 +346,25 @@ pub struct ExecArgs {
     /// The command and its arguments (after `--`)
     #[arg(last = true, required = true)]
     pub command: Vec<String>,
+}
+
+/// The subcommand words of a command line clap could not parse, as far as
+/// they can be told (`container create`), else `lxdev`: for the `--json`
+/// outcome of a usage error. Options and their values are skipped roughly:
+/// a word starting with `-` is skipped, its value is not.
+pub fn typed_command(args: &[String]) -> String {
+    let mut command = Cli::command();
+    let mut words: Vec<String> = Vec::new();
+    for arg in args.iter().filter(|a| !a.starts_with('-')) {
+        let Some(sub) = command.find_subcommand(arg).cloned() else {
+            break;
+        };
+        words.push(sub.get_name().to_string());
+        command = sub;
+    }
+    if words.is_empty() {
+        "lxdev".into()
+    } else {
+        words.join(" ")
+    }
 }

@@ -10,6 +10,7 @@ mod fuzz;
 mod hostile;
 mod image;
 mod init;
+mod json;
 mod locking;
 mod lxd;
 mod project;
