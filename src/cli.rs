@@ -101,9 +101,30 @@ pub enum Command {
     /// Open a login shell inside a container, as its dev user
     #[command(alias = "shell")]
     Ssh(SshArgs),
+    /// Copy files or directories between the host and containers
+    ///
+    /// `lxdev cp ./app dev:~/app` copies to container `dev` (`~` is the dev
+    /// user's home; the copy belongs to the dev user); `lxdev cp 'dev*:/etc/x' .`
+    /// is refused, but `lxdev cp ./x 'dev*:/tmp/'` copies to every container
+    /// whose name starts with `dev`; `lxdev cp dev:/var/log ./logs` copies back.
+    #[command(visible_alias = "mv")]
+    Cp(CpArgs),
     /// Remove containers (same as `container remove`)
     #[command(hide = true)]
     Remove(RemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// What to copy: a host path, or NAME:PATH in a container
+    pub source: String,
+    /// Where to: NAME:PATH (NAME may be `*` or `PREFIX*`), or a host path;
+    /// an existing directory (or a path ending in `/`) receives the copy inside it
+    pub dest: String,
+    /// Accepted for lxc-dev-manager's `mv -y`: lxdev never asks, and makes
+    /// missing directories of the destination
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod bulk;
 mod checks;
 mod container;
 mod doctor;
+mod files;
 mod image;
 mod init;
 mod lifecycle;
@@ -294,6 +295,7 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
         }
         Command::Ssh(args) => return lifecycle::ssh(ctx, &args.name, args.user.as_deref()),
         Command::Remove(args) => container::remove(ctx, &args.names, args.force, args.yes),
+        Command::Cp(args) => files::cp(ctx, &args.source, &args.dest),
     }?;
     Ok(0)
 }

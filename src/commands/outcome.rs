@@ -211,5 +211,21 @@ fn describe(command: &Command) -> (&'static str, Option<String>, About, Details)
         Command::Exec(args) => ("exec", Some(args.name.clone()), Exec, vec![]),
         Command::Ssh(args) => ("ssh", Some(args.name.clone()), Exec, vec![]),
         Command::Remove(args) => ("remove", one(&args.names), Containers, vec![]),
+        Command::Cp(args) => {
+            // The container side's name, unless it is a glob.
+            let named = [&args.source, &args.dest]
+                .into_iter()
+                .find_map(|arg| arg.split_once(':').map(|(name, _)| name.to_string()))
+                .filter(|name| !name.is_empty() && !name.contains('*') && !name.contains('/'));
+            (
+                "cp",
+                named,
+                Containers,
+                vec![
+                    ("source", args.source.as_str().into()),
+                    ("dest", args.dest.as_str().into()),
+                ],
+            )
+        }
     }
 }

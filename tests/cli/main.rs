@@ -6,6 +6,7 @@ mod bad_input;
 mod concurrency;
 mod container;
 mod doctor;
+mod files;
 mod fuzz;
 mod hostile;
 mod image;
