@@ -136,3 +136,77 @@ fn commands_on_several_containers_report_each_in_results() {
     assert_eq!(results[0]["state"], Value::Null, "removed: no entry left");
     assert!(project.container_names().is_empty());
 }
+
+/// Every command, run with `--json` in the order a user would, each
+/// checked for one document with the documented keys; listings for their
+/// documents' keys.
+#[test]
+fn every_command_prints_one_documented_json_value() {
+    let project = Project::empty();
+    let json = |args: &[&str]| {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = project.lxdev(&all).output().unwrap();
+        assert!(
+            out.status.success() || args[0] == "doctor",
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    let outcome_of = |args: &[&str]| {
+        let value = outcome(&json(args));
+        assert_eq!(value["command"], args_command(args), "{value}");
+        value
+    };
+    outcome_of(&["init", "--project", "demo", "--runtime", "fake"]);
+    outcome_of(&["container", "create", "a", "busybox"]);
+    outcome_of(&["container", "clone", "a", "b"]);
+    outcome_of(&["snapshot", "create", "a", "s1"]);
+    outcome_of(&["snapshot", "restore", "a", "s1"]);
+    outcome_of(&["container", "reset", "a", "s1"]);
+    outcome_of(&["snapshot", "delete", "a", "s1"]);
+    outcome_of(&["down", "a"]);
+    outcome_of(&["up", "--all"]);
+    std::fs::write(project.dir().join("f"), "x").unwrap();
+    outcome_of(&["cp", "f", "a:/tmp/f"]);
+    outcome_of(&["mv", "a:/tmp/f", "g"]);
+    assert_eq!(outcome_of(&["exec", "a", "--", "true"])["status"], 0);
+    outcome_of(&["image", "create", "a", "img"]);
+    outcome_of(&["image", "rename", "img", "img2"]);
+    outcome_of(&["image", "delete", "img2"]);
+    outcome_of(&["doctor"]);
+    outcome_of(&["remove", "b", "--yes"]);
+    outcome_of(&["container", "remove", "a", "--yes"]);
+
+    let listing = |args: &[&str], keys: &[&str]| {
+        let out = json(args);
+        let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for key in keys {
+            assert!(value.get(key).is_some(), "{args:?}: no `{key}` in {value}");
+        }
+    };
+    project
+        .lxdev(["container", "create", "c", "busybox"])
+        .assert()
+        .success();
+    listing(&["list"], &["project", "containers"]);
+    listing(&["container", "list"], &["project", "containers"]);
+    listing(&["snapshot", "list", "c"], &["container", "snapshots"]);
+    let images: Value = serde_json::from_slice(&json(&["image", "list"]).stdout).unwrap();
+    assert!(images.is_array());
+
+    let deleted = outcome_of(&["project", "delete", "--yes"]);
+    assert_eq!(deleted["name"], "demo");
+    assert_eq!(deleted["results"][0]["instance"], "demo-c");
+    assert!(!project.config_path().exists());
+}
+
+/// The `command` key a command line should give: its subcommand words.
+fn args_command(args: &[&str]) -> String {
+    match args[0] {
+        "container" | "snapshot" | "image" | "project" => format!("{} {}", args[0], args[1]),
+        "mv" => "cp".into(),
+        word => word.into(),
+    }
+}
