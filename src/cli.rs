@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// Dev containers on LXD/Incus for a project, recorded in containers.yaml.
 ///
@@ -52,7 +52,8 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "NAME", global = true)]
     pub remote: Option<String>,
 
-    /// Print machine-readable JSON (list, container list, snapshot list, doctor)
+    /// Print machine-readable JSON: listings print their document, every
+    /// other command one outcome object (ok, error, exit_code, ...) at the end
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -100,6 +101,14 @@ pub enum Command {
     /// Open a login shell inside a container, as its dev user
     #[command(alias = "shell")]
     Ssh(SshArgs),
+    /// Copy files or directories between the host and containers
+    ///
+    /// `lxdev cp ./app dev:~/app` copies to container `dev` (`~` is the dev
+    /// user's home; the copy belongs to the dev user); `lxdev cp 'dev*:/etc/x' .`
+    /// is refused, but `lxdev cp ./x 'dev*:/tmp/'` copies to every container
+    /// whose name starts with `dev`; `lxdev cp dev:/var/log ./logs` copies back.
+    #[command(visible_alias = "mv")]
+    Cp(CpArgs),
     /// Remove containers (same as `container remove`)
     #[command(hide = true)]
     Remove(RemoveArgs),
@@ -187,6 +196,19 @@ pub struct ProxyArgs {
     /// Forward until Ctrl-C, then stop (lxc-dev-manager's `proxy`)
     #[arg(long)]
     pub foreground: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// What to copy: a host path, or NAME:PATH in a container
+    pub source: String,
+    /// Where to: NAME:PATH (NAME may be `*` or `PREFIX*`), or a host path;
+    /// an existing directory (or a path ending in `/`) receives the copy inside it
+    pub dest: String,
+    /// Accepted for lxc-dev-manager's `mv -y`: lxdev never asks, and makes
+    /// missing directories of the destination
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -434,4 +456,25 @@ pub struct ExecArgs {
     /// The command and its arguments (after `--`)
     #[arg(last = true, required = true)]
     pub command: Vec<String>,
+}
+
+/// The subcommand words of a command line clap could not parse, as far as
+/// they can be told (`container create`), else `lxdev`: for the `--json`
+/// outcome of a usage error. Options and their values are skipped roughly:
+/// a word starting with `-` is skipped, its value is not.
+pub fn typed_command(args: &[String]) -> String {
+    let mut command = Cli::command();
+    let mut words: Vec<String> = Vec::new();
+    for arg in args.iter().filter(|a| !a.starts_with('-')) {
+        let Some(sub) = command.find_subcommand(arg).cloned() else {
+            break;
+        };
+        words.push(sub.get_name().to_string());
+        command = sub;
+    }
+    if words.is_empty() {
+        "lxdev".into()
+    } else {
+        words.join(" ")
+    }
 }

@@ -6,15 +6,8 @@ use lxdev::{cli::Cli, exit_code};
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => {
-            // --help and --version land here too, with exit code 0.
-            let _ = err.print();
-            return ExitCode::from(if err.use_stderr() {
-                exit_code::USAGE
-            } else {
-                exit_code::OK
-            });
-        }
+        // --help and --version land here too, with exit code 0.
+        Err(err) => return ExitCode::from(lxdev::parse_failed(&err)),
     };
     match lxdev::run(cli) {
         Ok(status) => ExitCode::from(status),

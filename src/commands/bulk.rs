@@ -18,7 +18,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use super::Context;
 use crate::error::Error;
 use crate::exit_code;
-use crate::output::Output;
+use crate::output::{Outcome, Output};
 
 /// One container's line: what it is doing now.
 pub struct Line {
@@ -121,8 +121,20 @@ fn report(ctx: &Context, line: &Line, result: &Result<String>) {
 
 /// The command's result: `Ok` when every container's work succeeded, else
 /// one error listing every failure. Its exit code is the failures' own
-/// when they all share one (75 when every failure was busy), else 1.
-pub fn outcome(verb: &str, done: Vec<Done>) -> Result<()> {
+/// when they all share one (75 when every failure was busy), else 1. Each
+/// container's outcome goes into the `--json` outcome's `results`.
+pub fn outcome(ctx: &Context, verb: &str, done: Vec<Done>) -> Result<()> {
+    let items = done
+        .iter()
+        .map(|d| {
+            let mut item = Outcome::item(&d.name, d.result.as_ref().map(|_| ()));
+            if let Ok(said) = &d.result {
+                item.detail("message", said.as_str());
+            }
+            item
+        })
+        .collect();
+    ctx.outcome(|o| o.results = Some(items));
     let total = done.len();
     let failures: Vec<(String, anyhow::Error)> = done
         .into_iter()

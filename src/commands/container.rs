@@ -11,6 +11,7 @@ use crate::config::ledger::{Effect, OperationKind, READY, Target};
 use crate::config::model::{ContainerState, SnapshotState};
 use crate::config::{NewContainer, Project, names};
 use crate::error::Error;
+use crate::output::Outcome;
 use crate::process;
 use crate::runtime::{self, Belonging, Runtime, Tags};
 
@@ -249,6 +250,11 @@ pub fn remove(ctx: &Context, names: &[String], force: bool, yes: bool) -> Result
     let settled = runner.settle_all(tickets.iter().cloned().zip(results).collect())?;
     let mut first_error = None;
     for (ticket, result) in tickets.iter().zip(settled) {
+        ctx.outcome(|o| {
+            let mut item = Outcome::item(ticket.target.container(), result.as_ref().map(|_| ()));
+            item.instance = Some(ticket.instance.clone());
+            o.results.get_or_insert_with(Vec::new).push(item);
+        });
         match result {
             Ok(()) => ctx
                 .out

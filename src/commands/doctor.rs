@@ -253,7 +253,12 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
             .iter()
             .map(|f| json!({ "kind": f.kind(), "message": f.describe(), "problem": f.is_problem(), "fixable": f.is_fixable() }))
             .collect();
-        ctx.out.json(&json!({ "findings": items, "fixed": fixed }));
+        // Part of the outcome object, which says too whether problems
+        // remain (`ok`, `exit_code`).
+        ctx.outcome(|o| {
+            o.detail("findings", items);
+            o.detail("fixed", json!(fixed));
+        });
     } else if findings.is_empty() {
         ctx.out.say(format!(
             "no problems: `{}` and the {} runtime agree",

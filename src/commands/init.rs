@@ -65,6 +65,11 @@ pub fn init(ctx: &Context, project: Option<&str>) -> Result<()> {
         text = text.replacen(&line, &placed, 1);
     }
     ctx.manager.create(&text)?;
+    ctx.outcome(|o| {
+        o.name = Some(project.clone());
+        o.detail("runtime", runtime.as_str());
+        o.detail("path", path.display().to_string());
+    });
     let from = derived_from
         .map(|dir| format!(" (from the directory name `{dir}`)"))
         .unwrap_or_default();

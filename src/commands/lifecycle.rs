@@ -47,7 +47,7 @@ pub fn up(
         jobs.unwrap_or_else(bulk::default_jobs),
         |name, line| up_one(ctx, name, line, no_provision),
     );
-    bulk::outcome("come up", done)
+    bulk::outcome(ctx, "come up", done)
 }
 
 /// `down NAME... | --all`: stops each container that runs.
@@ -59,7 +59,7 @@ pub fn down(ctx: &Context, names: &[String], all: bool, jobs: Option<usize>) -> 
         jobs.unwrap_or_else(bulk::default_jobs),
         |name, line| down_one(ctx, name, line),
     );
-    bulk::outcome("stop", done)
+    bulk::outcome(ctx, "stop", done)
 }
 
 /// The containers a bulk command works on: every entry with `--all`, else

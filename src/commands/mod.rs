@@ -8,10 +8,12 @@ mod checks;
 mod container;
 mod devices;
 mod doctor;
+mod files;
 mod image;
 mod init;
 mod lifecycle;
 mod mount;
+mod outcome;
 mod project;
 mod provision;
 mod proxy;
@@ -31,8 +33,9 @@ use crate::config::{ConfigManager, Project};
 use crate::env::EnvVars;
 use crate::error::Error;
 use crate::interrupt;
-use crate::output::Output;
+use crate::output::{Outcome, Output};
 use crate::runtime::{self, Runtime};
+use outcome::Report;
 
 /// Committing work the runtime already did waits at least this long for
 /// the lock: giving up would leave the entry in flight until `doctor`.
@@ -53,6 +56,8 @@ pub struct Context {
     /// Set while a bulk command draws its own progress lines: runtime work
     /// then shows no spinner of its own.
     own_progress: AtomicBool,
+    /// What `--json` prints when the command ends.
+    report: Report,
 }
 
 /// While alive, [`Context::work`] draws no spinner (see
@@ -151,6 +156,12 @@ impl Context {
         OwnProgress(&self.own_progress)
     }
 
+    /// Adds to what `--json` prints when the command ends (details,
+    /// `results`); a no-op in effect without `--json`.
+    pub fn outcome(&self, change: impl FnOnce(&mut Outcome)) {
+        self.report.update(change);
+    }
+
     /// The reserving transaction.
     pub fn reserve<T>(&self, change: impl FnOnce(&mut Project) -> Result<T>) -> Result<T> {
         self.manager.update(change)
@@ -165,13 +176,31 @@ impl Context {
 
 /// Runs one parsed command line; returns the exit status to use on success
 /// (`exec` passes on its command's status).
+///
+/// With `--json` the command's [`Outcome`] is printed at the end, failed
+/// or not, even when the project file could not be read.
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
-    let ctx = context(&cli.global, matches!(cli.command, Command::Init(_)), cwd)?;
+    let report = Report::new(&cli.command);
+    let ctx = match context(
+        &cli.global,
+        matches!(cli.command, Command::Init(_)),
+        cwd,
+        report,
+    ) {
+        Ok(ctx) => ctx,
+        Err(err) => {
+            let err = Err(err);
+            if cli.global.json {
+                Report::new(&cli.command).print(None, &err);
+            }
+            return err;
+        }
+    };
     if !matches!(cli.command, Command::Exec(_) | Command::Ssh(_)) {
         interrupt::install().map_err(|err| anyhow::anyhow!("cannot handle signals: {err}"))?;
     }
     let result = dispatch(&ctx, cli);
-    match interrupt::received() {
+    let result = match interrupt::received() {
         None => result,
         Some(signal) => {
             let outcome = match &result {
@@ -184,7 +213,14 @@ pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
             }
             .into())
         }
+    };
+    if ctx.out.json {
+        let Context {
+            manager, report, ..
+        } = ctx;
+        report.print(Some(&manager), &result);
     }
+    result
 }
 
 fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
@@ -287,11 +323,12 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
             };
             proxy::proxy(ctx, &args.name, mode)
         }
+        Command::Cp(args) => files::cp(ctx, &args.source, &args.dest),
     }?;
     Ok(0)
 }
 
-fn context(global: &GlobalArgs, for_init: bool, cwd: &Path) -> Result<Context> {
+fn context(global: &GlobalArgs, for_init: bool, cwd: &Path, report: Report) -> Result<Context> {
     // `!(a <= x <= b)` rather than `x < a || x > b`: NaN fails it too.
     let secs = global.lock_timeout;
     if !(0.0..=MAX_LOCK_TIMEOUT_SECS).contains(&secs) {
@@ -329,5 +366,6 @@ fn context(global: &GlobalArgs, for_init: bool, cwd: &Path) -> Result<Context> {
         runtime_override: global.runtime.clone(),
         remote_override: global.remote.clone(),
         own_progress: AtomicBool::new(false),
+        report,
     })
 }

@@ -15,7 +15,6 @@ use super::container::print_table;
 use super::devices::{self, Changed};
 use super::{Context, checks};
 use crate::config::devices::{PORT_PREFIX, Spec};
-use crate::config::ledger::READY;
 use crate::config::model::DeviceState;
 use crate::config::{Project, names};
 use crate::error::Error;
@@ -100,7 +99,7 @@ pub fn mount(
         ctx.out.warn(note);
     }
     let mode = if options.writable { "rw" } else { "ro" };
-    report(ctx, "mount", name, &changed, |verb| {
+    report(ctx, "mount", &changed, |verb| {
         format!("{verb} {source_text} at {path} in {name} ({mode}) as device {device}")
     });
     Ok(())
@@ -125,7 +124,7 @@ pub fn unmount(ctx: &Context, name: &str, device_or_path: &str) -> Result<()> {
         device_or_path.to_owned()
     };
     let changed = devices::remove(ctx, name, std::slice::from_ref(&device), false)?;
-    report(ctx, "unmount", name, &changed, |verb| {
+    report(ctx, "unmount", &changed, |verb| {
         format!("{verb} device {device} from {name}")
     });
     Ok(())
@@ -290,24 +289,11 @@ fn sync_one(ctx: &Context, project: &Project, name: &str, rows: &[Row]) -> Resul
 }
 
 /// Prints what an add or remove did (or one JSON object).
-fn report(
-    ctx: &Context,
-    command: &str,
-    name: &str,
-    changed: &Changed,
-    line: impl Fn(&str) -> String,
-) {
-    if ctx.out.json {
-        ctx.out.json(&json!({
-            "ok": true,
-            "command": command,
-            "name": name,
-            "devices": changed.done,
-            "unchanged": changed.already,
-            "state": READY,
-        }));
-        return;
-    }
+fn report(ctx: &Context, command: &str, changed: &Changed, line: impl Fn(&str) -> String) {
+    ctx.outcome(|o| {
+        o.detail("devices", changed.done.clone());
+        o.detail("unchanged", changed.already.clone());
+    });
     let verb = match (command, changed.done.is_empty()) {
         ("mount", false) => "mounted",
         ("mount", true) => "already mounted:",

@@ -17,10 +17,12 @@ use super::Context;
 use super::container::{self, in_parallel, reserve_removal};
 use super::runner::Runner;
 use crate::config::ledger::OperationKind;
+use crate::output::Outcome;
 use crate::process;
 
 pub fn delete(ctx: &Context, force: bool, yes: bool) -> Result<()> {
     let project = ctx.manager.load()?;
+    ctx.outcome(|o| o.name = Some(project.name().to_string()));
     let names: Vec<String> = project.config().containers.keys().cloned().collect();
     let runner = Runner::new(ctx, &project, OperationKind::ProjectDelete)?;
     container::refuse_foreign_instances(ctx, &project, runner.runtime.as_ref(), &names)?;
@@ -48,6 +50,11 @@ pub fn delete(ctx: &Context, force: bool, yes: bool) -> Result<()> {
             runner.runtime.remove(&ticket.instance)
         });
         let settled = runner.settle(ticket.clone(), result);
+        ctx.outcome(|o| {
+            let mut item = Outcome::item(ticket.target.container(), settled.as_ref().map(|_| ()));
+            item.instance = Some(ticket.instance.clone());
+            o.results.get_or_insert_with(Vec::new).push(item);
+        });
         if settled.is_ok() {
             ctx.out
                 .say(format!("removed {} ({})", ticket.target, ticket.instance));

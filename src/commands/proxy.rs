@@ -16,9 +16,9 @@ use serde_json::json;
 
 use super::Context;
 use super::devices::{self, Changed};
+use crate::config::Project;
 use crate::config::devices::{PORT_PREFIX, Spec};
 use crate::config::model::Port;
-use crate::config::{Project, ledger::READY};
 use crate::error::Error;
 use crate::interrupt;
 
@@ -46,7 +46,7 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
             .collect();
         recorded.sort();
         let changed = devices::remove(ctx, name, &recorded, true)?;
-        report(ctx, "proxy --stop", name, &ports, &changed);
+        report(ctx, "stopped", name, &ports, &changed);
         return Ok(());
     }
     if ports.is_empty() {
@@ -83,11 +83,9 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
             Ok(())
         },
     )?;
-    report(ctx, "proxy", name, &ports, &changed);
+    report(ctx, "started", name, &ports, &changed);
     if mode == Mode::Foreground {
-        if !ctx.out.json {
-            ctx.out.say("forwarding until Ctrl-C");
-        }
+        ctx.out.say("forwarding until Ctrl-C");
         while interrupt::received().is_none() {
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -95,7 +93,7 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
         interrupt::take();
         let names: Vec<String> = wanted.into_iter().map(|(d, _)| d).collect();
         let stopped = devices::remove(ctx, name, &names, true)?;
-        report(ctx, "proxy --stop", name, &ports, &stopped);
+        report(ctx, "stopped", name, &ports, &stopped);
     }
     Ok(())
 }
@@ -157,6 +155,7 @@ fn free_on_host(port: u16) -> Result<()> {
     }
 }
 
+/// Says what each port is now; `--json` gets the mapping and the devices.
 fn report(ctx: &Context, command: &str, name: &str, ports: &[Port], changed: &Changed) {
     let mapping: Vec<serde_json::Value> = ports
         .iter()
@@ -169,19 +168,12 @@ fn report(ctx: &Context, command: &str, name: &str, ports: &[Port], changed: &Ch
             })
         })
         .collect();
-    if ctx.out.json {
-        ctx.out.json(&json!({
-            "ok": true,
-            "command": command,
-            "name": name,
-            "state": READY,
-            "ports": mapping,
-            "devices": changed.done,
-            "unchanged": changed.already,
-        }));
-        return;
-    }
-    let stopping = command.ends_with("--stop");
+    ctx.outcome(|o| {
+        o.detail("ports", mapping);
+        o.detail("devices", changed.done.clone());
+        o.detail("unchanged", changed.already.clone());
+    });
+    let stopping = command == "stopped";
     for port in ports {
         let device = Spec::port_name(*port);
         let what = match (stopping, changed.done.contains(&device)) {

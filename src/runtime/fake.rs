@@ -19,6 +19,10 @@
 //!   operations, or `*`. A third field `:after` makes the operation take
 //!   effect and then report failure, like a runtime that dies mid-way.
 //!
+//! An instance's files live in `<instance>/rootfs/`; `cp` cannot change
+//! owners there without root, so it records who each copied path belongs
+//! to, one `UID:GID PATH` line each, in `<instance>/owners`.
+//!
 //! Names are checked as the LXD backend checks them ([`check_names`]), so a
 //! name the fake accepts is one LXD's client would be given safely, and a
 //! snapshot named `..` cannot address the instance's own directory.
@@ -28,7 +32,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::{ContainerUser, DeviceSpec, ExecOptions, Image, Instance, Provisioning, Runtime, Tags};
+use super::{
+    ContainerUser, DeviceSpec, ExecOptions, FileKind, Image, Instance, Provisioning, Runtime, Tags,
+};
 use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
@@ -153,6 +159,62 @@ impl FakeRuntime {
         Ok(dir)
     }
 
+    /// The instance's directory, if it runs: files are copied only to and
+    /// from a running instance, as with LXD (whose scripts need `exec`).
+    fn require_running(&self, instance: &str) -> Result<PathBuf> {
+        let dir = self.require_instance(instance)?;
+        if let Some(found) = self.read_instance(instance)
+            && found.status != "Running"
+        {
+            return Err(super::refused(anyhow::anyhow!(
+                "instance `{instance}` is {}, not running: start it first",
+                found.status.to_lowercase()
+            )));
+        }
+        Ok(dir)
+    }
+
+    /// Where path `path` of `instance` is on the host.
+    fn file_path(&self, instance: &str, path: &str) -> Result<PathBuf> {
+        super::check_container_path(path).map_err(|why| anyhow::anyhow!(why))?;
+        Ok(self
+            .dir(instance)
+            .join("rootfs")
+            .join(path.trim_start_matches('/')))
+    }
+
+    /// Records `path` (and everything under it) as `owner`'s.
+    fn record_owner(
+        &self,
+        instance: &str,
+        root: &Path,
+        path: &str,
+        owner: (u32, u32),
+    ) -> Result<()> {
+        use std::io::Write as _;
+        let mut lines = String::new();
+        let mut walk = vec![(root.to_path_buf(), path.to_string())];
+        while let Some((host, inside)) = walk.pop() {
+            lines.push_str(&format!("{}:{} {inside}\n", owner.0, owner.1));
+            if host.is_dir() && !host.is_symlink() {
+                for entry in std::fs::read_dir(&host)? {
+                    let entry = entry?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    walk.push((
+                        entry.path(),
+                        format!("{}/{name}", inside.trim_end_matches('/')),
+                    ));
+                }
+            }
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir(instance).join("owners"))?
+            .write_all(lines.as_bytes())?;
+        Ok(())
+    }
+
     fn require_snapshot(&self, instance: &str, snapshot: &str) -> Result<PathBuf> {
         self.require_instance(instance)?;
         let dir = self.snapshot_dir(instance, snapshot);
@@ -217,6 +279,32 @@ impl FakeRuntime {
         std::fs::write(dir.join("status"), status)
             .with_context(|| format!("failed to write status of `{instance}`"))
     }
+}
+
+/// Copies a file, a symlink (as a symlink) or a directory tree.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    let meta = std::fs::symlink_metadata(from)
+        .with_context(|| format!("fake runtime: cannot read `{}`", from.display()))?;
+    if meta.is_symlink() {
+        let link = std::fs::read_link(from)?;
+        std::os::unix::fs::symlink(link, to)?;
+    } else if meta.is_dir() {
+        std::fs::create_dir(to)
+            .with_context(|| format!("fake runtime: failed to make `{}`", to.display()))?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else {
+        std::fs::copy(from, to).with_context(|| {
+            format!(
+                "fake runtime: failed to copy `{}` to `{}`",
+                from.display(),
+                to.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Refuses (usage, exit 2) any name that fails its rule in
@@ -512,6 +600,76 @@ impl Runtime for FakeRuntime {
         Ok(std::fs::read_to_string(dir.join("users").join(name))
             .ok()
             .and_then(|ids| ContainerUser::parse(name, &ids)))
+    }
+
+    fn file_kind(&self, instance: &str, path: &str) -> Result<Option<FileKind>> {
+        self.require_running(instance)?;
+        let host = self.file_path(instance, path)?;
+        Ok(match std::fs::symlink_metadata(&host) {
+            Ok(meta) if meta.is_dir() => Some(FileKind::Dir),
+            Ok(_) => Some(FileKind::File),
+            Err(_) => None,
+        })
+    }
+
+    fn push(
+        &self,
+        instance: &str,
+        source: &Path,
+        dest: &str,
+        owner: Option<&ContainerUser>,
+    ) -> Result<()> {
+        self.require_running(instance)?;
+        let target = self.file_path(instance, dest)?;
+        let parent = target
+            .parent()
+            .ok_or_else(|| anyhow::anyhow!("`{dest}` names no file"))?;
+        // The parents to make, outermost first, for their owner record.
+        let mut missing = Vec::new();
+        let (mut host, mut inside) = (
+            parent.to_path_buf(),
+            dest.rsplit_once('/').map_or("", |p| p.0).to_string(),
+        );
+        while !host.exists() && !inside.is_empty() {
+            missing.push((host.clone(), inside.clone()));
+            host = host.parent().map(Path::to_path_buf).unwrap_or_default();
+            inside = inside.rsplit_once('/').map_or("", |p| p.0).to_string();
+        }
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("fake runtime: failed to make `{}`", parent.display()))?;
+        // Copied beside the target first, then renamed: a failure leaves
+        // nothing at `dest`.
+        let staging = tempfile::Builder::new()
+            .prefix(".lxdev-cp.")
+            .tempdir_in(parent)
+            .context("fake runtime: failed to make a staging directory")?;
+        let copy = staging.path().join("copy");
+        copy_tree(source, &copy)?;
+        std::fs::rename(&copy, &target)
+            .with_context(|| format!("fake runtime: failed to move the copy to `{dest}`"))?;
+        let ids = owner.map_or((0, 0), |u| (u.uid, u.gid));
+        // Parents made inside the owner's home are the owner's; the rest
+        // root's, as LXD's backend does.
+        let home = owner.map_or("/root".to_string(), |u| format!("{}/", u.home));
+        for (host, inside) in missing.iter().rev() {
+            let ids = if inside.starts_with(&home) {
+                ids
+            } else {
+                (0, 0)
+            };
+            self.record_owner(instance, &PathBuf::from("/nonexistent"), inside, ids)
+                .with_context(|| format!("fake runtime: failed to record `{}`", host.display()))?;
+        }
+        self.record_owner(instance, &target, dest, ids)
+    }
+
+    fn pull_into(&self, instance: &str, source: &str, dir: &Path) -> Result<()> {
+        self.require_running(instance)?;
+        let from = self.file_path(instance, source)?;
+        let name = from
+            .file_name()
+            .ok_or_else(|| anyhow::anyhow!("`{source}` names no file"))?;
+        copy_tree(&from, &dir.join(name))
     }
 
     /// Fake instances have no network.

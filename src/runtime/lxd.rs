@@ -20,6 +20,8 @@
 //! timeout of its own (a hung daemon hangs the call); failure
 //! messages are the client's own, in English (`LC_ALL=C`).
 
+mod files;
+
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -1120,6 +1122,24 @@ impl Runtime for LxdRuntime {
         Ok((out.status == 0)
             .then(|| ContainerUser::parse(name, &out.stdout))
             .flatten())
+    }
+
+    fn file_kind(&self, instance: &str, path: &str) -> Result<Option<super::FileKind>> {
+        self.kind_of(instance, path)
+    }
+
+    fn push(
+        &self,
+        instance: &str,
+        source: &std::path::Path,
+        dest: &str,
+        owner: Option<&ContainerUser>,
+    ) -> Result<()> {
+        self.push_to(instance, source, dest, owner)
+    }
+
+    fn pull_into(&self, instance: &str, source: &str, dir: &std::path::Path) -> Result<()> {
+        self.pull_to_dir(instance, source, dir)
     }
 
     /// The first global address LXD reports for the instance's NICs,

@@ -206,6 +206,26 @@ pub trait Runtime: Send + Sync {
     /// the map changed. A map that already gives either ID another
     /// partner is a conflict that changed nothing.
     fn map_ids(&self, instance: &str, host: (u32, u32), inside: (u32, u32)) -> Result<()>;
+    /// What is at absolute `path` inside the running `instance`, if anything.
+    fn file_kind(&self, instance: &str, path: &str) -> Result<Option<FileKind>>;
+
+    /// Copies the host file or directory `source` (absolute; a directory
+    /// recursively) to `dest` inside the running `instance`: `dest` becomes
+    /// the copy (a file there is replaced). Missing parents of `dest` are
+    /// made. The copy and the parents made belong to `owner` (root when
+    /// `None`). A failure leaves nothing at `dest` that was not there.
+    fn push(
+        &self,
+        instance: &str,
+        source: &Path,
+        dest: &str,
+        owner: Option<&ContainerUser>,
+    ) -> Result<()>;
+
+    /// Copies `source` (a file, or a directory recursively) from the
+    /// running `instance` into the existing host directory `dir`, as
+    /// `dir/<last name of source>`.
+    fn pull_into(&self, instance: &str, source: &str, dir: &Path) -> Result<()>;
 
     /// Publishes the stopped `instance` as an image with alias `alias`,
     /// tagged `user.lxdev.project=<project>`. An alias already taken is a
@@ -268,6 +288,36 @@ pub fn merged_idmap(
         }
     }
     Ok(changed.then(|| lines.join("\n")))
+}
+
+/// What is at a path inside an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Dir,
+}
+
+/// Checks a path inside an instance before any runtime sees it: absolute,
+/// no `..` (the copy must land where the command line says), no newline,
+/// NUL or backslash (the client and the scripts that place a copy take one
+/// path per argument and per line). `Err` says why, for a usage error.
+pub fn check_container_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err(format!(
+            "the path in the container `{path}` must be absolute (`/...` or `~/...`)"
+        ));
+    }
+    if path.split('/').any(|part| part == "..") {
+        return Err(format!(
+            "the path in the container `{path}` must not contain `..`"
+        ));
+    }
+    if path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(format!(
+            "the path in the container {path:?} holds a control character or a backslash"
+        ));
+    }
+    Ok(())
 }
 
 /// How [`Runtime::exec`] runs a command: as whom, where, with what extra

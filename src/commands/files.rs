@@ -1,0 +1,362 @@
+//! `lxdev cp SRC NAME:DEST` and `lxdev cp NAME:SRC DEST` (alias `mv`, as
+//! lxc-dev-manager spells it, which copies too): files and directories
+//! between the host and containers.
+//!
+//! Like `exec`, it changes nothing in containers.yaml and takes no lock,
+//! but refuses a container whose entry is in flight (exit 75) or failed.
+//! Everything that can be checked is checked for every container before
+//! anything is copied: the names, the paths, the source. A copy lands at
+//! its destination whole or not at all (staged beside it, then renamed).
+//!
+//! Limits: no copy between two containers (pull to the host, then push);
+//! the glob on a container name is lxc-dev-manager's (`*`, or a prefix and
+//! `*`), on the pushing side only.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::bulk::{self, Line};
+use super::{Context, checks};
+use crate::config::Project;
+use crate::error::Error;
+use crate::runtime::{self, ContainerUser, FileKind, Runtime};
+
+/// One side of a copy, as typed.
+#[derive(Debug, PartialEq, Eq)]
+enum Place<'a> {
+    Host(&'a str),
+    /// `NAME:PATH`; `NAME` may be a glob.
+    Container {
+        pattern: &'a str,
+        path: &'a str,
+    },
+}
+
+/// `NAME:PATH` when what comes before the first `:` could be a container
+/// name or a glob of them; anything else is a host path (write `./a:b`
+/// for a host file whose name has a colon).
+fn place(arg: &str) -> Place<'_> {
+    match arg.split_once(':') {
+        Some((pattern, path))
+            if !pattern.is_empty()
+                && pattern
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*') =>
+        {
+            Place::Container { pattern, path }
+        }
+        _ => Place::Host(arg),
+    }
+}
+
+pub fn cp(ctx: &Context, source: &str, dest: &str) -> Result<()> {
+    match (place(source), place(dest)) {
+        (Place::Host(from), Place::Container { pattern, path }) => push(ctx, from, pattern, path),
+        (Place::Container { pattern, path }, Place::Host(to)) => pull(ctx, pattern, path, to),
+        (Place::Container { .. }, Place::Container { .. }) => Err(Error::Usage(
+            "lxdev copies between the host and containers, not between two containers: \
+             copy to the host, then from it"
+                .into(),
+        )
+        .into()),
+        (Place::Host(_), Place::Host(_)) => Err(Error::Usage(format!(
+            "one of `{source}` and `{dest}` must be in a container: NAME:PATH"
+        ))
+        .into()),
+    }
+}
+
+/// Host to every container `pattern` matches.
+fn push(ctx: &Context, from: &str, pattern: &str, path: &str) -> Result<()> {
+    check_path(path)?;
+    let project = ctx.manager.load()?;
+    let names = matching(&project, pattern)?;
+    for name in &names {
+        checks::ready_container(&project, name)?;
+    }
+    let source = std::fs::canonicalize(from)
+        .map_err(|err| Error::NotFound(format!("cannot copy `{from}`: {err}")))?;
+    let runtime = ctx.runtime(&project)?;
+    for name in &names {
+        checks::on_runtime(&project, name, runtime.name())?;
+    }
+    let runtime = runtime.as_ref();
+    let targets = Targets::of(&project, &names);
+    let done = bulk::run(ctx, &names, bulk::default_jobs(), |name, line| {
+        push_one(ctx, runtime, targets.get(name), &source, path, line)
+    });
+    bulk::outcome(ctx, "receive the copy", done)
+}
+
+fn push_one(
+    ctx: &Context,
+    runtime: &dyn Runtime,
+    target: &Target,
+    source: &Path,
+    path: &str,
+    line: &Line,
+) -> Result<String> {
+    let (name, instance) = (&target.name, &target.instance);
+    let owner = dev_user(ctx, runtime, target)?;
+    let mut dest = expand_home(path, owner.as_ref());
+    let name_of_source = source
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    line.set("looking at the destination");
+    if dest.ends_with('/') || runtime.file_kind(instance, &dest)? == Some(FileKind::Dir) {
+        dest = format!("{}/{name_of_source}", dest.trim_end_matches('/'));
+    }
+    let there = runtime.file_kind(instance, &dest)?;
+    if there == Some(FileKind::Dir) || (there.is_some() && source.is_dir()) {
+        return Err(Error::Conflict(format!(
+            "`{dest}` already exists in {name} ({instance}); lxdev replaces files but never \
+             merges into or replaces a directory: remove it first or copy elsewhere"
+        ))
+        .into());
+    }
+    line.set("copying");
+    ctx.work(
+        format!("copying {} to {instance}", source.display()),
+        || runtime.push(instance, source, &dest, owner.as_ref()),
+    )?;
+    let whose = owner.as_ref().map_or("root", |u| u.name.as_str());
+    Ok(format!(
+        "copied {} to {name}:{dest} ({instance}), owned by {whose}",
+        source.display()
+    ))
+}
+
+/// One container to the host.
+fn pull(ctx: &Context, pattern: &str, path: &str, to: &str) -> Result<()> {
+    if pattern.contains('*') {
+        return Err(Error::Usage(format!(
+            "copy from one container at a time: `{pattern}` is a glob"
+        ))
+        .into());
+    }
+    check_path(path)?;
+    let project = ctx.manager.load()?;
+    checks::ready_container(&project, pattern)?;
+    let runtime = ctx.runtime(&project)?;
+    checks::on_runtime(&project, pattern, runtime.name())?;
+    let runtime = runtime.as_ref();
+    let names = [pattern.to_string()];
+    let targets = Targets::of(&project, &names);
+    let done = bulk::run(ctx, &names, 1, |name, line| {
+        pull_one(ctx, runtime, targets.get(name), path, to, line)
+    });
+    bulk::outcome(ctx, "give the copy", done)
+}
+
+fn pull_one(
+    ctx: &Context,
+    runtime: &dyn Runtime,
+    target: &Target,
+    path: &str,
+    to: &str,
+    line: &Line,
+) -> Result<String> {
+    let (name, instance) = (&target.name, &target.instance);
+    let owner = dev_user(ctx, runtime, target)?;
+    let source = expand_home(path, owner.as_ref());
+    line.set("looking at the source");
+    let Some(kind) = runtime.file_kind(instance, &source)? else {
+        return Err(Error::NotFound(format!("no `{source}` in {name} ({instance})")).into());
+    };
+    let last = source
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::Usage(format!("`{source}` names no file to copy")))?;
+    let to_path =
+        std::path::absolute(to).map_err(|err| Error::Usage(format!("cannot use `{to}`: {err}")))?;
+    let target = if to.ends_with('/') || to_path.is_dir() {
+        to_path.join(last)
+    } else {
+        to_path
+    };
+    let parent = target
+        .parent()
+        .filter(|p| p.is_dir())
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no directory on this machine to copy into: `{}`",
+                target.parent().unwrap_or(Path::new("/")).display()
+            ))
+        })?
+        .to_path_buf();
+    if target.is_dir() || (kind == FileKind::Dir && target.symlink_metadata().is_ok()) {
+        return Err(Error::Conflict(format!(
+            "`{}` already exists; lxdev replaces files but never merges into or replaces a \
+             directory",
+            target.display()
+        ))
+        .into());
+    }
+    // Pulled into a staging directory beside the target, then renamed: a
+    // failure leaves nothing at the target.
+    let staging = tempfile::Builder::new()
+        .prefix(".lxdev-cp.")
+        .tempdir_in(&parent)
+        .map_err(|err| anyhow::anyhow!("cannot copy into `{}`: {err}", parent.display()))?;
+    line.set("copying");
+    ctx.work(format!("copying {source} from {instance}"), || {
+        runtime.pull_into(instance, &source, staging.path())
+    })?;
+    let staged: PathBuf = staging.path().join(last);
+    std::fs::rename(&staged, &target)
+        .map_err(|err| anyhow::anyhow!("cannot move the copy to `{}`: {err}", target.display()))?;
+    Ok(format!(
+        "copied {name}:{source} ({instance}) to {}",
+        target.display()
+    ))
+}
+
+/// What the copy needs to know of a container, read from the file once
+/// (the project itself stays on this thread).
+struct Target {
+    name: String,
+    instance: String,
+    /// The configured dev user.
+    user: String,
+}
+
+struct Targets(Vec<Target>);
+
+impl Targets {
+    fn of(project: &Project, names: &[String]) -> Targets {
+        Targets(
+            names
+                .iter()
+                .map(|name| Target {
+                    name: name.clone(),
+                    instance: project.instance_name(name),
+                    user: project.dev_user(name).0,
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, name: &str) -> &Target {
+        self.0
+            .iter()
+            .find(|t| t.name == name)
+            .expect("bulk::run is given only the names the targets were read for")
+    }
+}
+
+/// The containers `pattern` names: `*` all, `PREFIX*` those starting with
+/// PREFIX (lxc-dev-manager's globs), else the one named; sorted.
+fn matching(project: &Project, pattern: &str) -> Result<Vec<String>> {
+    let names = project.config().containers.keys();
+    let Some(prefix) = pattern.strip_suffix('*') else {
+        project.container(pattern)?;
+        return Ok(vec![pattern.to_string()]);
+    };
+    if prefix.contains('*') {
+        return Err(Error::Usage(format!(
+            "`{pattern}`: a glob is `*` or a prefix followed by `*`"
+        ))
+        .into());
+    }
+    let mut found: Vec<String> = names.filter(|n| n.starts_with(prefix)).cloned().collect();
+    found.sort();
+    if found.is_empty() {
+        return Err(Error::NotFound(format!(
+            "no container matches `{pattern}` in `{}`",
+            project.path().display()
+        ))
+        .into());
+    }
+    Ok(found)
+}
+
+/// Refuses a container path that no runtime may be given (usage, exit 2),
+/// with `~` read as a home directory.
+fn check_path(path: &str) -> Result<()> {
+    let as_typed = expand_home(path, None);
+    runtime::check_container_path(&as_typed).map_err(|why| Error::Usage(why).into())
+}
+
+/// `~` and `~/...` in the container's home of `owner` (root's without one).
+fn expand_home(path: &str, owner: Option<&ContainerUser>) -> String {
+    let home = owner.map_or("/root", |u| u.home.as_str());
+    match path.strip_prefix('~') {
+        Some("") => home.to_string(),
+        Some(rest) if rest.starts_with('/') => format!("{}{rest}", home.trim_end_matches('/')),
+        _ => path.to_string(),
+    }
+}
+
+/// The container's dev user, whose the copies are; `None` (root) when it
+/// has none (created with --no-provision), with a note.
+fn dev_user(
+    ctx: &Context,
+    runtime: &dyn Runtime,
+    target: &Target,
+) -> Result<Option<ContainerUser>> {
+    let (instance, user) = (&target.instance, &target.user);
+    if user == "root" {
+        return Ok(None);
+    }
+    let found = runtime.container_user(instance, user)?;
+    if found.is_none() {
+        ctx.out.note(format!(
+            "container `{instance}` has no user `{user}` (was it created with \
+             --no-provision?); the copy belongs to root"
+        ));
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_places_are_names_or_globs_before_a_colon() {
+        assert_eq!(
+            place("dev:/tmp/x"),
+            Place::Container {
+                pattern: "dev",
+                path: "/tmp/x"
+            }
+        );
+        assert_eq!(
+            place("dev*:~/a"),
+            Place::Container {
+                pattern: "dev*",
+                path: "~/a"
+            }
+        );
+        assert_eq!(place("./a:b"), Place::Host("./a:b"));
+        assert_eq!(place("/tmp/x"), Place::Host("/tmp/x"));
+        assert_eq!(place(":x"), Place::Host(":x"));
+    }
+
+    #[test]
+    fn homes_are_the_owners() {
+        let dev = ContainerUser {
+            name: "dev".into(),
+            uid: 1000,
+            gid: 1000,
+            home: "/home/dev".into(),
+        };
+        assert_eq!(expand_home("~/a", Some(&dev)), "/home/dev/a");
+        assert_eq!(expand_home("~", Some(&dev)), "/home/dev");
+        assert_eq!(expand_home("~/a", None), "/root/a");
+        assert_eq!(expand_home("~x", None), "~x");
+        assert_eq!(expand_home("/etc", Some(&dev)), "/etc");
+    }
+
+    #[test]
+    fn hostile_container_paths_are_refused() {
+        for path in ["relative", "/a/../b", "/a\nb", "", "~x", "/a\\b"] {
+            assert!(check_path(path).is_err(), "{path:?}");
+        }
+        assert!(check_path("/tmp/a b").is_ok());
+    }
+}
