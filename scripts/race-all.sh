@@ -14,6 +14,7 @@ if [[ $LXDEV_RUNTIME == fake ]]; then
     "race-quota.sh 10 5"
     "race-mixed.sh 8 40"
     "race-up.sh 20 4"
+    "race-devices.sh 4 3"
     "kill-test.sh 100"
     "lock-timeout.sh"
   )
@@ -25,6 +26,7 @@ else
     "race-quota.sh 6 3"
     "race-mixed.sh 4 20"
     "race-up.sh 8 4"
+    "race-devices.sh 3 2"
     "kill-test.sh 20"
     "lock-timeout.sh"
   )

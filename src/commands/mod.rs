@@ -53,6 +53,9 @@ pub struct Context {
     pub out: Output,
     runtime_override: Option<String>,
     remote_override: Option<String>,
+    /// What relative host paths on the command line are relative to: the
+    /// current directory, or the one `-C` names.
+    pub base_dir: std::path::PathBuf,
     /// Set while a bulk command draws its own progress lines: runtime work
     /// then shows no spinner of its own.
     own_progress: AtomicBool,
@@ -366,6 +369,12 @@ fn context(global: &GlobalArgs, for_init: bool, cwd: &Path, report: Report) -> R
         runtime_override: global.runtime.clone(),
         remote_override: global.remote.clone(),
         own_progress: AtomicBool::new(false),
+        // As `git -C`: relative paths on the command line are relative to
+        // the directory -C names.
+        base_dir: global
+            .dir
+            .as_deref()
+            .map_or(cwd.to_path_buf(), |d| cwd.join(d)),
         report,
     })
 }

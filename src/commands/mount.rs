@@ -68,7 +68,7 @@ pub fn mount(
 ) -> Result<()> {
     let project = ctx.manager.load()?;
     project.container(name)?;
-    let source = check_source(&project, Path::new(source), options)?;
+    let source = check_source(&project, &ctx.base_dir.join(source), options)?;
     check_container_path(path)?;
     let device = match &options.device {
         Some(device) => device.clone(),

@@ -137,6 +137,21 @@ impl LxdRuntime {
         self.instance_queue(instance, "snapshots")
     }
 
+    /// Runs `change` to an instance's config, again (up to 5 times, after
+    /// a short pause) while another change wins the daemon's race.
+    fn config_retried(&self, change: impl Fn() -> Result<()>) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            match change() {
+                Err(err) if tries < 4 && raced(&err) => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100 * tries));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Waits for this process's turn at `work` ("snapshots", "config") on
     /// `instance`; see [`Self::snapshot_queue`].
     fn instance_queue(&self, instance: &str, work: &str) -> Result<Option<FileLock>> {
@@ -582,6 +597,10 @@ enum FailureKind {
     /// The instance is busy with another operation ("Instance is busy
     /// running a "stop" operation").
     Busy,
+    /// Another change to the instance's config won the race ("ETag
+    /// doesn't match", "A matching non-reusable operation has now
+    /// succeeded"): the daemon applied nothing of this one.
+    Raced,
     /// Anything else: the command may have changed something.
     Other,
 }
@@ -602,6 +621,8 @@ impl Failure {
             FailureKind::Unreachable
         } else if says(&["is busy"]) {
             FailureKind::Busy
+        } else if says(&["etag doesn't match", "matching non-reusable operation"]) {
+            FailureKind::Raced
         } else {
             FailureKind::Other
         }
@@ -612,7 +633,10 @@ impl Failure {
     /// be reached) is marked [`super::Refused`], so callers put their record
     /// back as it was; anything else may have changed something.
     fn into_error(self) -> anyhow::Error {
-        let refused = matches!(self.kind(), FailureKind::Missing | FailureKind::Unreachable);
+        let refused = matches!(
+            self.kind(),
+            FailureKind::Missing | FailureKind::Unreachable | FailureKind::Raced
+        );
         let err = anyhow!(self.message);
         if refused { super::refused(err) } else { err }
     }
@@ -722,6 +746,13 @@ impl From<ApiInstance> for Instance {
             address: api.state.as_ref().and_then(global_address),
         }
     }
+}
+
+/// Whether `err` is a config change that lost the daemon's race
+/// ([`FailureKind::Raced`]).
+fn raced(err: &anyhow::Error) -> bool {
+    let text = format!("{err:#}").to_lowercase();
+    text.contains("etag doesn't match") || text.contains("matching non-reusable operation")
 }
 
 /// Whether the daemon may map host `ids` (uid, gid) into a container: it
@@ -1153,8 +1184,17 @@ impl Runtime for LxdRuntime {
     /// `publish --alias=ALIAS -- INSTANCE user.lxdev.project=PROJECT`: the
     /// property after the instance becomes an image property, which
     /// `image list` filters on.
+    /// In this instance's config queue: the daemon updates an instance's
+    /// config as a whole, and refuses one of two concurrent updates
+    /// ("ETag doesn't match"). One lost to a client outside lxdev is tried
+    /// again.
+    /// In this instance's config queue: the daemon updates an instance's
+    /// config as a whole, and refuses one of two concurrent updates
+    /// ("ETag doesn't match"). One lost to a client outside lxdev is tried
+    /// again.
     fn device_add(&self, instance: &str, name: &str, spec: &DeviceSpec) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Device(name)])?;
+        let _turn = self.instance_queue(instance, "config")?;
         let mut args = self.client.word("config");
         args.extend(["device".into(), "add".into(), "--".into()]);
         args.extend(
@@ -1169,16 +1209,19 @@ impl Runtime for LxdRuntime {
             "remove it with `lxdev unmount` or `{} config device remove {instance} {name}`",
             self.client
         );
-        self.run_making(&args, &format!("device `{name}` of `{instance}`"), &remedy)
+        self.config_retried(|| {
+            self.run_making(&args, &format!("device `{name}` of `{instance}`"), &remedy)
+        })
     }
 
+    /// In this instance's config queue, as [`Self::device_add`].
     fn device_remove(&self, instance: &str, name: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Device(name)])?;
+        let _turn = self.instance_queue(instance, "config")?;
         let mut args = self.client.word("config");
         args.extend(["device".into(), "remove".into(), "--".into()]);
         args.extend([self.client.at(instance), name.to_owned()].map(OsString::from));
-        self.run(&args)?;
-        Ok(())
+        self.config_retried(|| self.run(&args).map(drop))
     }
 
     /// Read, merge, set and restart in this instance's queue, so two
@@ -1200,7 +1243,7 @@ impl Runtime for LxdRuntime {
         let mut args = self.client.word("config");
         args.extend(["set".into(), "--".into()]);
         args.extend([self.client.at(instance), "raw.idmap".into(), merged].map(OsString::from));
-        self.run(&args)?;
+        self.config_retried(|| self.run(&args).map(drop))?;
         if found.status == "Running" {
             // The new map applies at the next start; the daemon remaps the
             // root file system then.
