@@ -180,6 +180,11 @@ pub trait Runtime: Send + Sync {
         self.name().to_owned()
     }
 
+    /// The client's remote calls go to, when not the client's default.
+    fn remote(&self) -> Option<&str> {
+        None
+    }
+
     /// The project the client would use when a file names none (its
     /// current one), for `init` to record; `None` where projects do not
     /// exist (fake) or one is already set.
