@@ -246,26 +246,40 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
             .iter()
             .map(|f| json!({ "kind": f.kind(), "message": f.describe(), "problem": f.is_problem(), "fixable": f.is_fixable() }))
             .collect();
-        ctx.out.json(&json!({ "findings": items, "fixed": fixed }));
+        ctx.out.json(&json!({
+            "runtime": runtime.name(),
+            "remote": runtime.remote(),
+            "checked": runtime.location(),
+            "findings": items,
+            "fixed": fixed,
+        }));
     } else if findings.is_empty() {
         ctx.out.say(format!(
             "no problems: `{}` and the {} runtime agree",
             project.path().display(),
             runtime.location()
         ));
-    } else if fix {
-        for finding in findings.iter().filter(|f| !f.is_problem()) {
-            ctx.out.say(finding.describe());
-        }
-        for line in &fixed {
-            ctx.out.say(format!("fixed: {line}"));
-        }
-        for finding in &needs_you {
-            ctx.out.say(format!("needs you: {}", finding.describe()));
-        }
     } else {
-        for finding in &findings {
-            ctx.out.say(finding.describe());
+        // Which server was asked: on a remote, "missing" means missing there.
+        ctx.out.say(format!(
+            "checked `{}` against the {} runtime",
+            project.path().display(),
+            runtime.location()
+        ));
+        if fix {
+            for finding in findings.iter().filter(|f| !f.is_problem()) {
+                ctx.out.say(finding.describe());
+            }
+            for line in &fixed {
+                ctx.out.say(format!("fixed: {line}"));
+            }
+            for finding in &needs_you {
+                ctx.out.say(format!("needs you: {}", finding.describe()));
+            }
+        } else {
+            for finding in &findings {
+                ctx.out.say(finding.describe());
+            }
         }
     }
     if fix && !needs_you.is_empty() {

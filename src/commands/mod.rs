@@ -86,12 +86,9 @@ impl Context {
         let name = asked.as_ref().map(|(name, _)| name.as_str()).or(recorded);
         let config = project.config();
         let placement = runtime::Placement {
-            remote: self.remote_override.clone().or(config.remote.clone()),
+            remote: self.remote_asked()?.or(config.remote.clone()),
             project: config.runtime_project.clone(),
         };
-        if let Some(remote) = &self.remote_override {
-            crate::config::names::validate_placement("--remote", remote).map_err(Error::Usage)?;
-        }
         let runtime = runtime::select(name, placement, project.name(), project.dir())?;
         if name.is_none() {
             self.out.note(format!(
@@ -101,6 +98,14 @@ impl Context {
             ));
         }
         Ok(runtime)
+    }
+
+    /// The remote `--remote` names, checked like the file's `remote:`.
+    pub fn remote_asked(&self) -> Result<Option<String>> {
+        if let Some(remote) = &self.remote_override {
+            crate::config::names::validate_placement("--remote", remote).map_err(Error::Usage)?;
+        }
+        Ok(self.remote_override.clone())
     }
 
     /// The runtime named by `--runtime`, else by `LXDEV_RUNTIME`, with
