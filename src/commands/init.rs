@@ -50,7 +50,7 @@ pub fn init(ctx: &Context, project: Option<&str>) -> Result<()> {
             name,
             runtime::Placement {
                 remote: remote.clone(),
-                project: None,
+                ..runtime::Placement::default()
             },
             &project,
             dir,

@@ -47,6 +47,9 @@ pub struct Context {
     pub out: Output,
     runtime_override: Option<String>,
     remote_override: Option<String>,
+    /// `--target` of `container create` and `clone`: the cluster member new
+    /// instances go to.
+    target: Option<String>,
     /// Set while a bulk command draws its own progress lines: runtime work
     /// then shows no spinner of its own.
     own_progress: AtomicBool,
@@ -85,9 +88,13 @@ impl Context {
         }
         let name = asked.as_ref().map(|(name, _)| name.as_str()).or(recorded);
         let config = project.config();
+        if let Some(target) = &self.target {
+            crate::config::names::validate_target(target).map_err(Error::Usage)?;
+        }
         let placement = runtime::Placement {
             remote: self.remote_asked()?.or(config.remote.clone()),
             project: config.runtime_project.clone(),
+            target: self.target.clone(),
         };
         let runtime = runtime::select(name, placement, project.name(), project.dir())?;
         if name.is_none() {
@@ -163,7 +170,14 @@ impl Context {
 /// Runs one parsed command line; returns the exit status to use on success
 /// (`exec` passes on its command's status).
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
-    let ctx = context(&cli.global, matches!(cli.command, Command::Init(_)), cwd)?;
+    let target = match &cli.command {
+        Command::Container(
+            ContainerCommand::Create { target, .. } | ContainerCommand::Clone { target, .. },
+        ) => target.target.clone(),
+        _ => None,
+    };
+    let mut ctx = context(&cli.global, matches!(cli.command, Command::Init(_)), cwd)?;
+    ctx.target = target;
     if !matches!(cli.command, Command::Exec(_) | Command::Ssh(_)) {
         interrupt::install().map_err(|err| anyhow::anyhow!("cannot handle signals: {err}"))?;
     }
@@ -192,6 +206,7 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
                 name,
                 image,
                 provision,
+                target: _,
             } => container::create(ctx, &name, &image, &provision),
             ContainerCommand::Clone {
                 source,
@@ -199,6 +214,7 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
                 snapshot,
                 no_initial_snapshot,
                 ready_timeout,
+                target: _,
             } => container::clone(
                 ctx,
                 &source,
@@ -305,6 +321,7 @@ fn context(global: &GlobalArgs, for_init: bool, cwd: &Path) -> Result<Context> {
         out,
         runtime_override: global.runtime.clone(),
         remote_override: global.remote.clone(),
+        target: None,
         own_progress: AtomicBool::new(false),
     })
 }

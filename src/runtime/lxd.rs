@@ -625,6 +625,9 @@ enum FailureKind {
     /// The client has no remote by the name a call used ("The remote "x"
     /// doesn't exist").
     NoSuchRemote,
+    /// `--target` was given to a server that is not a cluster ("Target
+    /// only allowed when clustered", LXD 5.0 and Incus 6.0).
+    NotClustered,
     /// The instance is busy with another operation ("Instance is busy
     /// running a "stop" operation").
     Busy,
@@ -640,6 +643,8 @@ impl Failure {
             FailureKind::Taken
         } else if says(&["the remote \""]) && says(&["doesn't exist"]) {
             FailureKind::NoSuchRemote
+        } else if says(&["target only allowed when clustered"]) {
+            FailureKind::NotClustered
         } else if says(&["not found", "does not exist"]) {
             FailureKind::Missing
         } else if says(&[
@@ -661,6 +666,16 @@ impl Failure {
     /// be reached) is marked [`super::Refused`], so callers put their record
     /// back as it was; anything else may have changed something.
     fn into_error(self) -> anyhow::Error {
+        if self.kind() == FailureKind::NotClustered {
+            return super::refused(
+                Error::Usage(format!(
+                    "{}; --target names a member of a cluster, and this server is not one: \
+                     drop --target",
+                    self.message
+                ))
+                .into(),
+            );
+        }
         let refused = matches!(
             self.kind(),
             FailureKind::Missing | FailureKind::Unreachable | FailureKind::NoSuchRemote
@@ -849,6 +864,7 @@ impl Runtime for LxdRuntime {
     fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Image(image)])?;
         let mut args = self.client.verb(Verb::Create);
+        args.extend(self.client.target());
         args.extend(Self::tag_args(tags));
         for config in DOCKER_READY {
             args.extend(["-c".into(), (*config).into()]);
@@ -880,6 +896,7 @@ impl Runtime for LxdRuntime {
             check_names(&[RuntimeName::Snapshot(snap)])?;
         }
         let mut args = self.client.word("copy");
+        args.extend(self.client.target());
         if snapshot.is_none() {
             args.push("--instance-only".into());
         }
@@ -1486,6 +1503,71 @@ mod tests {
         assert_eq!(runtime.location(), "lxd (remote far)");
     }
 
+    /// `--target` reaches the client's argv of `init`/`create` and `copy`,
+    /// as one argument before `--`, and no other call.
+    #[test]
+    fn a_target_reaches_create_and_copy_only() {
+        use std::os::unix::fs::PermissionsExt;
+        for program in ["lxc", "incus"] {
+            let dir = tempfile::tempdir().unwrap();
+            let log = dir.path().join("argv");
+            let client = dir.path().join(program);
+            std::fs::write(
+                &client,
+                format!(
+                    "#!/bin/sh\necho \"$*\" >> '{}'\necho 'Error: boom' >&2\nexit 1\n",
+                    log.display()
+                ),
+            )
+            .unwrap();
+            std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let mut rt = LxdRuntime {
+                client: Client::new(Box::leak(
+                    client.to_str().unwrap().to_owned().into_boxed_str(),
+                )),
+                lock_dir: None,
+            };
+            rt.client.placement = Placement {
+                remote: Some("far".into()),
+                project: None,
+                target: Some("@gpu".into()),
+            };
+            let tags = Tags {
+                project: "web",
+                config_path: std::path::Path::new("/p/containers.yaml"),
+            };
+            assert!(rt.create("web-a", "busybox", &tags).is_err());
+            assert!(rt.clone_instance("web-a", None, "web-b", &tags).is_err());
+            assert!(
+                rt.clone_instance("web-a", Some("s1"), "web-c", &tags)
+                    .is_err()
+            );
+            assert!(rt.start("web-a").is_err());
+            let calls = std::fs::read_to_string(&log).unwrap();
+            let calls: Vec<&str> = calls.lines().collect();
+            let create = if program == "incus" { "create" } else { "init" };
+            assert_eq!(
+                calls,
+                [
+                    format!(
+                        "{create} --target=@gpu -c user.lxdev.project=web \
+                         -c user.lxdev.config=/p/containers.yaml -c security.nesting=true \
+                         -c security.syscalls.intercept.mknod=true \
+                         -c security.syscalls.intercept.setxattr=true -- far:busybox far:web-a"
+                    ),
+                    "copy --target=@gpu --instance-only -c user.lxdev.project=web \
+                     -c user.lxdev.config=/p/containers.yaml -- far:web-a far:web-b"
+                        .to_owned(),
+                    "copy --target=@gpu -c user.lxdev.project=web \
+                     -c user.lxdev.config=/p/containers.yaml -- far:web-a/s1 far:web-c"
+                        .to_owned(),
+                    "start -- far:web-a".to_owned(),
+                ],
+                "{program}"
+            );
+        }
+    }
+
     /// `busy` looks for orphaned clients by the argument the client was
     /// given: `REMOTE:NAME` on a remote, where a bare `NAME` is another
     /// server's instance.
@@ -1560,6 +1642,10 @@ mod tests {
                  ([dial tcp 127.0.0.1:9: connect: no route to host])"
             ),
             FailureKind::Unreachable
+        );
+        assert_eq!(
+            kind("Error: Target only allowed when clustered"),
+            FailureKind::NotClustered
         );
         assert_eq!(kind("Error: Failed to run: rsync: ..."), FailureKind::Other);
     }

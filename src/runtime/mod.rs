@@ -261,8 +261,8 @@ pub fn select(
     let lxd = match name {
         Some("fake") if placement != Placement::default() => {
             return Err(crate::error::Error::Usage(
-                "the fake runtime has no remotes or projects: drop `remote:` and \
-                 `runtime_project:` (or --remote) to use it"
+                "the fake runtime has no remotes, projects or clusters: drop `remote:` and \
+                 `runtime_project:` (or --remote, --target) to use it"
                     .to_owned(),
             )
             .into());
