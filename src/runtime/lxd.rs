@@ -626,7 +626,9 @@ enum FailureKind {
     /// doesn't exist").
     NoSuchRemote,
     /// `--target` was given to a server that is not a cluster ("Target
-    /// only allowed when clustered", LXD 5.0 and Incus 6.0).
+    /// only allowed when clustered" from `init`/`create`, "To use --target,
+    /// the destination remote must be a cluster" from `copy`; LXD 5.0 and
+    /// Incus 6.0).
     NotClustered,
     /// The instance is busy with another operation ("Instance is busy
     /// running a "stop" operation").
@@ -643,7 +645,10 @@ impl Failure {
             FailureKind::Taken
         } else if says(&["the remote \""]) && says(&["doesn't exist"]) {
             FailureKind::NoSuchRemote
-        } else if says(&["target only allowed when clustered"]) {
+        } else if says(&[
+            "target only allowed when clustered",
+            "to use --target, the destination remote must be a cluster",
+        ]) {
             FailureKind::NotClustered
         } else if says(&["not found", "does not exist"]) {
             FailureKind::Missing
@@ -1153,9 +1158,12 @@ impl Runtime for LxdRuntime {
         Ok(state.as_ref().and_then(global_address))
     }
 
-    /// `publish --alias=ALIAS -- INSTANCE user.lxdev.project=PROJECT`: the
-    /// property after the instance becomes an image property, which
-    /// `image list` filters on.
+    /// `publish --alias=ALIAS -- INSTANCE [REMOTE:] user.lxdev.project=PROJECT`:
+    /// the property after the instance becomes an image property, which
+    /// `image list` filters on. On a remote the destination `REMOTE:` is
+    /// named too: without it the client publishes to its *default* remote
+    /// (seen with LXD 5.0: a remote instance's image went to the default
+    /// remote), not to the server the instance is on.
     fn publish(&self, instance: &str, alias: &str, project: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Alias(alias)])?;
         let mut args = self.client.word("publish");
@@ -1164,11 +1172,15 @@ impl Runtime for LxdRuntime {
             format!("--alias={alias}").into(),
             "--".into(),
             self.client.at(instance).into(),
-            format!("user.lxdev.project={project}").into(),
         ]);
+        if self.client.placement.remote.is_some() {
+            args.push(self.client.at("").into());
+        }
+        args.push(format!("user.lxdev.project={project}").into());
         let remedy = format!(
-            "pick another alias or delete it with `{} image delete {alias}`",
-            self.client
+            "pick another alias or delete it with `{} image delete {}`",
+            self.client,
+            self.client.at(alias)
         );
         self.run_making(&args, &format!("image alias `{alias}`"), &remedy)
     }
@@ -1645,6 +1657,10 @@ mod tests {
         );
         assert_eq!(
             kind("Error: Target only allowed when clustered"),
+            FailureKind::NotClustered
+        );
+        assert_eq!(
+            kind("Error: To use --target, the destination remote must be a cluster"),
             FailureKind::NotClustered
         );
         assert_eq!(kind("Error: Failed to run: rsync: ..."), FailureKind::Other);
