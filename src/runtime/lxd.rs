@@ -352,7 +352,12 @@ impl LxdRuntime {
             Err(failure) if failure.kind() == FailureKind::Missing => return Ok(None),
             Err(failure) => bail!(failure.message),
         };
-        serde_json::from_str(&body)
+        // The client prints nothing at all for an empty object: `GET
+        // /1.0/operations` on a server (or in a project) with no operations
+        // has metadata `{}` (seen with LXD 5.0.2 and Incus 6.0.4; `query
+        // --raw` shows it), which `busy` must read as "none running".
+        let body = if body.trim().is_empty() { "{}" } else { &body };
+        serde_json::from_str(body)
             .map(Some)
             .with_context(|| format!("`{}` printed JSON lxdev cannot read", self.cmdline(&args)))
     }
@@ -1688,6 +1693,18 @@ mod tests {
         let instance = Instance::from(api);
         assert_eq!(instance.snapshots, ["s1", "s2"]);
         assert_eq!(instance.project_tag.as_deref(), Some("web"));
+    }
+
+    /// The client prints nothing for `/1.0/operations` when the server has
+    /// no operations at all (metadata `{}`): nothing is running.
+    #[test]
+    fn no_operations_at_all_means_none_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = LxdRuntime {
+            client: Client::new(stub_client(dir.path(), "", "", 0)),
+            lock_dir: None,
+        };
+        assert_eq!(rt.busy("lxdevnoops-a").unwrap(), None);
     }
 
     #[test]
