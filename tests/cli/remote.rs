@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use crate::lxd::{IMAGE, LxdProject, RecordingShim, json_stdout, set};
 use crate::runtimes::{self, TestRuntime};
+use crate::support::dead_operation;
 
 /// An unreachable default remote in the test's client configuration.
 const NOWHERE: &str = "nowhere";
@@ -386,5 +387,47 @@ fn a_target_reaches_the_client_and_a_non_cluster_refuses_it() {
             lxd.assert_agree_and_ready();
         }
         assert_eq!(on_remote(&lxd, &remote), set(&["web"]));
+    }
+}
+
+/// A create whose lxdev was killed while its client still runs: `doctor`
+/// leaves the entry alone while a client process on this host names the
+/// instance as `REMOTE:NAME` (a bare `NAME` would be another server's), and
+/// `--fix` settles it once that process is gone.
+#[test]
+fn doctor_waits_for_a_client_still_working_on_the_remote() {
+    use std::os::unix::process::CommandExt;
+    for (lxd, remote) in Remote::each("doctor_waits_for_a_client_still_working_on_the_remote") {
+        let op = dead_operation("create", "    ");
+        lxd.project.append_containers(&format!(
+            "  slow:\n    image: {IMAGE}\n    state: creating\n{op}"
+        ));
+        let instance = format!("{}:{}", remote.name, lxd.instance("slow"));
+        // What a killed lxdev leaves: its client, still running.
+        let mut client = std::process::Command::new("sh")
+            .arg0(remote.rt.client)
+            .args(["-c", "sleep 60 & wait", remote.rt.create(), &instance])
+            .spawn()
+            .unwrap();
+        let named = |args: Option<Vec<String>>| args.is_some_and(|a| a.contains(&instance));
+        while !named(lxdev::process::arguments(client.id())) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let before = lxd.project.bytes();
+        lxd.lxdev(["doctor", "--fix"]).assert().success().stdout(
+            predicate::str::contains(format!("pid {} is still running", client.id()))
+                .and(predicate::str::contains(instance.as_str()))
+                .and(predicate::str::contains("left alone")),
+        );
+        assert_eq!(
+            lxd.project.bytes(),
+            before,
+            "an entry in flight is left alone"
+        );
+        client.kill().unwrap();
+        client.wait().unwrap();
+        lxd.ok(["doctor", "--fix"]);
+        assert!(lxd.container_names().is_empty(), "{}", lxd.project.yaml());
+        assert_eq!(on_remote(&lxd, &remote), set(&[]));
     }
 }
