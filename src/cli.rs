@@ -270,6 +270,16 @@ impl ProvisionArgs {
     }
 }
 
+/// Where in a cluster a new container goes.
+#[derive(Debug, Args, Default)]
+pub struct TargetArgs {
+    /// Cluster member to put the new container on (`@GROUP`: a member of
+    /// that cluster group), when the remote is a cluster [default: the
+    /// cluster chooses]
+    #[arg(long, value_name = "MEMBER")]
+    pub target: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Project name, the prefix of every runtime container name [default: the directory name]
@@ -287,6 +297,8 @@ pub enum ContainerCommand {
         image: String,
         #[command(flatten)]
         provision: ProvisionArgs,
+        #[command(flatten)]
+        target: TargetArgs,
     },
     /// Copy a container (or one of its snapshots) to a new container
     Clone {
@@ -303,6 +315,8 @@ pub enum ContainerCommand {
         /// Seconds to wait for the copy to boot
         #[arg(long, value_name = "SECS", default_value_t = 120)]
         ready_timeout: u64,
+        #[command(flatten)]
+        target: TargetArgs,
     },
     /// Bring a container back to a snapshot: stop, restore, start
     Reset {

@@ -256,6 +256,9 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
         // Part of the outcome object, which says too whether problems
         // remain (`ok`, `exit_code`).
         ctx.outcome(|o| {
+            o.detail("runtime", runtime.name());
+            o.detail("remote", json!(runtime.remote()));
+            o.detail("checked", runtime.location());
             o.detail("findings", items);
             o.detail("fixed", json!(fixed));
         });
@@ -265,19 +268,27 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
             project.path().display(),
             runtime.location()
         ));
-    } else if fix {
-        for finding in findings.iter().filter(|f| !f.is_problem()) {
-            ctx.out.say(finding.describe());
-        }
-        for line in &fixed {
-            ctx.out.say(format!("fixed: {line}"));
-        }
-        for finding in &needs_you {
-            ctx.out.say(format!("needs you: {}", finding.describe()));
-        }
     } else {
-        for finding in &findings {
-            ctx.out.say(finding.describe());
+        // Which server was asked: on a remote, "missing" means missing there.
+        ctx.out.say(format!(
+            "checked `{}` against the {} runtime",
+            project.path().display(),
+            runtime.location()
+        ));
+        if fix {
+            for finding in findings.iter().filter(|f| !f.is_problem()) {
+                ctx.out.say(finding.describe());
+            }
+            for line in &fixed {
+                ctx.out.say(format!("fixed: {line}"));
+            }
+            for finding in &needs_you {
+                ctx.out.say(format!("needs you: {}", finding.describe()));
+            }
+        } else {
+            for finding in &findings {
+                ctx.out.say(finding.describe());
+            }
         }
     }
     if fix && !needs_you.is_empty() {

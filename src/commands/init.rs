@@ -39,13 +39,19 @@ pub fn init(ctx: &Context, project: Option<&str>) -> Result<()> {
     if let Some((name, _)) = &asked {
         runtime::check_name(name)?;
     }
+    // `--remote` is recorded as `remote:`, so later commands go there too.
+    let remote = ctx.remote_asked()?;
     // Connected even when named: the client's current project is read now
-    // and recorded, so a later `lxc project switch` cannot move lxdev.
+    // (on the remote: the project its client configuration names) and
+    // recorded, so a later `lxc project switch` cannot move lxdev.
     let chosen = match asked.as_ref().map(|(name, _)| name.as_str()) {
-        Some("fake") => None,
+        Some("fake") if remote.is_none() => None,
         name => Some(runtime::select(
             name,
-            runtime::Placement::default(),
+            runtime::Placement {
+                remote: remote.clone(),
+                ..runtime::Placement::default()
+            },
             &project,
             dir,
         )?),
@@ -56,14 +62,15 @@ pub fn init(ctx: &Context, project: Option<&str>) -> Result<()> {
         None => None,
     };
     let mut text = crate::config::Project::initial_text(&project, Some(&runtime));
-    if let Some(name) = &runtime_project {
-        let line = format!("runtime: {}\n", crate::config::document::quote(&runtime));
-        let placed = format!(
-            "{line}runtime_project: {}\n",
-            crate::config::document::quote(name)
-        );
-        text = text.replacen(&line, &placed, 1);
+    let line = format!("runtime: {}\n", crate::config::document::quote(&runtime));
+    let mut placed = line.clone();
+    for (key, value) in [("remote", &remote), ("runtime_project", &runtime_project)] {
+        if let Some(value) = value {
+            let value = crate::config::document::quote(value);
+            placed.push_str(&format!("{key}: {value}\n"));
+        }
     }
+    text = text.replacen(&line, &placed, 1);
     ctx.manager.create(&text)?;
     ctx.outcome(|o| {
         o.name = Some(project.clone());
@@ -73,12 +80,18 @@ pub fn init(ctx: &Context, project: Option<&str>) -> Result<()> {
     let from = derived_from
         .map(|dir| format!(" (from the directory name `{dir}`)"))
         .unwrap_or_default();
+    let place: Vec<String> = [("remote", &remote), ("project", &runtime_project)]
+        .into_iter()
+        .filter_map(|(what, value)| Some(format!("{what} `{}`", value.as_ref()?)))
+        .collect();
     ctx.out.say(format!(
         "created {} for project `{project}`{from}, on the {runtime} runtime{}",
         path.display(),
-        runtime_project
-            .map(|name| format!(" (project `{name}`)"))
-            .unwrap_or_default()
+        if place.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", place.join(", "))
+        }
     ));
     Ok(())
 }

@@ -56,6 +56,9 @@ pub struct Context {
     /// What relative host paths on the command line are relative to: the
     /// current directory, or the one `-C` names.
     pub base_dir: std::path::PathBuf,
+    /// `--target` of `container create` and `clone`: the cluster member new
+    /// instances go to.
+    target: Option<String>,
     /// Set while a bulk command draws its own progress lines: runtime work
     /// then shows no spinner of its own.
     own_progress: AtomicBool,
@@ -96,13 +99,14 @@ impl Context {
         }
         let name = asked.as_ref().map(|(name, _)| name.as_str()).or(recorded);
         let config = project.config();
-        let placement = runtime::Placement {
-            remote: self.remote_override.clone().or(config.remote.clone()),
-            project: config.runtime_project.clone(),
-        };
-        if let Some(remote) = &self.remote_override {
-            crate::config::names::validate_placement("--remote", remote).map_err(Error::Usage)?;
+        if let Some(target) = &self.target {
+            crate::config::names::validate_target(target).map_err(Error::Usage)?;
         }
+        let placement = runtime::Placement {
+            remote: self.remote_asked()?.or(config.remote.clone()),
+            project: config.runtime_project.clone(),
+            target: self.target.clone(),
+        };
         let runtime = runtime::select(name, placement, project.name(), project.dir())?;
         if name.is_none() {
             self.out.note(format!(
@@ -114,9 +118,12 @@ impl Context {
         Ok(runtime)
     }
 
-    /// Whether `--remote` was given.
-    pub fn remote_asked(&self) -> bool {
-        self.remote_override.is_some()
+    /// The remote `--remote` names, checked like the file's `remote:`.
+    pub fn remote_asked(&self) -> Result<Option<String>> {
+        if let Some(remote) = &self.remote_override {
+            crate::config::names::validate_placement("--remote", remote).map_err(Error::Usage)?;
+        }
+        Ok(self.remote_override.clone())
     }
 
     /// The runtime named by `--runtime`, else by `LXDEV_RUNTIME`, with
@@ -183,8 +190,14 @@ impl Context {
 /// With `--json` the command's [`Outcome`] is printed at the end, failed
 /// or not, even when the project file could not be read.
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
+    let target = match &cli.command {
+        Command::Container(
+            ContainerCommand::Create { target, .. } | ContainerCommand::Clone { target, .. },
+        ) => target.target.clone(),
+        _ => None,
+    };
     let report = Report::new(&cli.command);
-    let ctx = match context(
+    let mut ctx = match context(
         &cli.global,
         matches!(cli.command, Command::Init(_)),
         cwd,
@@ -199,6 +212,7 @@ pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
             return err;
         }
     };
+    ctx.target = target;
     if !matches!(cli.command, Command::Exec(_) | Command::Ssh(_)) {
         interrupt::install().map_err(|err| anyhow::anyhow!("cannot handle signals: {err}"))?;
     }
@@ -234,6 +248,7 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
                 name,
                 image,
                 provision,
+                target: _,
             } => container::create(ctx, &name, &image, &provision),
             ContainerCommand::Clone {
                 source,
@@ -241,6 +256,7 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
                 snapshot,
                 no_initial_snapshot,
                 ready_timeout,
+                target: _,
             } => container::clone(
                 ctx,
                 &source,
@@ -368,6 +384,7 @@ fn context(global: &GlobalArgs, for_init: bool, cwd: &Path, report: Report) -> R
         out,
         runtime_override: global.runtime.clone(),
         remote_override: global.remote.clone(),
+        target: None,
         own_progress: AtomicBool::new(false),
         // As `git -C`: relative paths on the command line are relative to
         // the directory -C names.

@@ -61,7 +61,7 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
         .iter()
         .map(|&p| (Spec::port_name(p), Spec::port(p)))
         .collect();
-    let remote = project.config().remote.is_some() || ctx.remote_asked();
+    let remote = project.config().remote.is_some() || ctx.remote_asked()?.is_some();
     let changed = devices::add(
         ctx,
         name,

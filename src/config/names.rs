@@ -257,6 +257,21 @@ pub fn validate_device(name: &str) -> Result<(), String> {
     )
 }
 
+/// Checks `--target`'s value, a cluster member (`node2`) or, with `@`, a
+/// cluster group (`@gpu`); it reaches the client as `--target=VALUE`. The
+/// rest follows [`validate_placement`], so nothing starting with `-` gets
+/// through.
+pub fn validate_target(value: &str) -> Result<(), String> {
+    let member = value.strip_prefix('@').unwrap_or(value);
+    validate_placement("--target", member).map_err(|_| {
+        format!(
+            "--target `{}` is invalid: name a cluster member, or `@` and a cluster group; \
+             {LABEL_RULE}",
+            value.escape_debug()
+        )
+    })
+}
+
 /// How [`validate_alias`] and [`validate_placement`] word their rule.
 const LABEL_RULE: &str =
     "use at most 63 letters, digits, `-`, `_` and `.`, starting with a letter or digit";
@@ -334,6 +349,22 @@ fn describe_char(c: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_is_a_member_or_a_group_never_an_option() {
+        for ok in ["node2", "lxd-m1.example", "@gpu", "@default"] {
+            assert_eq!(validate_target(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "", "@", "-x", "--force", "@-x", "@@g", "a b", "m1:x", "a/b", "a\nb",
+        ] {
+            let why = validate_target(bad).unwrap_err();
+            assert!(
+                why.starts_with(&format!("--target `{}` is invalid", bad.escape_debug())),
+                "{bad:?}: {why}"
+            );
+        }
+    }
 
     #[test]
     fn project_accepts_letters_digits_dash_underscore() {

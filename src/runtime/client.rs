@@ -73,11 +73,14 @@ impl Flavour {
 
 /// Where a project's instances live on the client's side: a remote of the
 /// client's (`lxc remote list`) and a project on that server, each `None`
-/// for the client's default.
+/// for the client's default; and, for a remote that is a cluster, the
+/// member (or `@group`) new instances go to (`--target`), `None` to let the
+/// cluster choose.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Placement {
     pub remote: Option<String>,
     pub project: Option<String>,
+    pub target: Option<String>,
 }
 
 /// A client program, its command set, and where its calls go.
@@ -122,6 +125,14 @@ impl Client {
             args.push(format!("--project={project}").into());
         }
         args
+    }
+
+    /// `--target=MEMBER` for a call that makes an instance (`init`/`create`,
+    /// `copy`), when a cluster member is asked for: one argument, so the
+    /// value can never be read as another option.
+    pub fn target(&self) -> Option<OsString> {
+        let target = self.placement.target.as_ref()?;
+        Some(format!("--target={target}").into())
     }
 
     /// `name` (an instance, `instance/snapshot`, or an image alias) as the
@@ -195,6 +206,7 @@ mod tests {
         client.placement = Placement {
             remote: Some("loop".into()),
             project: Some("team".into()),
+            target: None,
         };
         assert_eq!(strings(client.word("start")), ["start", "--project=team"]);
         assert_eq!(client.at("web-dev"), "loop:web-dev");
@@ -208,5 +220,13 @@ mod tests {
         let plain = Client::new("lxc");
         assert_eq!(plain.api("/1.0/instances"), "/1.0/instances");
         assert_eq!(plain.at("web-dev"), "web-dev");
+        assert_eq!(plain.target(), None);
+    }
+
+    #[test]
+    fn a_target_is_one_argument() {
+        let mut client = Client::new("incus");
+        client.placement.target = Some("-x --force".into());
+        assert_eq!(client.target(), Some("--target=-x --force".into()));
     }
 }

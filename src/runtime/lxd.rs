@@ -205,8 +205,16 @@ impl LxdRuntime {
     /// Checks that `client` exists and a daemon answers it; fails with
     /// `RuntimeUnavailable` saying what to install or start.
     fn connect(client: &'static str, placement: Placement) -> Result<LxdRuntime> {
-        Self::probe(client, placement)
-            .map_err(|why| Error::RuntimeUnavailable(format!("{why}; {TRY_FAKE}")).into())
+        // The fake runtime has no remotes: no use suggesting it for one.
+        let remote = placement.remote.is_some();
+        Self::probe(client, placement).map_err(|why| {
+            let why = if remote {
+                why
+            } else {
+                format!("{why}; {TRY_FAKE}")
+            };
+            Error::RuntimeUnavailable(why).into()
+        })
     }
 
     /// [`Self::connect`]'s work: the runtime, or why not and what to do.
@@ -223,12 +231,17 @@ impl LxdRuntime {
         let advice = Advice::for_client(client);
         let cmdline = runtime.cmdline(&args);
         match runtime.command(&args).output() {
-            Ok(out) if out.status.success() => Ok(runtime),
-            Ok(out) => Err(format!(
-                "`{cmdline}` failed: {}; {}",
-                one_line(&out.stderr, out.status),
-                advice.start
-            )),
+            Ok(out) if out.status.success() => match &runtime.client.placement.remote {
+                Some(remote) => runtime.check_trusted(remote, &out.stdout).map(|()| runtime),
+                None => Ok(runtime),
+            },
+            Ok(out) => {
+                let stderr = one_line(&out.stderr, out.status);
+                match &runtime.client.placement.remote {
+                    Some(remote) => Err(runtime.remote_failed(remote, &cmdline, stderr)),
+                    None => Err(format!("`{cmdline}` failed: {stderr}; {}", advice.start)),
+                }
+            }
             Err(err) if err.kind() == io::ErrorKind::NotFound => Err(format!(
                 "`{client}` is not installed (not found on PATH); {}",
                 advice.install
@@ -238,6 +251,49 @@ impl LxdRuntime {
                 advice.install
             )),
         }
+    }
+
+    /// Why `remote` cannot be used, from the client's stderr for
+    /// `cmdline`: one line naming the remote and what to do.
+    fn remote_failed(&self, remote: &str, cmdline: &str, stderr: String) -> String {
+        let client = self.client.program;
+        let failure = Failure {
+            message: String::new(),
+            stderr,
+        };
+        let stderr = &failure.stderr;
+        match failure.kind() {
+            FailureKind::NoSuchRemote => format!(
+                "remote `{remote}` is not one of `{client}`'s remotes (`{client} remote list`): \
+                 add it with `{client} remote add {remote} HOST:8443 --token TOKEN`, or drop \
+                 --remote / `remote:` to use the local daemon"
+            ),
+            FailureKind::Unreachable => format!(
+                "remote `{remote}` cannot be reached (`{cmdline}`: {stderr}); check that its \
+                 daemon is running and listens on the address `{client} remote list` shows \
+                 (its `core.https_address`)"
+            ),
+            _ => format!("remote `{remote}` cannot be used: `{cmdline}` failed: {stderr}"),
+        }
+    }
+
+    /// Fails unless `GET /1.0` (its body `body`) says the remote trusts
+    /// this client: an untrusted client still gets an answer to `/1.0`
+    /// (`"auth": "untrusted"`), and "not authorized" for everything else.
+    fn check_trusted(&self, remote: &str, body: &[u8]) -> Result<(), String> {
+        let auth = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|server| server.get("auth")?.as_str().map(str::to_owned));
+        if auth.as_deref() == Some("trusted") {
+            return Ok(());
+        }
+        let client = self.client.program;
+        Err(format!(
+            "remote `{remote}` does not trust this client (it answers as `{}`): on the \
+             server, `{client} config trust add` makes a token; here, `{client} remote remove \
+             {remote}` and `{client} remote add {remote} HOST:8443 --token TOKEN`",
+            auth.as_deref().unwrap_or("unknown")
+        ))
     }
 
     /// `client` with `args`, stdin closed and messages in English, so the
@@ -320,7 +376,12 @@ impl LxdRuntime {
             Err(failure) if failure.kind() == FailureKind::Missing => return Ok(None),
             Err(failure) => bail!(failure.message),
         };
-        serde_json::from_str(&body)
+        // The client prints nothing at all for an empty object: `GET
+        // /1.0/operations` on a server (or in a project) with no operations
+        // has metadata `{}` (seen with LXD 5.0.2 and Incus 6.0.4; `query
+        // --raw` shows it), which `busy` must read as "none running".
+        let body = if body.trim().is_empty() { "{}" } else { &body };
+        serde_json::from_str(body)
             .map(Some)
             .with_context(|| format!("`{}` printed JSON lxdev cannot read", self.cmdline(&args)))
     }
@@ -592,8 +653,17 @@ enum FailureKind {
     /// "InstanceSnapshot not found", "Snapshot x/y does not exist"): a
     /// 404 for `query`, a refusal for anything else.
     Missing,
-    /// The daemon's unix socket could not be reached.
+    /// The daemon could not be reached: its unix socket, or a remote's
+    /// HTTPS address ("Unable to connect to: HOST:PORT").
     Unreachable,
+    /// The client has no remote by the name a call used ("The remote "x"
+    /// doesn't exist").
+    NoSuchRemote,
+    /// `--target` was given to a server that is not a cluster ("Target
+    /// only allowed when clustered" from `init`/`create`, "To use --target,
+    /// the destination remote must be a cluster" from `copy`; LXD 5.0 and
+    /// Incus 6.0).
+    NotClustered,
     /// The instance is busy with another operation ("Instance is busy
     /// running a "stop" operation").
     Busy,
@@ -611,12 +681,20 @@ impl Failure {
         let says = |shapes: &[&str]| shapes.iter().any(|shape| stderr.contains(shape));
         if says(&["already exists", "unique constraint failed"]) {
             FailureKind::Taken
+        } else if says(&["the remote \""]) && says(&["doesn't exist"]) {
+            FailureKind::NoSuchRemote
+        } else if says(&[
+            "target only allowed when clustered",
+            "to use --target, the destination remote must be a cluster",
+        ]) {
+            FailureKind::NotClustered
         } else if says(&["not found", "does not exist"]) {
             FailureKind::Missing
         } else if says(&[
             "connect: connection refused",
             "connect: no such file or directory",
             "connect: permission denied",
+            "unable to connect to",
         ]) {
             FailureKind::Unreachable
         } else if says(&["is busy"]) {
@@ -633,9 +711,22 @@ impl Failure {
     /// be reached) is marked [`super::Refused`], so callers put their record
     /// back as it was; anything else may have changed something.
     fn into_error(self) -> anyhow::Error {
+        if self.kind() == FailureKind::NotClustered {
+            return super::refused(
+                Error::Usage(format!(
+                    "{}; --target names a member of a cluster, and this server is not one: \
+                     drop --target",
+                    self.message
+                ))
+                .into(),
+            );
+        }
         let refused = matches!(
             self.kind(),
-            FailureKind::Missing | FailureKind::Unreachable | FailureKind::Raced
+            FailureKind::Missing
+                | FailureKind::Unreachable
+                | FailureKind::NoSuchRemote
+                | FailureKind::Raced
         );
         let err = anyhow!(self.message);
         if refused { super::refused(err) } else { err }
@@ -867,6 +958,10 @@ impl Runtime for LxdRuntime {
         }
     }
 
+    fn remote(&self) -> Option<&str> {
+        self.client.placement.remote.as_deref()
+    }
+
     fn current_project(&self) -> Result<Option<String>> {
         if self.client.placement.project.is_some() {
             return Ok(None);
@@ -880,6 +975,7 @@ impl Runtime for LxdRuntime {
     fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Image(image)])?;
         let mut args = self.client.verb(Verb::Create);
+        args.extend(self.client.target());
         args.extend(Self::tag_args(tags));
         for config in DOCKER_READY {
             args.extend(["-c".into(), (*config).into()]);
@@ -911,6 +1007,7 @@ impl Runtime for LxdRuntime {
             check_names(&[RuntimeName::Snapshot(snap)])?;
         }
         let mut args = self.client.word("copy");
+        args.extend(self.client.target());
         if snapshot.is_none() {
             args.push("--instance-only".into());
         }
@@ -1000,6 +1097,8 @@ impl Runtime for LxdRuntime {
     /// A running daemon operation on the instance (or one of its
     /// snapshots), else a client process on this host still naming it: a
     /// client orphaned by a killed lxdev may not have reached the daemon yet.
+    /// On a remote the operations are the remote daemon's (anyone's work on
+    /// the instance is seen), but the processes are only this host's.
     fn busy(&self, instance: &str) -> Result<Option<String>> {
         let ops: Option<ApiOperations> = self.query("/1.0/operations?recursion=1")?;
         let path = format!("/1.0/instances/{instance}");
@@ -1023,8 +1122,12 @@ impl Runtime for LxdRuntime {
                 )));
             }
         }
-        Ok(orphaned_client(self.client.program, instance)
-            .map(|(pid, cmdline)| format!("pid {pid} is still running `{cmdline}`")))
+        // The client names the instance as `REMOTE:NAME` on a remote; a bare
+        // `NAME` there would be another server's instance.
+        Ok(
+            orphaned_client(self.client.program, &self.client.at(instance))
+                .map(|(pid, cmdline)| format!("pid {pid} is still running `{cmdline}`")),
+        )
     }
 
     fn start(&self, instance: &str) -> Result<()> {
@@ -1181,13 +1284,6 @@ impl Runtime for LxdRuntime {
         Ok(state.as_ref().and_then(global_address))
     }
 
-    /// `publish --alias=ALIAS -- INSTANCE user.lxdev.project=PROJECT`: the
-    /// property after the instance becomes an image property, which
-    /// `image list` filters on.
-    /// In this instance's config queue: the daemon updates an instance's
-    /// config as a whole, and refuses one of two concurrent updates
-    /// ("ETag doesn't match"). One lost to a client outside lxdev is tried
-    /// again.
     /// In this instance's config queue: the daemon updates an instance's
     /// config as a whole, and refuses one of two concurrent updates
     /// ("ETag doesn't match"). One lost to a client outside lxdev is tried
@@ -1253,6 +1349,12 @@ impl Runtime for LxdRuntime {
         Ok(())
     }
 
+    /// `publish --alias=ALIAS -- INSTANCE [REMOTE:] user.lxdev.project=PROJECT`:
+    /// the property after the instance becomes an image property, which
+    /// `image list` filters on. On a remote the destination `REMOTE:` is
+    /// named too: without it the client publishes to its *default* remote
+    /// (seen with LXD 5.0: a remote instance's image went to the default
+    /// remote), not to the server the instance is on.
     fn publish(&self, instance: &str, alias: &str, project: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Alias(alias)])?;
         let mut args = self.client.word("publish");
@@ -1261,11 +1363,15 @@ impl Runtime for LxdRuntime {
             format!("--alias={alias}").into(),
             "--".into(),
             self.client.at(instance).into(),
-            format!("user.lxdev.project={project}").into(),
         ]);
+        if self.client.placement.remote.is_some() {
+            args.push(self.client.at("").into());
+        }
+        args.push(format!("user.lxdev.project={project}").into());
         let remedy = format!(
-            "pick another alias or delete it with `{} image delete {alias}`",
-            self.client
+            "pick another alias or delete it with `{} image delete {}`",
+            self.client,
+            self.client.at(alias)
         );
         self.run_making(&args, &format!("image alias `{alias}`"), &remedy)
     }
@@ -1349,7 +1455,10 @@ struct ApiOperation {
 }
 
 /// A process on this host running `client` with `instance` (or
-/// `instance/snapshot`) among its arguments.
+/// `instance/snapshot`) among its arguments, `instance` spelled as the
+/// client is given it (`REMOTE:NAME` on a remote). Only this host's
+/// processes can be seen: a client still running on another machine is
+/// not found here.
 fn orphaned_client(client: &str, instance: &str) -> Option<(u32, String)> {
     let snapshot_prefix = format!("{instance}/");
     let (pid, args) = crate::process::find(|_, args| {
@@ -1510,6 +1619,192 @@ mod tests {
         }
     }
 
+    /// A client `lxc` in `dir` that prints `stdout` and `stderr` and exits
+    /// `status`, whatever it is asked.
+    fn stub_client(dir: &std::path::Path, stdout: &str, stderr: &str, status: i32) -> &'static str {
+        use std::os::unix::fs::PermissionsExt;
+        let client = dir.join("lxc");
+        std::fs::write(
+            &client,
+            format!(
+                "#!/bin/sh\nprintf '%s' '{stdout}'\nprintf '%s\\n' '{stderr}' >&2\nexit {status}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Box::leak(client.to_str().unwrap().to_owned().into_boxed_str())
+    }
+
+    fn on_remote(remote: &str) -> Placement {
+        Placement {
+            remote: Some(remote.to_owned()),
+            ..Placement::default()
+        }
+    }
+
+    /// What the real clients print, from LXD 5.0.2 and Incus 6.0.4: an
+    /// unknown remote, one that refuses connections, one that does not
+    /// trust this client. Each is one line naming the remote, exit 69.
+    #[test]
+    fn a_remote_that_cannot_be_used_is_named_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let unknown = stub_client(
+            dir.path(),
+            "",
+            "Error: The remote \"nosuch\" doesn'\\''t exist",
+            1,
+        );
+        let err = LxdRuntime::connect(unknown, on_remote("nosuch")).unwrap_err();
+        assert_eq!(crate::exit_code::for_error(&err), 69);
+        let message = unavailable_message(err);
+        assert!(
+            message.starts_with(&format!(
+                "remote `nosuch` is not one of `{unknown}`'s remotes (`{unknown} remote list`): \
+                 add it with `{unknown} remote add nosuch HOST:8443 --token TOKEN`"
+            )),
+            "{message}"
+        );
+        assert!(
+            !message.contains('\n') && !message.contains("fake"),
+            "{message}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let refused = stub_client(
+            dir.path(),
+            "",
+            "Error: Get \"https://127.0.0.1:9/1.0\": Unable to connect to: 127.0.0.1:9 \
+             ([dial tcp 127.0.0.1:9: connect: connection refused])",
+            1,
+        );
+        let err = LxdRuntime::connect(refused, on_remote("far")).unwrap_err();
+        assert_eq!(crate::exit_code::for_error(&err), 69);
+        let message = unavailable_message(err);
+        assert!(
+            message.starts_with(&format!(
+                "remote `far` cannot be reached (`{refused} query far:/1.0`: Error: Get"
+            )),
+            "{message}"
+        );
+        assert!(message.contains("connection refused"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let untrusted = stub_client(dir.path(), r#"{"auth": "untrusted"}"#, "", 0);
+        let err = LxdRuntime::connect(untrusted, on_remote("far")).unwrap_err();
+        assert_eq!(crate::exit_code::for_error(&err), 69);
+        let message = unavailable_message(err);
+        assert!(
+            message
+                .starts_with("remote `far` does not trust this client (it answers as `untrusted`)"),
+            "{message}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let trusted = stub_client(dir.path(), r#"{"auth": "trusted"}"#, "", 0);
+        let runtime = LxdRuntime::connect(trusted, on_remote("far")).unwrap();
+        assert_eq!(runtime.location(), "lxd (remote far)");
+    }
+
+    /// `--target` reaches the client's argv of `init`/`create` and `copy`,
+    /// as one argument before `--`, and no other call.
+    #[test]
+    fn a_target_reaches_create_and_copy_only() {
+        use std::os::unix::fs::PermissionsExt;
+        for program in ["lxc", "incus"] {
+            let dir = tempfile::tempdir().unwrap();
+            let log = dir.path().join("argv");
+            let client = dir.path().join(program);
+            std::fs::write(
+                &client,
+                format!(
+                    "#!/bin/sh\necho \"$*\" >> '{}'\necho 'Error: boom' >&2\nexit 1\n",
+                    log.display()
+                ),
+            )
+            .unwrap();
+            std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let mut rt = LxdRuntime {
+                client: Client::new(Box::leak(
+                    client.to_str().unwrap().to_owned().into_boxed_str(),
+                )),
+                lock_dir: None,
+            };
+            rt.client.placement = Placement {
+                remote: Some("far".into()),
+                project: None,
+                target: Some("@gpu".into()),
+            };
+            let tags = Tags {
+                project: "web",
+                config_path: std::path::Path::new("/p/containers.yaml"),
+            };
+            assert!(rt.create("web-a", "busybox", &tags).is_err());
+            assert!(rt.clone_instance("web-a", None, "web-b", &tags).is_err());
+            assert!(
+                rt.clone_instance("web-a", Some("s1"), "web-c", &tags)
+                    .is_err()
+            );
+            assert!(rt.start("web-a").is_err());
+            let calls = std::fs::read_to_string(&log).unwrap();
+            let calls: Vec<&str> = calls.lines().collect();
+            let create = if program == "incus" { "create" } else { "init" };
+            assert_eq!(
+                calls,
+                [
+                    format!(
+                        "{create} --target=@gpu -c user.lxdev.project=web \
+                         -c user.lxdev.config=/p/containers.yaml -c security.nesting=true \
+                         -c security.syscalls.intercept.mknod=true \
+                         -c security.syscalls.intercept.setxattr=true -- far:busybox far:web-a"
+                    ),
+                    "copy --target=@gpu --instance-only -c user.lxdev.project=web \
+                     -c user.lxdev.config=/p/containers.yaml -- far:web-a far:web-b"
+                        .to_owned(),
+                    "copy --target=@gpu -c user.lxdev.project=web \
+                     -c user.lxdev.config=/p/containers.yaml -- far:web-a/s1 far:web-c"
+                        .to_owned(),
+                    "start -- far:web-a".to_owned(),
+                ],
+                "{program}"
+            );
+        }
+    }
+
+    /// `busy` looks for orphaned clients by the argument the client was
+    /// given: `REMOTE:NAME` on a remote, where a bare `NAME` is another
+    /// server's instance.
+    #[test]
+    fn an_orphaned_client_is_found_by_its_remote_name() {
+        use std::os::unix::process::CommandExt;
+        let instance = format!("lxdevorphan{}", std::process::id());
+        let remote_name = format!("far:{instance}");
+        // Named `lxc` in its argv, as the client lxdev spawned would be.
+        let mut child = std::process::Command::new("sh")
+            .arg0("lxc")
+            .args(["-c", "sleep 30 & wait", &remote_name])
+            .spawn()
+            .unwrap();
+        // Between fork and exec the child still shows our own command line.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while crate::process::arguments(child.id()).and_then(|a| a.first().cloned())
+            != Some("lxc".to_owned())
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut client = Client::new("lxc");
+        client.placement = on_remote("far");
+        let found = orphaned_client("lxc", &client.at(&instance));
+        let bare = orphaned_client("lxc", &instance);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let (pid, cmdline) = found.expect("the client naming far:NAME is found");
+        assert_eq!(pid, child.id());
+        assert!(cmdline.ends_with(&remote_name), "{cmdline}");
+        assert_eq!(bare, None, "a bare name is another server's instance");
+    }
+
     #[test]
     fn failures_are_classified_by_what_the_clients_say() {
         let kind = |stderr: &str| {
@@ -1540,6 +1835,25 @@ mod tests {
             kind("Error: Instance is busy running a \"stop\" operation"),
             FailureKind::Busy
         );
+        assert_eq!(
+            kind("Error: The remote \"nosuch\" doesn't exist"),
+            FailureKind::NoSuchRemote
+        );
+        assert_eq!(
+            kind(
+                "Error: Get \"https://127.0.0.1:9/1.0\": Unable to connect to: 127.0.0.1:9 \
+                 ([dial tcp 127.0.0.1:9: connect: no route to host])"
+            ),
+            FailureKind::Unreachable
+        );
+        assert_eq!(
+            kind("Error: Target only allowed when clustered"),
+            FailureKind::NotClustered
+        );
+        assert_eq!(
+            kind("Error: To use --target, the destination remote must be a cluster"),
+            FailureKind::NotClustered
+        );
         assert_eq!(kind("Error: Failed to run: rsync: ..."), FailureKind::Other);
     }
 
@@ -1565,6 +1879,18 @@ mod tests {
         let instance = Instance::from(api);
         assert_eq!(instance.snapshots, ["s1", "s2"]);
         assert_eq!(instance.project_tag.as_deref(), Some("web"));
+    }
+
+    /// The client prints nothing for `/1.0/operations` when the server has
+    /// no operations at all (metadata `{}`): nothing is running.
+    #[test]
+    fn no_operations_at_all_means_none_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = LxdRuntime {
+            client: Client::new(stub_client(dir.path(), "", "", 0)),
+            lock_dir: None,
+        };
+        assert_eq!(rt.busy("lxdevnoops-a").unwrap(), None);
     }
 
     #[test]

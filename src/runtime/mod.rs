@@ -187,6 +187,11 @@ pub trait Runtime: Send + Sync {
         self.name().to_owned()
     }
 
+    /// The client's remote calls go to, when not the client's default.
+    fn remote(&self) -> Option<&str> {
+        None
+    }
+
     /// The project the client would use when a file names none (its
     /// current one), for `init` to record; `None` where projects do not
     /// exist (fake) or one is already set.
@@ -374,8 +379,8 @@ pub fn select(
     let lxd = match name {
         Some("fake") if placement != Placement::default() => {
             return Err(crate::error::Error::Usage(
-                "the fake runtime has no remotes or projects: drop `remote:` and \
-                 `runtime_project:` (or --remote) to use it"
+                "the fake runtime has no remotes, projects or clusters: drop `remote:` and \
+                 `runtime_project:` (or --remote, --target) to use it"
                     .to_owned(),
             )
             .into());

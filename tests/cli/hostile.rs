@@ -18,6 +18,10 @@ pub const BAD_SNAPSHOTS: &[&str] = &["..", ".", "-x", "--reuse", "a/b", "a b", "
 /// `-c...` sets a config key).
 pub const BAD_IMAGES: &[&str] = &["-csecurity.privileged=true", "--empty", "a b", "a\nb"];
 
+/// `--target` values that must never reach a runtime: options to
+/// `lxc init`/`lxc copy`, or not a member name at all.
+pub const BAD_TARGETS: &[&str] = &["-x", "--force", "@-x", "m1 --empty", "a\nb"];
+
 /// Each hostile command line, against container `web`, with the bad value
 /// it carries. `--` (or `--opt=VALUE`) keeps lxdev's own parser from taking
 /// a leading `-` as one of its options, as a user would type it.
@@ -32,6 +36,19 @@ pub fn hostile_commands() -> Vec<(Vec<String>, &'static str)> {
     }
     for &image in BAD_IMAGES {
         commands.push((words(&["container", "create", "y", "--", image]), image));
+    }
+    // A cluster member a client would read as an option (`--target=VALUE`
+    // is how a user gets a leading `-` past lxdev's own parser).
+    for &target in BAD_TARGETS {
+        let option = format!("--target={target}");
+        commands.push((
+            words(&["container", "create", "y", "busybox", &option]),
+            target,
+        ));
+        commands.push((
+            words(&["container", "clone", "web", "copy", &option]),
+            target,
+        ));
     }
     commands
 }
@@ -128,4 +145,19 @@ fn a_file_with_a_hostile_snapshot_name_is_invalid() {
         .code(65)
         .stderr(predicate::str::contains("`--reuse`"));
     assert_eq!(project.bytes(), before);
+}
+
+/// A well-formed `--target` on the fake runtime, which has no clusters, is
+/// refused (exit 2) before anything is reserved, naming what to drop.
+#[test]
+fn a_target_on_the_fake_runtime_is_refused() {
+    let project = Project::new();
+    let before = project.bytes();
+    project
+        .lxdev(["container", "create", "web", "busybox", "--target", "node2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--target"));
+    assert_eq!(project.bytes(), before);
+    assert!(project.runtime_instances().is_empty());
 }

@@ -33,29 +33,32 @@ use crate::runtimes::{self, TestRuntime};
 use crate::support::Project;
 
 /// The image scripts/setup-lxd.sh imports under this alias.
-const IMAGE: &str = "busybox";
+pub(crate) const IMAGE: &str = "busybox";
 
 /// Numbers the projects of this test process.
 static NEXT_PROJECT: AtomicUsize = AtomicUsize::new(0);
 
 /// What LXD says about one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct LxdInstance {
-    status: String,
-    snapshots: BTreeSet<String>,
-    config: BTreeMap<String, String>,
+pub(crate) struct LxdInstance {
+    pub(crate) status: String,
+    pub(crate) snapshots: BTreeSet<String>,
+    pub(crate) config: BTreeMap<String, String>,
     /// Its own devices' names (not its profiles').
-    devices: BTreeSet<String>,
+    pub(crate) devices: BTreeSet<String>,
 }
 
 /// A project with `runtime: lxd` (or `incus`), and the cleanup of its
 /// instances.
-struct LxdProject {
-    project: Project,
-    name: String,
-    rt: TestRuntime,
+pub(crate) struct LxdProject {
+    pub(crate) project: Project,
+    pub(crate) name: String,
+    pub(crate) rt: TestRuntime,
     /// The file's `runtime_project:`, when it names one.
     place: Option<String>,
+    /// An environment variable every lxdev this fixture runs gets (the
+    /// client's config directory, for the remote tests).
+    pub(crate) client_env: Option<(&'static str, std::path::PathBuf)>,
 }
 
 impl LxdProject {
@@ -63,11 +66,11 @@ impl LxdProject {
     /// temp dir whose containers.yaml is project `lxt<pid>x<n>` with
     /// `runtime: <it>` and no containers. Made lazily: one runtime's
     /// project is cleaned up before the next one's starts.
-    fn each(test: &str) -> impl Iterator<Item = LxdProject> {
+    pub(crate) fn each(test: &str) -> impl Iterator<Item = LxdProject> {
         runtimes::reachable(test).into_iter().map(LxdProject::start)
     }
 
-    fn start(rt: TestRuntime) -> LxdProject {
+    pub(crate) fn start(rt: TestRuntime) -> LxdProject {
         LxdProject::start_in(rt, next_name(), None)
     }
 
@@ -84,6 +87,7 @@ impl LxdProject {
             name,
             rt,
             place: place.map(str::to_owned),
+            client_env: None,
         };
         lxd.assert_agree_and_ready();
         lxd
@@ -97,7 +101,7 @@ impl LxdProject {
     }
 
     /// `lxdev ARGS...` in the project dir with this project's runtime.
-    fn lxdev<I, S>(&self, args: I) -> Command
+    pub(crate) fn lxdev<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -106,13 +110,16 @@ impl LxdProject {
     }
 
     /// The same as a std::process::Command, for spawning in parallel.
-    fn spawn<I, S>(&self, args: I) -> std::process::Command
+    pub(crate) fn spawn<I, S>(&self, args: I) -> std::process::Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
         let mut cmd = self.project.spawn_lxdev(args);
         cmd.env("LXDEV_RUNTIME", self.rt.name);
+        if let Some((var, value)) = &self.client_env {
+            cmd.env(var, value);
+        }
         cmd
     }
 
@@ -130,7 +137,7 @@ impl LxdProject {
 
     /// Runs `lxdev ARGS...`, asserts it succeeded and that the file and LXD
     /// agree with every entry ready.
-    fn ok<const N: usize>(&self, args: [&str; N]) -> Assert {
+    pub(crate) fn ok<const N: usize>(&self, args: [&str; N]) -> Assert {
         let assert = self.lxdev(args).assert().success();
         self.assert_agree_and_ready();
         assert
@@ -138,7 +145,7 @@ impl LxdProject {
 
     /// Runs `lxdev ARGS...`, asserts it exited `code` and left the file
     /// byte for byte as it was, agreeing with LXD.
-    fn fails<const N: usize>(&self, args: [&str; N], code: i32) -> Assert {
+    pub(crate) fn fails<const N: usize>(&self, args: [&str; N], code: i32) -> Assert {
         let before = self.project.bytes();
         let assert = self.lxdev(args).assert().code(code);
         assert_eq!(
@@ -152,17 +159,17 @@ impl LxdProject {
     }
 
     /// The LXD instance name of container `name`.
-    fn instance(&self, name: &str) -> String {
+    pub(crate) fn instance(&self, name: &str) -> String {
         format!("{}-{name}", self.name)
     }
 
     /// LXD's instances named `<project>-...`.
-    fn instances(&self) -> BTreeMap<String, LxdInstance> {
+    pub(crate) fn instances(&self) -> BTreeMap<String, LxdInstance> {
         lxd_instances(self.rt, self.place.as_deref(), &format!("{}-", self.name))
     }
 
     /// What LXD says about container `name`; panics if it has no instance.
-    fn lxd(&self, name: &str) -> LxdInstance {
+    pub(crate) fn lxd(&self, name: &str) -> LxdInstance {
         let instance = self.instance(name);
         self.instances()
             .remove(&instance)
@@ -194,7 +201,7 @@ impl LxdProject {
         (file != runtime).then(|| format!("containers.yaml has {file:?}\nLXD has {runtime:?}"))
     }
 
-    fn assert_agree(&self) {
+    pub(crate) fn assert_agree(&self) {
         if let Some(why) = self.disagreement() {
             panic!(
                 "containers.yaml and LXD disagree:\n{why}\n--- containers.yaml ---\n{}",
@@ -204,7 +211,7 @@ impl LxdProject {
     }
 
     /// Agreement, and no entry or snapshot in flight or failed.
-    fn assert_agree_and_ready(&self) {
+    pub(crate) fn assert_agree_and_ready(&self) {
         self.assert_agree();
         for (name, c) in &self.project.config().containers {
             assert!(
@@ -222,7 +229,7 @@ impl LxdProject {
         }
     }
 
-    fn container_names(&self) -> Vec<String> {
+    pub(crate) fn container_names(&self) -> Vec<String> {
         self.project.container_names()
     }
 }
@@ -318,7 +325,7 @@ fn parse_instance(api: &Value) -> LxdInstance {
 }
 
 /// A fresh lxdev project name, `lxt<pid>x<n>`.
-fn next_name() -> String {
+pub(crate) fn next_name() -> String {
     format!(
         "lxt{}x{}",
         std::process::id(),
@@ -370,11 +377,11 @@ impl Drop for RuntimeProject {
     }
 }
 
-fn set(names: &[&str]) -> BTreeSet<String> {
+pub(crate) fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-fn json_stdout(assert: &Assert) -> Value {
+pub(crate) fn json_stdout(assert: &Assert) -> Value {
     serde_json::from_slice(&assert.get_output().stdout).expect("--json prints JSON")
 }
 
@@ -692,12 +699,12 @@ fn up_down_exec_and_list_follow_lxd() {
 /// after each, a newline after the call) and then runs the real client.
 /// lxdev spawns `lxc` by name, so a PATH starting with this directory makes
 /// every call it makes go through the shim.
-struct RecordingShim {
+pub(crate) struct RecordingShim {
     dir: tempfile::TempDir,
 }
 
 impl RecordingShim {
-    fn new(client: &str) -> RecordingShim {
+    pub(crate) fn new(client: &str) -> RecordingShim {
         use std::os::unix::fs::PermissionsExt;
         let path = std::env::var_os("PATH").unwrap_or_default();
         let real = std::env::split_paths(&path)
@@ -718,7 +725,7 @@ impl RecordingShim {
     }
 
     /// PATH with the shim first.
-    fn path(&self) -> std::ffi::OsString {
+    pub(crate) fn path(&self) -> std::ffi::OsString {
         let rest = std::env::var_os("PATH").unwrap_or_default();
         let dirs =
             std::iter::once(self.dir.path().to_path_buf()).chain(std::env::split_paths(&rest));
@@ -726,7 +733,7 @@ impl RecordingShim {
     }
 
     /// Every recorded call, as its arguments.
-    fn calls(&self) -> Vec<Vec<String>> {
+    pub(crate) fn calls(&self) -> Vec<Vec<String>> {
         let log = std::fs::read(self.dir.path().join("calls.log")).unwrap_or_default();
         String::from_utf8_lossy(&log)
             .split("\0\n")

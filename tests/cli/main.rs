@@ -17,6 +17,7 @@ mod locking;
 mod lxd;
 mod project;
 mod provision;
+mod remote;
 mod robustness;
 #[path = "../common/runtimes.rs"]
 mod runtimes;

@@ -78,6 +78,23 @@ pub fn reachable(test: &str) -> Vec<TestRuntime> {
 }
 
 impl TestRuntime {
+    /// Says on stderr that `test` is skipped on this runtime because of
+    /// `reason` (`fix` says what sets it up), or panics when this runtime is
+    /// required (`LXDEV_REQUIRE_LXD`/`LXDEV_REQUIRE_INCUS`).
+    pub fn skip(&self, test: &str, reason: &str, fix: &str) {
+        if std::env::var_os(self.require).is_some() {
+            panic!(
+                "{test}: {reason} on {} and {} is set; run {fix}",
+                self.name, self.require
+            );
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {test} on {}: {reason} (run {fix})",
+            self.name
+        );
+    }
+
     /// Why `<client> query /1.0` fails, or `None` when it answers.
     fn unreachable(&self) -> Option<String> {
         match self.command(&["query", "/1.0"]).output() {
