@@ -68,7 +68,7 @@ pub fn mount(
 ) -> Result<()> {
     let project = ctx.manager.load()?;
     project.container(name)?;
-    let source = check_source(&project, &ctx.base_dir.join(source), options)?;
+    let source = check_source(&project, source, &ctx.base_dir, options)?;
     check_container_path(path)?;
     let device = match &options.device {
         Some(device) => device.clone(),
@@ -304,9 +304,15 @@ fn report(ctx: &Context, command: &str, changed: &Changed, line: impl Fn(&str) -
 }
 
 /// The source, canonical, once it passes the rules in the module's doc.
-fn check_source(project: &Project, source: &Path, options: &MountOptions) -> Result<PathBuf> {
-    let shown = source.display();
-    let canonical = std::fs::canonicalize(source)
+/// `source` is as typed, relative to `base`.
+fn check_source(
+    project: &Project,
+    source: &str,
+    base: &Path,
+    options: &MountOptions,
+) -> Result<PathBuf> {
+    let shown = source.escape_debug();
+    let canonical = std::fs::canonicalize(base.join(source))
         .map_err(|err| Error::Usage(format!("cannot mount `{shown}`: {err}")))?;
     let home = crate::process::invoking_user_home();
     let is_secret = SECRET_FOLDERS.iter().any(|s| {

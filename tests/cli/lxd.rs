@@ -970,6 +970,17 @@ fn kill_a_create_then_doctor_fix(test: &str, point: KillPoint) {
         );
 
         let before = lxd.project.bytes();
+        // The daemon may still be doing what the killed client asked
+        // (`Creating instance`): doctor then leaves the entry alone. The
+        // case under test starts once that work has ended.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            let out = lxd.lxdev(["doctor"]).output().unwrap();
+            if !String::from_utf8_lossy(&out.stdout).contains("run doctor again when it ends") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
         lxd.lxdev(["doctor"])
             .assert()
             .code(1)
