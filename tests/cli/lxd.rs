@@ -1341,6 +1341,71 @@ fn busybox_gets_its_user_and_a_warning_for_ssh() {
     }
 }
 
+/// A teammate's checked-in file of 6 entries with mixed images, one with a
+/// mount and a forwarded port, on a runtime that has none of them:
+/// `up --all --jobs 3` makes and provisions every one, gives the entry its
+/// devices, and the file (as checked in) and the runtime agree.
+#[test]
+fn up_all_brings_a_checked_in_project_to_an_empty_runtime() {
+    let test = "up_all_brings_a_checked_in_project_to_an_empty_runtime";
+    for lxd in LxdProject::each(test) {
+        if !debian_image(&lxd, test) {
+            continue;
+        }
+        std::fs::create_dir(lxd.project.dir().join("src")).unwrap();
+        let src = std::fs::canonicalize(lxd.project.dir().join("src")).unwrap();
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let entries = format!(
+            "containers:\n\
+             \x20 web:\n    image: {DEBIAN}\n    ports: [\"{port}:22\"]\n    devices:\n\
+             \x20     src:\n        type: disk\n        config:\n          source: {}\n          path: /srv/src\n\
+             \x20     lxdev-port-{port}:\n        type: proxy\n        config:\n\
+             \x20         listen: tcp:127.0.0.1:{port}\n          connect: tcp:127.0.0.1:22\n\
+             \x20 db:\n    image: {DEBIAN}\n\
+             \x20 cache:\n    image: {IMAGE}\n\
+             \x20 queue:\n    image: {IMAGE}\n\
+             \x20 worker:\n    image: {IMAGE}\n\
+             \x20 tools:\n    image: {IMAGE}\n",
+            src.display()
+        );
+        let text = lxd.project.yaml().replace("containers: {}\n", &entries);
+        std::fs::write(lxd.project.config_path(), &text).unwrap();
+        assert!(lxd.instances().is_empty());
+
+        lxd.lxdev(["up", "--all", "--jobs", "3"]).assert().success();
+        let names: BTreeSet<String> = ["web", "db", "cache", "queue", "worker", "tools"]
+            .iter()
+            .map(|n| lxd.instance(n))
+            .collect();
+        let instances = lxd.instances();
+        assert_eq!(instances.keys().cloned().collect::<BTreeSet<_>>(), names);
+        for (name, instance) in &instances {
+            assert_eq!(instance.status, "Running", "{name}");
+        }
+        let want = BTreeSet::from(["src".to_owned(), format!("lxdev-port-{port}")]);
+        assert_eq!(lxd.lxd("web").devices, want);
+        // Provisioned: the dev user and its initial-state, on both images.
+        assert!(lxd.lxd("db").snapshots.contains("initial-state"));
+        lxd.lxdev(["exec", "db", "--", "id", "-un"])
+            .assert()
+            .success()
+            .stdout("dev\n");
+        assert!(
+            ssh_banner(port, Duration::from_secs(60)).is_some(),
+            "the forwarded port reaches web's sshd"
+        );
+        // The checked-in entries are as they were, plus what up recorded
+        // (the initial-state snapshots); file and runtime agree.
+        lxd.assert_agree_and_ready();
+        let config = lxd.project.config();
+        assert_eq!(config.containers["web"].devices.len(), 2);
+    }
+}
+
 /// The host uid that owns the mounted folder in
 /// `mounts_and_ports_work_for_real`: scripts/setup-lxd.sh lets the daemons
 /// map it (`root:1500:1` in /etc/subuid and /etc/subgid).
