@@ -441,3 +441,46 @@ fn doctor_settles_a_device_operation_whose_process_died() {
     assert_eq!(devices["kept"].state, None);
     assert_eq!(devices["src"].state, None);
 }
+
+#[test]
+fn proxy_foreground_forwards_until_ctrl_c_then_stops() {
+    let project = project_with_web();
+    let port = free_port();
+    let text = project.yaml().replace(
+        "    image: busybox\n",
+        &format!("    image: busybox\n    ports: [{port}]\n"),
+    );
+    std::fs::write(project.config_path(), text).unwrap();
+    let before = project.bytes();
+    let mut child = project
+        .spawn_lxdev(["proxy", "web", "--foreground"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let device = format!("lxdev-port-{port}");
+    // Waits for the forwarding to be in place (the command says so on its
+    // own terms: the device is recorded ready and in the runtime).
+    let started = std::time::Instant::now();
+    while !(project.runtime_devices("demo-web").contains(&device)
+        && project.config().containers["web"]
+            .devices
+            .get(&device)
+            .is_some_and(|d| d.state.is_none()))
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "never forwarded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "Ctrl-C is how --foreground ends");
+    assert!(project.runtime_devices("demo-web").is_empty());
+    assert_eq!(project.bytes(), before);
+}
