@@ -20,6 +20,7 @@
 //! timeout of its own (a hung daemon hangs the call); failure
 //! messages are the client's own, in English (`LC_ALL=C`).
 
+mod devices;
 mod files;
 
 use std::collections::BTreeMap;
@@ -135,21 +136,6 @@ impl LxdRuntime {
     /// config lock: nothing but snapshot work on this instance waits.
     fn snapshot_queue(&self, instance: &str) -> Result<Option<FileLock>> {
         self.instance_queue(instance, "snapshots")
-    }
-
-    /// Runs `change` to an instance's config, again (up to 5 times, after
-    /// a short pause) while another change wins the daemon's race.
-    fn config_retried(&self, change: impl Fn() -> Result<()>) -> Result<()> {
-        let mut tries = 0;
-        loop {
-            match change() {
-                Err(err) if tries < 4 && raced(&err) => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(100 * tries));
-                }
-                other => return other,
-            }
-        }
     }
 
     /// Waits for this process's turn at `work` ("snapshots", "config") on
@@ -839,51 +825,6 @@ impl From<ApiInstance> for Instance {
     }
 }
 
-/// Whether `err` is a config change that lost the daemon's race
-/// ([`FailureKind::Raced`]).
-fn raced(err: &anyhow::Error) -> bool {
-    let text = format!("{err:#}").to_lowercase();
-    text.contains("etag doesn't match") || text.contains("matching non-reusable operation")
-}
-
-/// Whether the daemon may map host `ids` (uid, gid) into a container: it
-/// runs as root and maps only the ranges /etc/subuid and /etc/subgid give
-/// `root` (newuidmap refuses the rest at start, with a message naming
-/// neither file).
-fn allowed_to_map((uid, gid): (u32, u32)) -> Result<(), String> {
-    let allows = |file: &str, id: u32| {
-        std::fs::read_to_string(file).is_ok_and(|text| {
-            text.lines().any(|line| {
-                let mut parts = line.trim().split(':');
-                let (Some("root"), Some(start), Some(count)) =
-                    (parts.next(), parts.next(), parts.next())
-                else {
-                    return false;
-                };
-                match (start.parse::<u64>(), count.parse::<u64>()) {
-                    (Ok(start), Ok(count)) => (start..start + count).contains(&u64::from(id)),
-                    _ => false,
-                }
-            })
-        })
-    };
-    let mut missing = Vec::new();
-    if !allows("/etc/subuid", uid) {
-        missing.push(format!("`root:{uid}:1` to /etc/subuid"));
-    }
-    if !allows("/etc/subgid", gid) {
-        missing.push(format!("`root:{gid}:1` to /etc/subgid"));
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(format!(
-        "the runtime may not map host uid {uid} / gid {gid} (the folder's owner) into \
-         containers: add {} (as root), then run the command again; or mount with --shift",
-        missing.join(" and ")
-    ))
-}
-
 /// The client's stderr as one line: the `Error:` lines when there are any
 /// (the rest is progress and notices), else every non-empty line.
 fn one_line(stderr: &[u8], status: ExitStatus) -> String {
@@ -1284,69 +1225,16 @@ impl Runtime for LxdRuntime {
         Ok(state.as_ref().and_then(global_address))
     }
 
-    /// In this instance's config queue: the daemon updates an instance's
-    /// config as a whole, and refuses one of two concurrent updates
-    /// ("ETag doesn't match"). One lost to a client outside lxdev is tried
-    /// again.
     fn device_add(&self, instance: &str, name: &str, spec: &DeviceSpec) -> Result<()> {
-        check_names(&[RuntimeName::Instance(instance), RuntimeName::Device(name)])?;
-        let _turn = self.instance_queue(instance, "config")?;
-        let mut args = self.client.word("config");
-        args.extend(["device".into(), "add".into(), "--".into()]);
-        args.extend(
-            [self.client.at(instance), name.to_owned(), spec.kind.clone()].map(OsString::from),
-        );
-        args.extend(
-            spec.config
-                .iter()
-                .map(|(k, v)| OsString::from(format!("{k}={v}"))),
-        );
-        let remedy = format!(
-            "remove it with `lxdev unmount` or `{} config device remove {instance} {name}`",
-            self.client
-        );
-        self.config_retried(|| {
-            self.run_making(&args, &format!("device `{name}` of `{instance}`"), &remedy)
-        })
+        self.add_device(instance, name, spec)
     }
 
-    /// In this instance's config queue, as [`Self::device_add`].
     fn device_remove(&self, instance: &str, name: &str) -> Result<()> {
-        check_names(&[RuntimeName::Instance(instance), RuntimeName::Device(name)])?;
-        let _turn = self.instance_queue(instance, "config")?;
-        let mut args = self.client.word("config");
-        args.extend(["device".into(), "remove".into(), "--".into()]);
-        args.extend([self.client.at(instance), name.to_owned()].map(OsString::from));
-        self.config_retried(|| self.run(&args).map(drop))
+        self.remove_device(instance, name)
     }
 
-    /// Read, merge, set and restart in this instance's queue, so two
-    /// mounts at once neither lose a line nor restart it twice at once.
     fn map_ids(&self, instance: &str, host: (u32, u32), inside: (u32, u32)) -> Result<()> {
-        check_names(&[RuntimeName::Instance(instance)])?;
-        let _turn = self.instance_queue(instance, "config")?;
-        let found = self
-            .status(instance)?
-            .ok_or_else(|| super::refused(anyhow!("instance `{instance}` does not exist")))?;
-        let merged = super::merged_idmap(found.idmap.as_deref(), host, inside)
-            .map_err(|m| super::refused(Error::Conflict(format!("`{instance}`: {m}")).into()))?;
-        let Some(merged) = merged else {
-            return Ok(());
-        };
-        if self.client.placement.remote.is_none() {
-            allowed_to_map(host).map_err(|m| super::refused(anyhow!(m)))?;
-        }
-        let mut args = self.client.word("config");
-        args.extend(["set".into(), "--".into()]);
-        args.extend([self.client.at(instance), "raw.idmap".into(), merged].map(OsString::from));
-        self.config_retried(|| self.run(&args).map(drop))?;
-        if found.status == "Running" {
-            // The new map applies at the next start; the daemon remaps the
-            // root file system then.
-            self.stop(instance)?;
-            self.start(instance)?;
-        }
-        Ok(())
+        self.map_ids_with_restart(instance, host, inside)
     }
 
     /// `publish --alias=ALIAS -- INSTANCE [REMOTE:] user.lxdev.project=PROJECT`:
