@@ -22,6 +22,7 @@
 
 mod devices;
 mod files;
+mod scripts;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -494,128 +495,6 @@ impl Advice {
                         of the `lxd` group)",
             }
         }
-    }
-}
-
-impl LxdRuntime {
-    /// Runs `sh -c SCRIPT lxdev ARGS...` inside `instance`, not attached to
-    /// a terminal, with `input` on its standard input (secrets go there,
-    /// never on a command line).
-    fn exec_script(
-        &self,
-        instance: &str,
-        script: &str,
-        args: &[&str],
-        input: &[u8],
-    ) -> Result<ScriptOutput> {
-        // Under load, LXD 5.0 sometimes fails an exec it accepted ("Failed
-        // to retrieve PID of executing child process", status 255, seen in
-        // the races): the client's own error, not the script's. The
-        // scripts are safe to run again, so such a failure is retried.
-        let mut tries = 0;
-        loop {
-            let out = self.exec_script_once(instance, script, args, input)?;
-            let clients_error = out.status == 255 && out.stderr.trim_start().starts_with("Error:");
-            tries += 1;
-            if !clients_error || tries == EXEC_TRIES {
-                return Ok(out);
-            }
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    }
-
-    fn exec_script_once(
-        &self,
-        instance: &str,
-        script: &str,
-        args: &[&str],
-        input: &[u8],
-    ) -> Result<ScriptOutput> {
-        use std::io::Write as _;
-        check_names(&[RuntimeName::Instance(instance)])?;
-        let mut argv = self.client.word("exec");
-        argv.push("--force-noninteractive".into());
-        argv.extend([self.client.at(instance).into(), "--".into()]);
-        argv.extend(["sh", "-c", script, "lxdev"].map(OsString::from));
-        argv.extend(args.iter().map(OsString::from));
-        let shown = format!("{} exec {instance} -- sh -c ...", self.client);
-        let mut child = self
-            .command(&argv)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("failed to run `{shown}`"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            // A script that exits early closes its stdin: not our failure.
-            let _ = stdin.write_all(input);
-        }
-        let out = child
-            .wait_with_output()
-            .with_context(|| format!("failed to run `{shown}`"))?;
-        Ok(ScriptOutput {
-            status: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
-    }
-
-    /// Waits until `exec` works in `instance`, then until it has booted
-    /// (`provision::READY_SCRIPT`), within `timeout` in all.
-    fn wait_ready(&self, instance: &str, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match self.exec_script(instance, "true", &[], &[]) {
-                Ok(out) if out.status == 0 => break,
-                Ok(_) | Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Ok(out) => bail!(
-                    "timed out after {}s waiting for `exec` to work in `{instance}`: {}",
-                    timeout.as_secs(),
-                    out.stderr.trim()
-                ),
-                Err(err) => return Err(err),
-            }
-        }
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs()
-            .max(1);
-        let out = self.exec_script(instance, provision::READY_SCRIPT, &[&left.to_string()], &[])?;
-        out.success("waiting for the container to boot").map(drop)
-    }
-}
-
-/// What a script run inside an instance printed, and its exit status.
-struct ScriptOutput {
-    status: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl ScriptOutput {
-    /// `None` when it succeeded, its stderr when it exited with
-    /// [`provision::WARNING_STATUS`], else an error naming `what`.
-    fn done_or_warning(self, what: &str) -> Result<Option<String>> {
-        if self.status == provision::WARNING_STATUS {
-            return Ok(Some(
-                self.stderr.split_whitespace().collect::<Vec<_>>().join(" "),
-            ));
-        }
-        self.success(what).map(|_| None)
-    }
-
-    /// Its stdout, or an error naming `what` and the script's stderr.
-    fn success(self, what: &str) -> Result<String> {
-        if self.status == 0 {
-            return Ok(self.stdout);
-        }
-        bail!(
-            "{what} failed (exit {}): {}",
-            self.status,
-            self.stderr.split_whitespace().collect::<Vec<_>>().join(" ")
-        )
     }
 }
 
