@@ -2,6 +2,7 @@
 //! edits, and the `ConfigManager` that alone locks, reads and writes it.
 
 pub mod document;
+mod layout;
 pub mod ledger;
 mod manager;
 pub mod model;
