@@ -15,6 +15,7 @@ import time
 BIN = os.environ.get("LXDEV_BIN") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "lxdev")
 REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+FLOOR = os.environ.get("LXDEV_BENCH_FLOOR")
 
 
 def env(**extra):
@@ -25,14 +26,18 @@ def env(**extra):
     return e
 
 
-def project(entries=0, runtime="fake", name=None):
-    """A temp project with `entries` ready containers (written directly)."""
+def project(entries=0, runtime="fake", name=None, snapshots=False):
+    """A temp project with `entries` ready containers (written directly),
+    each with one snapshot if `snapshots`."""
     d = tempfile.mkdtemp(prefix="lxdev-bench-")
     name = name or "bench%d" % os.getpid()
     lines = ["project: %s" % name, "runtime: %s" % runtime, "containers:" if entries else "containers: {}"]
     for i in range(entries):
         lines += ["  e%d:" % i, "    image: busybox", "    owner: bench",
                   '    created_at: "2026-01-01T00:00:00.000Z"']
+        if snapshots:
+            lines += ["    snapshots:", "      initial-state:", "        description: Initial state after setup",
+                      '        created_at: "2026-01-01T00:00:00.000Z"']
         os.makedirs(os.path.join(d, ".lxdev/fake/instances/%s-e%d" % (name, i)))
     with open(os.path.join(d, "containers.yaml"), "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -59,16 +64,62 @@ def pct(values, q):
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def one_create(entries):
-    times = []
-    for r in range(REPEATS * 3):
-        d = project(entries)
-        start = time.monotonic()
-        subprocess.run([BIN, "-C", d, "container", "create", "new%d" % r, "busybox"],
-                       env=env(), check=True, stdout=subprocess.DEVNULL)
-        times.append((time.monotonic() - start) * 1000)
+def timed(argv, e=None):
+    """Runs argv; returns (wall ms, peak RSS MB)."""
+    start = time.monotonic()
+    p = subprocess.Popen(argv, env=e or env(), stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = (time.monotonic() - start) * 1000
+    if status != 0:
+        sys.exit("failed: %s" % " ".join(argv))
+    return wall, usage.ru_maxrss / 1024
+
+
+# flock(1) + PyYAML with libyaml (CLoader/CDumper): load, add an entry,
+# dump to a temp file, fsync, atomic replace.
+PYYAML = r"""
+import os, sys, yaml
+path, name = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    data = yaml.load(f, Loader=yaml.CLoader)
+data["containers"][name] = {"image": "busybox", "owner": "bench",
+                            "created_at": "2026-01-01T00:00:00.000Z"}
+tmp = path + ".tmp"
+with open(tmp, "w") as f:
+    yaml.dump(data, f, Dumper=yaml.CDumper, sort_keys=False)
+    f.flush()
+    os.fsync(f.fileno())
+os.replace(tmp, path)
+"""
+
+
+def one_create(entries, snapshots=False, pyyaml=False):
+    """Median wall ms and peak RSS MB of one create (and of flock(1) +
+    PyYAML on the same file, if asked)."""
+    times, rss, py = [], [], []
+    repeats = REPEATS * 3 if entries <= 1000 else REPEATS
+    for r in range(repeats):
+        d = project(entries, snapshots=snapshots)
+        wall, mb = timed([BIN, "-C", d, "container", "create", "new%d" % r, "busybox"])
+        times.append(wall)
+        rss.append(mb)
+        if pyyaml:
+            f = os.path.join(d, "containers.yaml")
+            py.append(timed(["flock", f + ".lock", sys.executable, "-c", PYYAML, f, "py%d" % r])[0])
         shutil.rmtree(d)
-    return statistics.median(times)
+    return statistics.median(times), max(rss), statistics.median(py) if py else None
+
+
+def list_case(entries):
+    d = project(entries)
+    runs = [timed([BIN, "-C", d, "list"]) for _ in range(REPEATS)]
+    shutil.rmtree(d)
+    return statistics.median(w for w, _ in runs), max(m for _, m in runs)
+
+
+def pyyaml_available():
+    return subprocess.run([sys.executable, "-c", "import yaml; yaml.CLoader"],
+                          stderr=subprocess.DEVNULL).returncode == 0 and shutil.which("flock")
 
 
 def parallel_case(n, delay=None):
@@ -85,6 +136,18 @@ def parallel_case(n, delay=None):
         p99s.append(pct(waits, 0.99))
         shutil.rmtree(d)
     return statistics.median(walls), max(fails), statistics.median(p50s), statistics.median(p99s)
+
+
+def floor_case(n):
+    """n parallel runs of the C floor: per process a blocking flock, read,
+    append, write a temp file, fsync, rename."""
+    d = project()
+    start = time.monotonic()
+    procs = [subprocess.Popen([FLOOR, d, "c%d" % i]) for i in range(n)]
+    failures = sum(p.wait() != 0 for p in procs)
+    wall = time.monotonic() - start
+    shutil.rmtree(d)
+    return wall, failures
 
 
 def lxd_reachable():
@@ -114,15 +177,32 @@ def lxd_case():
 
 def main():
     print("lxdev benchmarks: %s, medians of %d runs, %d cores" % (BIN, REPEATS, os.cpu_count()))
-    print("one create, file of 10 entries:     %7.1f ms" % one_create(10))
-    print("one create, file of 1,000 entries:  %7.1f ms" % one_create(1000))
+    print("binary size: %.1f MB" % (os.path.getsize(BIN) / 1e6))
+    print("%-52s %9s %9s" % ("one create (fake runtime, provisioning on)", "median ms", "peak MB"))
+    ms, mb, _ = one_create(10)
+    print("%-52s %9.1f %9.1f" % ("file of 10 entries", ms, mb))
+    ms, mb, _ = one_create(1000, snapshots=True)
+    print("%-52s %9.1f %9.1f" % ("file of 1,000 entries, one snapshot each", ms, mb))
+    py = pyyaml_available()
+    ms, mb, pyms = one_create(10000, pyyaml=py)
+    print("%-52s %9.1f %9.1f" % ("file of 10,000 entries", ms, mb))
+    if py:
+        print("%-52s %9.1f %9s  (lxdev %.1fx faster)" % ("  flock(1) + PyYAML CLoader/CDumper, same file", pyms, "", pyms / ms))
+    else:
+        print("  flock(1) + PyYAML: not available (python3-yaml with libyaml, util-linux flock)")
+    ms, mb = list_case(10000)
+    print("%-52s %9.1f %9.1f" % ("list, 10,000 entries", ms, mb))
     print()
     print("%-44s %8s %9s %12s %12s" % ("parallel creates", "wall s", "failures", "wait p50 ms", "wait p99 ms"))
     cases = [("N=50", 50, None), ("N=200", 200, None),
              ("N=10, LXDEV_FAKE_DELAY_MS=1000", 10, 1000)]
+    floors = []
     for label, n, delay in cases:
         wall, failures, p50, p99 = parallel_case(n, delay)
         print("%-44s %8.2f %9d %12.1f %12.1f" % (label, wall, failures, p50, p99))
+        if n == 200 and FLOOR:
+            floor = statistics.median(floor_case(200)[0] for _ in range(REPEATS))
+            print("%-44s %8.2f %9s   lxdev/floor %.1fx" % ("N=200, C floor (scripts/bench-floor.c)", floor, "", wall / floor))
     if lxd_reachable():
         sequential, parallel, failures = lxd_case()
         print()

@@ -359,6 +359,11 @@ pub(super) fn refuse_foreign_instances(
 pub fn list(ctx: &Context) -> Result<()> {
     let project = ctx.manager.load()?;
     let statuses = runtime_statuses(ctx, &project);
+    // By name: a linear search per entry made `list` quadratic (10,000
+    // entries spent most of their time comparing names).
+    let statuses: Option<std::collections::HashMap<&str, &crate::runtime::Instance>> = statuses
+        .as_ref()
+        .map(|all| all.iter().map(|i| (i.name.as_str(), i)).collect());
     let rows: Vec<serde_json::Value> = project
         .config()
         .containers
@@ -367,7 +372,7 @@ pub fn list(ctx: &Context) -> Result<()> {
             let instance = project.instance_name(name);
             let found = statuses
                 .as_ref()
-                .map(|all| all.iter().find(|i| i.name == instance));
+                .map(|all| all.get(instance.as_str()).copied());
             let status = match found {
                 Some(Some(i)) => i.status.clone(),
                 Some(None) => "missing".to_string(),

@@ -72,6 +72,27 @@ impl Clone for Document {
     }
 }
 
+/// A [`Document`] kept between transactions: `Send`, unlike the document
+/// (rowan's green tree is immutable and shared; its cursor tree is not).
+#[derive(Debug, Clone)]
+pub struct Frozen {
+    green: rowan::GreenNode,
+    indent: usize,
+    may_share: bool,
+}
+
+impl Frozen {
+    /// An independent document with this content, without parsing.
+    pub fn thaw(&self) -> Document {
+        let root = rowan::SyntaxNode::<yaml_edit::Lang>::new_root_mut(self.green.clone());
+        Document {
+            file: YamlFile::cast(root).expect("a frozen document's root is a YAML file"),
+            indent: self.indent,
+            may_share: self.may_share,
+        }
+    }
+}
+
 /// The column yaml-edit puts a new block value at, relative to its key.
 const YAML_EDIT_INDENT: usize = 2;
 
@@ -98,6 +119,15 @@ impl Document {
             indent: detect_indent(text),
             may_share: text.contains('&'),
         })
+    }
+
+    /// This document's content, to be thawed later (see [`Frozen`]).
+    pub fn freeze(&self) -> Frozen {
+        Frozen {
+            green: self.file.syntax().green().into_owned(),
+            indent: self.indent,
+            may_share: self.may_share,
+        }
     }
 
     /// The document as text, with every untouched byte as it was.

@@ -9,7 +9,9 @@
 //!   through two paths (`a/containers.yaml -> ../b/containers.yaml`) has one
 //!   lock, one temp-file namespace and one runtime state directory.
 //! - Nothing is written that lxdev itself could not load: the edited text is
-//!   parsed with the typed model first.
+//!   parsed with the typed model first (`model::parse_changed`: only the
+//!   entries that differ from the text loaded under the lock, when that is
+//!   provably the same as parsing it all).
 //! - Saves are atomic (`fs::atomic`), so `load` needs no lock: a reader sees
 //!   the old file or the new one.
 //! - The lock is released when `update` returns, on error and on panic too
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
+use super::document::Frozen;
 use super::model::{self, Config};
 use super::project::Project;
 use crate::error::Error;
@@ -56,7 +59,18 @@ pub struct ConfigManager {
     /// wait's length (`--verbose`; the benchmark reads it).
     out: Output,
     /// The last text read or written, with its typed model (see `parse`).
-    last_parsed: Mutex<Option<(String, Arc<Config>)>>,
+    last_parsed: Mutex<Option<Parsed>>,
+}
+
+/// A text the typed model accepted, with its model, and its document once
+/// one was parsed: the next transaction that finds the file unchanged (an
+/// uncontended command reads back what it just wrote) parses nothing, and
+/// one that finds it changed parses only the entries that differ.
+#[derive(Debug)]
+struct Parsed {
+    text: String,
+    config: Arc<Config>,
+    doc: Option<Frozen>,
 }
 
 impl ConfigManager {
@@ -159,26 +173,37 @@ impl ConfigManager {
                     .with_context(|| format!("failed to read `{}`", self.path.display()));
             }
         };
-        let config = self.parse(&bytes)?;
+        let (config, doc) = self.parse(&bytes)?;
         // parse has checked UTF-8.
         let text = String::from_utf8(bytes).expect("validated as UTF-8");
-        Ok(Project::new(self.real_path.clone(), text, config))
+        Ok(Project::new(self.real_path.clone(), text, config, doc))
     }
 
-    /// The typed model of `bytes`, reusing the last text this manager read
-    /// or wrote: an uncontended command reads back what it just wrote, and
-    /// parsing is most of a transaction's cost on a large file.
-    fn parse(&self, bytes: &[u8]) -> Result<Arc<Config>> {
+    /// The typed model of `bytes` (and its document, if kept), reusing the
+    /// last text this manager read or wrote: parsing is most of a
+    /// transaction's cost on a large file.
+    fn parse(&self, bytes: &[u8]) -> Result<(Arc<Config>, Option<Frozen>)> {
         let mut last = self.last_parsed.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((text, config)) = last.as_ref()
-            && text.as_bytes() == bytes
+        if let Some(last) = last.as_ref()
+            && last.text.as_bytes() == bytes
         {
-            return Ok(Arc::clone(config));
+            return Ok((Arc::clone(&last.config), last.doc.clone()));
         }
-        let config = Arc::new(model::parse_bytes(bytes, &self.path)?);
-        let text = String::from_utf8_lossy(bytes).into_owned();
-        *last = Some((text, Arc::clone(&config)));
-        Ok(config)
+        let config = match std::str::from_utf8(bytes) {
+            Ok(text) => model::parse_changed(
+                text,
+                last.as_ref().map(|l| (l.text.as_str(), &*l.config)),
+                &self.path,
+            )?,
+            Err(_) => model::parse_bytes(bytes, &self.path)?,
+        };
+        let config = Arc::new(config);
+        *last = Some(Parsed {
+            text: String::from_utf8_lossy(bytes).into_owned(),
+            config: Arc::clone(&config),
+            doc: None,
+        });
+        Ok((config, None))
     }
 
     /// One transaction: lock, load, `change`, save if the document changed,
@@ -201,8 +226,8 @@ impl ConfigManager {
             hold_for_crash_tests();
             let result = change(&mut project)?;
             let renamed = project
-                .edited_text()
-                .map(|text| self.save(&text))
+                .edited()
+                .map(|(text, doc)| self.save(&text, Some(doc)))
                 .transpose()?;
             (result, renamed)
         };
@@ -226,7 +251,7 @@ impl ConfigManager {
             ))
             .into());
         }
-        self.save(text)?.sync()
+        self.save(text, None)?.sync()
     }
 
     /// One transaction that deletes the project file (the real file, when
@@ -274,17 +299,22 @@ impl ConfigManager {
         })
     }
 
-    /// Validates and writes `text`; the caller syncs the directory.
-    fn save(&self, text: &str) -> Result<atomic::Renamed> {
+    /// Validates and writes `text` (whose document is `doc`); the caller
+    /// syncs the directory.
+    fn save(&self, text: &str, doc: Option<Frozen>) -> Result<atomic::Renamed> {
         self.check_writable()?;
-        // Never write what we could not load back. The check parses on one
-        // core while the other writes and syncs the temp file; the rename
-        // waits for both.
+        // Never write what we could not load back. The check parses (what
+        // changed since the text loaded under this lock) on one core while
+        // the other writes and syncs the temp file; the rename waits for
+        // both.
+        let last = self.last_parsed.lock().unwrap_or_else(|e| e.into_inner());
+        let base = last.as_ref().map(|l| (l.text.as_str(), &*l.config));
         let (checked, staged) = std::thread::scope(|scope| {
-            let check = scope.spawn(|| model::parse(text, &self.path));
+            let check = scope.spawn(|| model::parse_changed(text, base, &self.path));
             let staged = atomic::stage(&self.path, text.as_bytes());
             (check.join(), staged)
         });
+        drop(last);
         let config = checked
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             .map_err(|err| {
@@ -295,8 +325,11 @@ impl ConfigManager {
             })?;
         // An invalid text returned above, dropping the staged temp file.
         let renamed = staged?.rename()?;
-        *self.last_parsed.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((text.to_string(), Arc::new(config)));
+        *self.last_parsed.lock().unwrap_or_else(|e| e.into_inner()) = Some(Parsed {
+            text: text.to_string(),
+            config: Arc::new(config),
+            doc,
+        });
         Ok(renamed)
     }
 

@@ -3,6 +3,7 @@
 
 pub mod devices;
 pub mod document;
+mod layout;
 pub mod ledger;
 mod manager;
 pub mod model;

@@ -305,6 +305,108 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, crate::error::Error> {
     Ok(config)
 }
 
+/// Like [`parse`], given `base`: a text that [`parse`] accepted and its
+/// model. When both texts have the same head and tail (see
+/// `layout.rs`), only the container entries that differ from `base`'s are
+/// parsed (all together, as one mapping); the others keep their typed
+/// values from `base`. That is the same result as [`parse`] whenever the
+/// line scan sees what the parser sees, which holds when:
+/// - the scan trusts both texts (`Layout::of`): no anchors, simple head and
+///   tail lines, entries at one column;
+/// - `base`'s scanned entry names are exactly its model's, so each of its
+///   chunks is one whole entry (a quoted scalar swallowing the next key
+///   line would make the names differ);
+/// - the changed chunks, parsed alone, give back exactly their scanned
+///   names: none runs into the next (else a key line would be missing) and
+///   none is left open at its end (else the parse fails);
+/// - the whole-model checks (`validate`) pass on the merged model.
+///
+/// Otherwise, and for any error (so messages and positions are always
+/// [`parse`]'s), the whole text is parsed. `parse_changed_agrees_with_parse`
+/// feeds both the same corpus.
+pub fn parse_changed(
+    text: &str,
+    base: Option<(&str, &Config)>,
+    path: &Path,
+) -> Result<Config, crate::error::Error> {
+    if let Some((base_text, base_config)) = base
+        && let Some(config) = changed_entries(text, base_text, base_config, path)
+    {
+        return Ok(config);
+    }
+    parse(text, path)
+}
+
+/// The fast path of [`parse_changed`]; `None` to parse the whole text.
+fn changed_entries(text: &str, base_text: &str, base: &Config, path: &Path) -> Option<Config> {
+    use super::layout::Layout;
+    let new = Layout::of(text)?;
+    let old = Layout::of(base_text)?;
+    if new.head != old.head || new.tail != old.tail {
+        return None;
+    }
+    // `base`'s chunks are its entries, one each.
+    if old.chunks.len() != base.containers.len()
+        || !old
+            .chunks
+            .iter()
+            .all(|c| base.containers.contains_key(c.name))
+    {
+        return None;
+    }
+    let old_text: std::collections::HashMap<&str, &str> =
+        old.chunks.iter().map(|c| (c.name, c.text)).collect();
+    let mut changed = String::new();
+    let mut changed_names = Vec::new();
+    let mut containers = BTreeMap::new();
+    for chunk in &new.chunks {
+        if old_text.get(chunk.name) == Some(&chunk.text) {
+            let entry = base.containers.get(chunk.name)?.clone();
+            if containers.insert(chunk.name.to_string(), entry).is_some() {
+                return None;
+            }
+        } else {
+            changed.push_str(chunk.text);
+            changed_names.push(chunk.name);
+        }
+    }
+    if !changed.is_empty() {
+        let parsed: BTreeMap<String, Container> =
+            serde_saphyr::from_str_with_options(&changed, options(changed.len())).ok()?;
+        if parsed.len() != changed_names.len()
+            || !changed_names.iter().all(|n| parsed.contains_key(*n))
+        {
+            return None;
+        }
+        for (name, entry) in parsed {
+            if containers.insert(name, entry).is_some() {
+                return None;
+            }
+        }
+    }
+    let config = Config {
+        containers,
+        ..base.clone_without_containers()
+    };
+    validate(&config, text, path).ok()?;
+    Some(config)
+}
+
+impl Config {
+    /// A copy of everything but the entries (cheap on a large file). A new
+    /// top-level field must be copied here too: the compiler says so.
+    fn clone_without_containers(&self) -> Config {
+        Config {
+            project: self.project.clone(),
+            runtime: self.runtime.clone(),
+            runtime_project: self.runtime_project.clone(),
+            remote: self.remote.clone(),
+            defaults: self.defaults.clone(),
+            containers: BTreeMap::new(),
+        }
+    }
+}
+
 /// Like [`parse`] for raw bytes: non-UTF-8 input is an `InvalidConfig` error
 /// naming the byte offset (and line) of the first bad byte.
 pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Config, crate::error::Error> {
@@ -884,6 +986,192 @@ containers:
     #[test]
     fn byte_order_mark_is_accepted() {
         assert_eq!(ok("\u{feff}project: p\n").project, "p");
+    }
+
+    /// `parse_changed` must give exactly what `parse` gives (the same
+    /// model, or the same error) for every text, whatever the base.
+    fn assert_agree(base: &str, text: &str) {
+        let path = Path::new(PATH);
+        let Ok(base_config) = parse(base, path) else {
+            return;
+        };
+        let full = parse(text, path);
+        let changed = parse_changed(text, Some((base, &base_config)), path);
+        match (&full, &changed) {
+            (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{text:?}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{text:?}"),
+            _ => panic!("parse: {full:?}\nparse_changed: {changed:?}\ntext: {text:?}"),
+        }
+    }
+
+    const BASE: &str = "# big\nproject: web\nruntime: fake\ndefaults:\n  ports:\n    - 5173\n\
+        containers:\n  # first\n  a:\n    image: ubuntu:24.04\n    ports: [3000]\n    \
+        created_at: \"2026-01-02T03:04:05.000Z\"\n    snapshots:\n      clean:\n        \
+        description: fresh\n\n  b:\n    image: \"x\"\n    owner: bob\n# tail\n";
+
+    /// Entry bodies that make the typed model, or the line scan, go wrong:
+    /// the model's own hostile inputs, quotes and flow collections that run
+    /// over into the next entry or the tail, anchors, tabs, duplicates.
+    const HOSTILE_ENTRIES: &[&str] = &[
+        "  c:\n    image: x\n",
+        "  c:\n    image: ~\n",
+        "  c:\n    image: x\n    ports: [abc]\n",
+        "  c:\n    image: x\n    ports: [70000]\n",
+        "  c:\n    image: x\n    state: bogus\n",
+        "  c:\n    image: x\n    created_at: 2026-13-45T99:99:99Z\n",
+        "  c:\n    image: x\n    operation: {kind: create, pid: 1, host: h, started_at: x}\n",
+        "  c:\n    image: x\n    snapshots:\n      \"a b\": {}\n",
+        "  C_1:\n    image: x\n",
+        "  \"123\":\n    image: x\n",
+        "  a:\n    image: dup\n",
+        "  c:\n    image: x\n  c:\n    image: y\n",
+        "  c:\n    image: \"open\n",
+        "  c:\n    image: \"open\n  d: y\"\n",
+        "  c:\n    image: 'it''s\n  d: y'\n",
+        "  c:\n    image: [x,\n  d: y]\n",
+        "  c:\n    image: {x: 1,\n  d: y}\n",
+        "  c:\n    image: \"open\nruntime: lxd\"\n",
+        "  c: &a\n    image: x\n  d: *a\n",
+        "  c:\n    <<: *nope\n    image: x\n",
+        "  c:\n\timage: x\n",
+        "  c:\n    image: x\n---\nproject: q\n",
+        "  c:\n    image: x\n...\n",
+        "  c:\n    image: |\n      text\n      more\n",
+        "  c:\n    image: >-\n      folded\n  # comment\n",
+        "  c:\n    image: plain\n      continued\n",
+        "  c:\n    image: x\n   d: y\n",
+        "  c:\n    image: x\n project: q\n",
+        "  - c\n",
+        "  c: 5\n",
+        "  c:\n",
+        "  c:\n    image: x\n    user: {name: a, shell: zsh}\n    extra: [1, {2: 3}]\n",
+        "  c:\n    image: \"\\u0041\\\"q\"\n    owner: \"it's\"\n",
+        "  c:\n    image: x # c: d\n",
+        "  c:\n    image: x\n    ? complex\n    : key\n",
+    ];
+
+    #[test]
+    fn parse_changed_agrees_with_parse() {
+        let path = Path::new(PATH);
+        assert!(parse(BASE, path).is_ok());
+        let (head, rest) = BASE.split_at(BASE.find("  b:\n").unwrap());
+        let end = BASE.find("# tail").unwrap();
+        for entry in HOSTILE_ENTRIES {
+            // Appended, inserted between entries, replacing one.
+            assert_agree(BASE, &format!("{BASE}{entry}"));
+            assert_agree(BASE, &format!("{}{entry}{}", &BASE[..end], &BASE[end..]));
+            assert_agree(BASE, &format!("{head}{entry}{rest}"));
+            assert_agree(BASE, &format!("{head}{entry}"));
+            // And as the base, so unchanged chunks come from a hostile text.
+            let based = format!("{}{entry}{}", &BASE[..end], &BASE[end..]);
+            assert_agree(&based, &based.replace("owner: bob", "owner: eve"));
+            assert_agree(&based, &format!("{based}  z:\n    image: z\n"));
+        }
+        // The model's own hostile files, as edits of a valid one.
+        for text in [
+            "project: a\nproject: b\n",
+            "project: web app\n",
+            "containers: {}\n",
+            "project: a\n---\nproject: b\n",
+            "",
+        ] {
+            assert_agree(BASE, text);
+        }
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert_agree(BASE, &format!("{BASE}{bomb}"));
+        assert_agree(BASE, &format!("{BASE}  c:\n    image: x\n    x: {bomb}"));
+    }
+
+    #[test]
+    fn parse_changed_parses_only_what_changed_when_it_can() {
+        let path = Path::new(PATH);
+        let base = parse(BASE, path).unwrap();
+        let fast = |text: &str| changed_entries(text, BASE, &base, path);
+        let added = fast(&format!("{BASE}  c:\n    image: x\n")).expect("fast path");
+        assert_eq!(added.containers["c"].image, "x");
+        assert_eq!(added.containers.len(), 3);
+        let edited = fast(&BASE.replace("owner: bob", "owner: eve")).expect("fast path");
+        assert_eq!(edited.containers["b"].owner.as_deref(), Some("eve"));
+        let removed = fast(&BASE.replace("  b:\n    image: \"x\"\n    owner: bob\n", ""));
+        assert_eq!(removed.expect("fast path").containers.len(), 1);
+        // A quote that swallows the next entry's key line, an anchor, a
+        // changed head: the whole text is parsed.
+        assert!(fast(&format!("{BASE}  c:\n    image: \"x\n  d: y\"\n")).is_none());
+        assert!(fast(&format!("{BASE}  c: &a\n    image: x\n")).is_none());
+        assert!(fast(&BASE.replace("runtime: fake", "runtime: lxd")).is_none());
+    }
+
+    /// The same over YAML-ish text made of the tokens that make parsers
+    /// branch (those of `tests/cli/fuzz.rs`), spliced in as entries.
+    mod corpus {
+        use proptest::prelude::*;
+
+        fn yamlish() -> impl Strategy<Value = String> {
+            let token = prop_oneof![
+                Just("  c:\n"),
+                Just("  d:\n"),
+                Just("    image: "),
+                Just("    snapshots:\n"),
+                Just("      s:\n"),
+                Just("ports: "),
+                Just("state: "),
+                Just("creating"),
+                Just("operation: {kind: create, pid: 1, host: h, started_at: x}"),
+                Just("\n"),
+                Just("  "),
+                Just("    "),
+                Just("- "),
+                Just("["),
+                Just("]"),
+                Just("{"),
+                Just("}"),
+                Just(", "),
+                Just(": "),
+                Just("&a "),
+                Just("*a"),
+                Just("<<: "),
+                Just("!!str "),
+                Just("? "),
+                Just("|\n"),
+                Just("'"),
+                Just("\""),
+                Just("# c"),
+                Just("~"),
+                Just("1e999"),
+                Just("70000"),
+                Just("---\n"),
+                Just("...\n"),
+                Just("\t"),
+                Just("\u{feff}"),
+                Just("x"),
+                Just("project: q\n"),
+            ];
+            prop::collection::vec(token, 0..40).prop_map(|tokens| tokens.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+            #[test]
+            fn parse_changed_agrees_with_parse_on_yamlish_entries(entry in yamlish(), at in 0usize..3) {
+                let base = super::BASE;
+                let text = match at {
+                    0 => format!("{base}{entry}"),
+                    1 => {
+                        let end = base.find("# tail").unwrap();
+                        format!("{}{entry}{}", &base[..end], &base[end..])
+                    }
+                    _ => base.replace("  b:\n", &format!("{entry}  b:\n")),
+                };
+                super::assert_agree(base, &text);
+                super::assert_agree(&text, &format!("{text}  z:\n    image: z\n"));
+            }
+        }
     }
 
     /// Median of 20 parses of a 1,000-container file (87 KB):

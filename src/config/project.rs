@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::devices::Spec;
-use super::document::{Document, Value};
+use super::document::{Document, Frozen, Value};
 use super::ledger::{ContainerState, DeviceState, Effect, SnapshotState, Step, Target};
 use super::model::{Config, Container, Operation};
 use super::names;
@@ -26,6 +26,9 @@ pub struct Project {
     path: PathBuf,
     loaded_text: String,
     doc: Option<Document>,
+    /// The document of `loaded_text`, when the manager kept one from an
+    /// earlier transaction: thawed instead of parsed.
+    frozen: Option<Frozen>,
     config: Arc<Config>,
 }
 
@@ -41,11 +44,17 @@ pub struct NewContainer<'a> {
 }
 
 impl Project {
-    pub(super) fn new(path: PathBuf, text: String, config: Arc<Config>) -> Project {
+    pub(super) fn new(
+        path: PathBuf,
+        text: String,
+        config: Arc<Config>,
+        frozen: Option<Frozen>,
+    ) -> Project {
         Project {
             path,
             loaded_text: text,
             doc: None,
+            frozen,
             config,
         }
     }
@@ -130,10 +139,11 @@ impl Project {
         })
     }
 
-    /// The edited text, if any edit changed it.
-    pub(super) fn edited_text(&self) -> Option<String> {
-        let text = self.doc.as_ref()?.text();
-        (text != self.loaded_text).then_some(text)
+    /// The edited text, if any edit changed it, with its document.
+    pub(super) fn edited(&self) -> Option<(String, Frozen)> {
+        let doc = self.doc.as_ref()?;
+        let text = doc.text();
+        (text != self.loaded_text).then(|| (text, doc.freeze()))
     }
 
     /// The record `target` names, if the file has it: its state word (or
@@ -318,6 +328,11 @@ impl Project {
 
     /// The document, parsed on first use.
     fn doc(&mut self) -> Result<&mut Document> {
+        if self.doc.is_none()
+            && let Some(frozen) = self.frozen.take()
+        {
+            self.doc = Some(frozen.thaw());
+        }
         if self.doc.is_none() {
             // The typed model accepted this text; should the editor not,
             // the file is still reported as the user's to fix.

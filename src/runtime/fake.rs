@@ -228,19 +228,32 @@ impl FakeRuntime {
 
     fn read_instance(&self, name: &str) -> Option<Instance> {
         let dir = self.dir(name);
-        if !dir.is_dir() {
-            return None;
-        }
-        let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok();
-        let mut snapshots: Vec<String> = std::fs::read_dir(dir.join("snapshots"))
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok())
-                    .filter(|e| e.path().is_dir())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        // One directory read tells which files exist, so an instance costs
+        // one open (plus one per file it has) rather than one per file it
+        // might have: `list` reads every instance.
+        let present: Vec<std::ffi::OsString> = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        let has = |file: &str| present.iter().any(|p| p == file);
+        let read = |file: &str| {
+            has(file)
+                .then(|| std::fs::read_to_string(dir.join(file)).ok())
+                .flatten()
+        };
+        let mut snapshots: Vec<String> = if has("snapshots") {
+            std::fs::read_dir(dir.join("snapshots"))
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok())
+                        .filter(|e| e.path().is_dir())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         snapshots.sort();
         let devices = std::fs::read_dir(dir.join("devices"))
             .map(|entries| {
