@@ -181,12 +181,11 @@ impl Context {
 /// or not, even when the project file could not be read.
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
     let report = Report::new(&cli.command);
-    let ctx = match context(
-        &cli.global,
-        matches!(cli.command, Command::Init(_)),
-        cwd,
-        report,
-    ) {
+    let for_init = matches!(
+        cli.command,
+        Command::Init(_) | Command::Project(ProjectCommand::Create(_))
+    );
+    let ctx = match context(&cli.global, for_init, cwd, report) {
         Ok(ctx) => ctx,
         Err(err) => {
             let err = Err(err);
@@ -225,7 +224,9 @@ pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
 
 fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Init(args) => init::init(ctx, args.project.as_deref()),
+        Command::Init(args) | Command::Project(ProjectCommand::Create(args)) => {
+            init::init(ctx, &args)
+        }
         Command::Container(command) => match command {
             ContainerCommand::Create {
                 name,
@@ -255,26 +256,10 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
                 container::remove(ctx, &names, force, yes)
             }
             ContainerCommand::List => container::list(ctx),
+            ContainerCommand::Snapshot(command) => snapshot_command(ctx, command),
         },
         Command::List => container::list(ctx),
-        Command::Snapshot(command) => match command {
-            SnapshotCommand::Create {
-                container,
-                snapshot,
-                description,
-            } => snapshot::create(ctx, &container, &snapshot, description.as_deref()),
-            SnapshotCommand::Delete {
-                container,
-                snapshot,
-                force,
-            } => snapshot::delete(ctx, &container, &snapshot, force),
-            SnapshotCommand::List { container } => snapshot::list(ctx, &container),
-            SnapshotCommand::Restore {
-                container,
-                snapshot,
-                force,
-            } => snapshot::restore(ctx, &container, &snapshot, force),
-        },
+        Command::Snapshot(command) => snapshot_command(ctx, command),
         Command::Doctor(args) => doctor::doctor(ctx, args.fix),
         Command::Up(args) => lifecycle::up(
             ctx,
@@ -288,10 +273,11 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
         }
         Command::Image(command) => match command {
             ImageCommand::Create { container, alias } => image::create(ctx, &container, &alias),
-            ImageCommand::List { all } => image::list(ctx, all),
+            ImageCommand::List(args) => image::list(ctx, args.all),
             ImageCommand::Delete { alias, force } => image::delete(ctx, &alias, force),
             ImageCommand::Rename { old, new } => image::rename(ctx, &old, &new),
         },
+        Command::Images(args) => image::list(ctx, args.all),
         Command::Project(ProjectCommand::Delete { force, yes }) => project::delete(ctx, force, yes),
         Command::Exec(args) => {
             let request = lifecycle::ExecRequest {
@@ -326,6 +312,28 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
         Command::Cp(args) => files::cp(ctx, &args.source, &args.dest),
     }?;
     Ok(0)
+}
+
+/// `lxdev snapshot ...`, and lxc-dev-manager's `container snapshot ...`.
+fn snapshot_command(ctx: &Context, command: SnapshotCommand) -> Result<()> {
+    match command {
+        SnapshotCommand::Create {
+            container,
+            snapshot,
+            description,
+        } => snapshot::create(ctx, &container, &snapshot, description.as_deref()),
+        SnapshotCommand::Delete {
+            container,
+            snapshot,
+            force,
+        } => snapshot::delete(ctx, &container, &snapshot, force),
+        SnapshotCommand::List { container } => snapshot::list(ctx, &container),
+        SnapshotCommand::Restore {
+            container,
+            snapshot,
+            force,
+        } => snapshot::restore(ctx, &container, &snapshot, force),
+    }
 }
 
 fn context(global: &GlobalArgs, for_init: bool, cwd: &Path, report: Report) -> Result<Context> {

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use super::devices::Spec;
 use super::document::{Document, Value};
 use super::ledger::{ContainerState, DeviceState, Effect, SnapshotState, Step, Target};
-use super::model::{Config, Container, Operation};
+use super::model::{Config, Container, Operation, Port};
 use super::names;
 use crate::error::Error;
 
@@ -51,20 +51,29 @@ impl Project {
     }
 
     /// The text of a new project file, commented for the people who will
-    /// edit it.
-    pub fn initial_text(project: &str, runtime: Option<&str>) -> String {
+    /// edit it, with `ports` as `defaults.ports` (`8080` as a number, like
+    /// lxc-dev-manager writes it; `"8080:80"` as a string).
+    pub fn initial_text(project: &str, runtime: Option<&str>, ports: &[Port]) -> String {
         let runtime_line = runtime
             .map(|r| format!("runtime: {}\n", super::document::quote(r)))
             .unwrap_or_default();
+        let ports: Vec<String> = ports
+            .iter()
+            .map(|p| match p.host == p.container {
+                true => p.host.to_string(),
+                false => super::document::quote(&p.to_string()),
+            })
+            .collect();
         format!(
             "# Dev containers of this project, managed by lxdev (compatible with lxc-dev-manager).\n\
              # Runtime containers are named <project>-<name>. Edit by hand freely:\n\
              # lxdev keeps comments, key order and keys it does not know.\n\
              project: {}\n\
              {runtime_line}\
-             defaults:\n  ports: []\n\
+             defaults:\n  ports: [{}]\n\
              containers: {{}}\n",
-            super::document::quote(project)
+            super::document::quote(project),
+            ports.join(", ")
         )
     }
 
