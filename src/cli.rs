@@ -142,6 +142,48 @@ pub enum Command {
     /// ports are the container's `ports:`, else `defaults.ports`; `8080` or
     /// `"8080:80"` (host port 8080 to the container's 80).
     Proxy(ProxyArgs),
+    /// Push the host files listed under a container's `sync:` into it
+    ///
+    /// `lxdev sync add dev .env ~/app/.env` records one (the source is
+    /// relative to the project directory, or absolute; the destination is
+    /// the file's path in the container); `lxdev sync dev` pushes them all,
+    /// each owned by the dev user and replacing the file there.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(subcommand)]
+    pub command: Option<SyncCommand>,
+    /// Container whose entries to push
+    #[arg(required = true)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Record a file to push (an entry with the same SOURCE gets the new DEST)
+    Add {
+        /// Container name
+        name: String,
+        /// Host file or folder: relative to the project directory, or absolute
+        source: String,
+        /// Its path in the container: absolute, or `~/...` in the dev user's home
+        dest: String,
+    },
+    /// Forget the entry whose source is SOURCE
+    Rm {
+        /// Container name
+        name: String,
+        /// The source, as `sync list` shows it
+        source: String,
+    },
+    /// List a container's entries
+    List {
+        /// Container name
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,7 @@ mod provision;
 mod proxy;
 mod runner;
 mod snapshot;
+mod sync;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +29,7 @@ use anyhow::Result;
 
 use crate::cli::{
     Cli, Command, ContainerCommand, GlobalArgs, ImageCommand, ProjectCommand, SnapshotCommand,
+    SyncCommand,
 };
 use crate::config::{ConfigManager, Project};
 use crate::env::EnvVars;
@@ -310,6 +312,15 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
             proxy::proxy(ctx, &args.name, mode)
         }
         Command::Cp(args) => files::cp(ctx, &args.source, &args.dest),
+        Command::Sync(args) => match (args.command, args.name) {
+            (Some(SyncCommand::Add { name, source, dest }), _) => {
+                sync::add(ctx, &name, &source, &dest)
+            }
+            (Some(SyncCommand::Rm { name, source }), _) => sync::remove(ctx, &name, &source),
+            (Some(SyncCommand::List { name }), _) => sync::list(ctx, &name),
+            (None, Some(name)) => sync::sync(ctx, &name),
+            (None, None) => Err(Error::Usage("name a container: `lxdev sync NAME`".into()).into()),
+        },
     }?;
     Ok(0)
 }

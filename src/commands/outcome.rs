@@ -10,7 +10,9 @@ use std::sync::Mutex;
 
 use anyhow::Result;
 
-use crate::cli::{Command, ContainerCommand, ImageCommand, ProjectCommand, SnapshotCommand};
+use crate::cli::{
+    Command, ContainerCommand, ImageCommand, ProjectCommand, SnapshotCommand, SyncCommand,
+};
 use crate::config::ledger::{READY, Target};
 use crate::config::{ConfigManager, Project};
 use crate::output::Outcome;
@@ -206,6 +208,25 @@ fn describe(command: &Command) -> (&'static str, Option<String>, About, Details)
         ),
         Command::Mounts(_) => ("mounts", None, Listing, vec![]),
         Command::Proxy(args) => ("proxy", Some(args.name.clone()), Container, vec![]),
+        Command::Sync(args) => match &args.command {
+            None => ("sync", args.name.clone(), Container, vec![]),
+            Some(SyncCommand::Add { name, source, dest }) => (
+                "sync add",
+                Some(name.clone()),
+                Container,
+                vec![
+                    ("source", source.as_str().into()),
+                    ("dest", dest.as_str().into()),
+                ],
+            ),
+            Some(SyncCommand::Rm { name, source }) => (
+                "sync rm",
+                Some(name.clone()),
+                Container,
+                vec![("source", source.as_str().into())],
+            ),
+            Some(SyncCommand::List { name }) => ("sync list", Some(name.clone()), Listing, vec![]),
+        },
         Command::Cp(args) => {
             // The container side's name, unless it is a glob.
             let named = [&args.source, &args.dest]
