@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: build, unit and integration tests, then the race
-# scripts on the fake runtime, and on LXD and Incus too when their clients
-# reach a daemon.
+# scripts and the lxc-dev-manager transcript on the fake runtime, and on
+# LXD and Incus too when their clients reach a daemon.
 # Every stage after the build runs even if an earlier one failed, so one
 # run shows everything that is broken; the exit status is non-zero if any
 # stage failed.
@@ -20,13 +20,15 @@ stage() {
 }
 stage "cargo test" cargo test --no-fail-fast
 stage "races (fake)" env LXDEV_RUNTIME=fake scripts/race-all.sh
+stage "compat (fake)" env LXDEV_RUNTIME=fake scripts/compat-transcript.sh
 # The races on each real runtime whose client reaches a daemon.
 for runtime in lxd:lxc incus:incus; do
   name=${runtime%%:*} client=${runtime#*:}
   if command -v "$client" >/dev/null && "$client" query /1.0 >/dev/null 2>&1; then
     stage "races ($name)" env LXDEV_RUNTIME="$name" scripts/race-all.sh
+    stage "compat ($name)" env LXDEV_RUNTIME="$name" scripts/compat-transcript.sh
   else
-    echo "== races ($name): skipped, $client reaches no daemon"
+    echo "== races and compat ($name): skipped, $client reaches no daemon"
   fi
 done
 if ((${#failed[@]})); then

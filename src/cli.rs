@@ -23,7 +23,14 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Project directory [default: the nearest directory upward with a containers.yaml]
-    #[arg(short = 'C', long = "dir", value_name = "DIR", global = true)]
+    // `--project-dir` is lxc-dev-manager's spelling (hidden).
+    #[arg(
+        short = 'C',
+        long = "dir",
+        alias = "project-dir",
+        value_name = "DIR",
+        global = true
+    )]
     pub dir: Option<PathBuf>,
 
     /// The project file itself, instead of searching for containers.yaml
@@ -72,7 +79,7 @@ pub enum Command {
     #[command(alias = "create")]
     Init(InitArgs),
     /// Create, clone, remove and list containers
-    #[command(subcommand)]
+    #[command(subcommand, alias = "c")]
     Container(ContainerCommand),
     /// Create, delete, list and restore snapshots
     #[command(subcommand)]
@@ -96,6 +103,9 @@ pub enum Command {
     /// Publish containers as images, and manage those images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// List images (same as `image list`; lxc-dev-manager's `images`)
+    #[command(hide = true)]
+    Images(ImageListArgs),
     /// Run a command inside a container, as its dev user
     Exec(ExecArgs),
     /// Open a login shell inside a container, as its dev user
@@ -132,6 +142,48 @@ pub enum Command {
     /// ports are the container's `ports:`, else `defaults.ports`; `8080` or
     /// `"8080:80"` (host port 8080 to the container's 80).
     Proxy(ProxyArgs),
+    /// Push the host files listed under a container's `sync:` into it
+    ///
+    /// `lxdev sync add dev .env ~/app/.env` records one (the source is
+    /// relative to the project directory, or absolute; the destination is
+    /// the file's path in the container); `lxdev sync dev` pushes them all,
+    /// each owned by the dev user and replacing the file there.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(subcommand)]
+    pub command: Option<SyncCommand>,
+    /// Container whose entries to push
+    #[arg(required = true)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Record a file to push (an entry with the same SOURCE gets the new DEST)
+    Add {
+        /// Container name
+        name: String,
+        /// Host file or folder: relative to the project directory, or absolute
+        source: String,
+        /// Its path in the container: absolute, or `~/...` in the dev user's home
+        dest: String,
+    },
+    /// Forget the entry whose source is SOURCE
+    Rm {
+        /// Container name
+        name: String,
+        /// The source, as `sync list` shows it
+        source: String,
+    },
+    /// List a container's entries
+    List {
+        /// Container name
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -216,7 +268,8 @@ pub struct RemoveArgs {
     /// Containers to remove
     #[arg(required = true)]
     pub names: Vec<String>,
-    /// Remove even containers owned by another user
+    /// Remove even containers owned by another user, without asking
+    /// (lxc-dev-manager's `-f`)
     #[arg(short, long)]
     pub force: bool,
     /// Do not ask for confirmation
@@ -283,8 +336,13 @@ pub struct TargetArgs {
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Project name, the prefix of every runtime container name [default: the directory name]
-    #[arg(long)]
+    // `-n`/`--name` are lxc-dev-manager's spellings (`create --name`), hidden.
+    #[arg(long, short_alias = 'n', alias = "name")]
     pub project: Option<String>,
+    /// Ports `proxy` forwards by default, comma-separated: `5173,8000` or
+    /// `8080:80` (host 8080 to the container's 80); written to `defaults.ports`
+    #[arg(short, long, value_name = "PORTS")]
+    pub ports: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -333,8 +391,8 @@ pub enum ContainerCommand {
         /// Containers to remove
         #[arg(required = true)]
         names: Vec<String>,
-        /// Remove even containers owned by another user
-        #[arg(long)]
+        /// Remove even containers owned by another user, without asking
+        #[arg(short, long)]
         force: bool,
         /// Do not ask for confirmation (asked only when stdin is a terminal)
         #[arg(short, long)]
@@ -342,6 +400,9 @@ pub enum ContainerCommand {
     },
     /// List containers with their state, owner and runtime status
     List,
+    /// lxc-dev-manager's `container snapshot ...`: the same as `lxdev snapshot ...`
+    #[command(subcommand, hide = true)]
+    Snapshot(SnapshotCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -383,13 +444,16 @@ pub enum ProjectCommand {
     /// the removal. If interrupted, containers.yaml lists exactly what is
     /// left. The lock file stays.
     Delete {
-        /// Remove even containers owned by another user
-        #[arg(long)]
+        /// Remove even containers owned by another user, without asking
+        #[arg(short, long)]
         force: bool,
         /// Do not ask for confirmation (asked only when stdin is a terminal)
         #[arg(short, long)]
         yes: bool,
     },
+    /// lxc-dev-manager's `project create`: the same as `lxdev init`
+    #[command(hide = true)]
+    Create(InitArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -402,20 +466,23 @@ pub enum ImageCommand {
         alias: String,
     },
     /// List the images published by this project
-    List {
-        /// List every image in the runtime, not only this project's
-        #[arg(long)]
-        all: bool,
-    },
+    List(ImageListArgs),
     /// Delete an image
     Delete {
         alias: String,
         /// Delete it even if a container in containers.yaml names it as its image
-        #[arg(long)]
+        #[arg(short, long)]
         force: bool,
     },
     /// Rename an image's alias
     Rename { old: String, new: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ImageListArgs {
+    /// List every image in the runtime, not only this project's
+    #[arg(short, long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -221,7 +221,9 @@ pub fn remove(ctx: &Context, names: &[String], force: bool, yes: bool) -> Result
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::Remove)?;
     refuse_foreign_instances(ctx, &project, runner.runtime.as_ref(), names)?;
-    super::project::confirm(&format!("remove {}?", names.join(", ")), yes)?;
+    // `--force` does not ask either: lxc-dev-manager's `remove -f` means
+    // "without asking", and scripts run from a terminal pass it for that.
+    super::project::confirm(&format!("remove {}?", names.join(", ")), yes || force)?;
     let user = process::current_user();
     // One reservation for all names: either every one is removable, or
     // none is touched.

@@ -98,7 +98,7 @@ fn push_one(
     line: &Line,
 ) -> Result<String> {
     let (name, instance) = (&target.name, &target.instance);
-    let owner = dev_user(ctx, runtime, target)?;
+    let owner = dev_user(ctx, runtime, &target.instance, &target.user)?;
     let mut dest = expand_home(path, owner.as_ref());
     let name_of_source = source
         .file_name()
@@ -159,7 +159,7 @@ fn pull_one(
     line: &Line,
 ) -> Result<String> {
     let (name, instance) = (&target.name, &target.instance);
-    let owner = dev_user(ctx, runtime, target)?;
+    let owner = dev_user(ctx, runtime, &target.instance, &target.user)?;
     let source = expand_home(path, owner.as_ref());
     line.set("looking at the source");
     let Some(kind) = runtime.file_kind(instance, &source)? else {
@@ -276,13 +276,13 @@ fn matching(project: &Project, pattern: &str) -> Result<Vec<String>> {
 
 /// Refuses a container path that no runtime may be given (usage, exit 2),
 /// with `~` read as a home directory.
-fn check_path(path: &str) -> Result<()> {
+pub(super) fn check_path(path: &str) -> Result<()> {
     let as_typed = expand_home(path, None);
     runtime::check_container_path(&as_typed).map_err(|why| Error::Usage(why).into())
 }
 
 /// `~` and `~/...` in the container's home of `owner` (root's without one).
-fn expand_home(path: &str, owner: Option<&ContainerUser>) -> String {
+pub(super) fn expand_home(path: &str, owner: Option<&ContainerUser>) -> String {
     let home = owner.map_or("/root", |u| u.home.as_str());
     match path.strip_prefix('~') {
         Some("") => home.to_string(),
@@ -291,14 +291,14 @@ fn expand_home(path: &str, owner: Option<&ContainerUser>) -> String {
     }
 }
 
-/// The container's dev user, whose the copies are; `None` (root) when it
-/// has none (created with --no-provision), with a note.
-fn dev_user(
+/// The container's dev user `user`, whose the copies are; `None` (root)
+/// when it has none (created with --no-provision), with a note.
+pub(super) fn dev_user(
     ctx: &Context,
     runtime: &dyn Runtime,
-    target: &Target,
+    instance: &str,
+    user: &str,
 ) -> Result<Option<ContainerUser>> {
-    let (instance, user) = (&target.instance, &target.user);
     if user == "root" {
         return Ok(None);
     }

@@ -8,13 +8,19 @@
 use anyhow::Result;
 
 use super::Context;
+use crate::cli::InitArgs;
+use crate::config::model::Port;
 use crate::config::names;
 use crate::error::Error;
 use crate::runtime;
 
-pub fn init(ctx: &Context, project: Option<&str>) -> Result<()> {
+pub fn init(ctx: &Context, args: &InitArgs) -> Result<()> {
     let path = ctx.manager.path();
-    let (project, derived_from) = match project {
+    let ports = match &args.ports {
+        Some(list) => parse_ports(list)?,
+        None => Vec::new(),
+    };
+    let (project, derived_from) = match args.project.as_deref() {
         Some(name) => {
             check_usable(name)
                 .map_err(|why| Error::Usage(format!("{why}; choose another --project")))?;
@@ -61,7 +67,7 @@ pub fn init(ctx: &Context, project: Option<&str>) -> Result<()> {
         Some(rt) => rt.current_project()?,
         None => None,
     };
-    let mut text = crate::config::Project::initial_text(&project, Some(&runtime));
+    let mut text = crate::config::Project::initial_text(&project, Some(&runtime), &ports);
     let line = format!("runtime: {}\n", crate::config::document::quote(&runtime));
     let mut placed = line.clone();
     for (key, value) in [("remote", &remote), ("runtime_project", &runtime_project)] {
@@ -94,6 +100,22 @@ pub fn init(ctx: &Context, project: Option<&str>) -> Result<()> {
         }
     ));
     Ok(())
+}
+
+/// `--ports 5173,8000` (lxc-dev-manager's spelling, which allows spaces
+/// and empty items: `"5173, 8000,"`), each `8080` or `8080:80`.
+fn parse_ports(list: &str) -> Result<Vec<Port>> {
+    let mut ports: Vec<Port> = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let port = Port::parse(item).map_err(|why| Error::Usage(format!("--ports: {why}")))?;
+        if ports.iter().any(|p| p.host == port.host) {
+            return Err(
+                Error::Usage(format!("--ports: host port {} is given twice", port.host)).into(),
+            );
+        }
+        ports.push(port);
+    }
+    Ok(ports)
 }
 
 /// A project name its containers can use: lxc-dev-manager's rule, plus the
@@ -152,6 +174,17 @@ mod tests {
         ] {
             assert_eq!(name_from_directory(dir), want, "{dir:?}");
             assert_eq!(check_usable(want), Ok(()), "{want}");
+        }
+    }
+
+    #[test]
+    fn ports_are_read_as_lxc_dev_manager_wrote_them() {
+        let ports = parse_ports("5173, 8000,,8080:80").unwrap();
+        let text: Vec<String> = ports.iter().map(Port::to_string).collect();
+        assert_eq!(text, ["5173", "8000", "8080:80"]);
+        assert!(parse_ports("").unwrap().is_empty());
+        for bad in ["0", "70000", "x", "80,80", "80,80:81"] {
+            assert!(parse_ports(bad).is_err(), "{bad}");
         }
     }
 

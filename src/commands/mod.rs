@@ -19,6 +19,7 @@ mod provision;
 mod proxy;
 mod runner;
 mod snapshot;
+mod sync;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +29,7 @@ use anyhow::Result;
 
 use crate::cli::{
     Cli, Command, ContainerCommand, GlobalArgs, ImageCommand, ProjectCommand, SnapshotCommand,
+    SyncCommand,
 };
 use crate::config::{ConfigManager, Project};
 use crate::env::EnvVars;
@@ -197,12 +199,11 @@ pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
         _ => None,
     };
     let report = Report::new(&cli.command);
-    let mut ctx = match context(
-        &cli.global,
-        matches!(cli.command, Command::Init(_)),
-        cwd,
-        report,
-    ) {
+    let for_init = matches!(
+        cli.command,
+        Command::Init(_) | Command::Project(ProjectCommand::Create(_))
+    );
+    let mut ctx = match context(&cli.global, for_init, cwd, report) {
         Ok(ctx) => ctx,
         Err(err) => {
             let err = Err(err);
@@ -242,7 +243,9 @@ pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
 
 fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Init(args) => init::init(ctx, args.project.as_deref()),
+        Command::Init(args) | Command::Project(ProjectCommand::Create(args)) => {
+            init::init(ctx, &args)
+        }
         Command::Container(command) => match command {
             ContainerCommand::Create {
                 name,
@@ -274,26 +277,10 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
                 container::remove(ctx, &names, force, yes)
             }
             ContainerCommand::List => container::list(ctx),
+            ContainerCommand::Snapshot(command) => snapshot_command(ctx, command),
         },
         Command::List => container::list(ctx),
-        Command::Snapshot(command) => match command {
-            SnapshotCommand::Create {
-                container,
-                snapshot,
-                description,
-            } => snapshot::create(ctx, &container, &snapshot, description.as_deref()),
-            SnapshotCommand::Delete {
-                container,
-                snapshot,
-                force,
-            } => snapshot::delete(ctx, &container, &snapshot, force),
-            SnapshotCommand::List { container } => snapshot::list(ctx, &container),
-            SnapshotCommand::Restore {
-                container,
-                snapshot,
-                force,
-            } => snapshot::restore(ctx, &container, &snapshot, force),
-        },
+        Command::Snapshot(command) => snapshot_command(ctx, command),
         Command::Doctor(args) => doctor::doctor(ctx, args.fix),
         Command::Up(args) => lifecycle::up(
             ctx,
@@ -307,10 +294,11 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
         }
         Command::Image(command) => match command {
             ImageCommand::Create { container, alias } => image::create(ctx, &container, &alias),
-            ImageCommand::List { all } => image::list(ctx, all),
+            ImageCommand::List(args) => image::list(ctx, args.all),
             ImageCommand::Delete { alias, force } => image::delete(ctx, &alias, force),
             ImageCommand::Rename { old, new } => image::rename(ctx, &old, &new),
         },
+        Command::Images(args) => image::list(ctx, args.all),
         Command::Project(ProjectCommand::Delete { force, yes }) => project::delete(ctx, force, yes),
         Command::Exec(args) => {
             let request = lifecycle::ExecRequest {
@@ -343,8 +331,39 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
             proxy::proxy(ctx, &args.name, mode)
         }
         Command::Cp(args) => files::cp(ctx, &args.source, &args.dest),
+        Command::Sync(args) => match (args.command, args.name) {
+            (Some(SyncCommand::Add { name, source, dest }), _) => {
+                sync::add(ctx, &name, &source, &dest)
+            }
+            (Some(SyncCommand::Rm { name, source }), _) => sync::remove(ctx, &name, &source),
+            (Some(SyncCommand::List { name }), _) => sync::list(ctx, &name),
+            (None, Some(name)) => sync::sync(ctx, &name),
+            (None, None) => Err(Error::Usage("name a container: `lxdev sync NAME`".into()).into()),
+        },
     }?;
     Ok(0)
+}
+
+/// `lxdev snapshot ...`, and lxc-dev-manager's `container snapshot ...`.
+fn snapshot_command(ctx: &Context, command: SnapshotCommand) -> Result<()> {
+    match command {
+        SnapshotCommand::Create {
+            container,
+            snapshot,
+            description,
+        } => snapshot::create(ctx, &container, &snapshot, description.as_deref()),
+        SnapshotCommand::Delete {
+            container,
+            snapshot,
+            force,
+        } => snapshot::delete(ctx, &container, &snapshot, force),
+        SnapshotCommand::List { container } => snapshot::list(ctx, &container),
+        SnapshotCommand::Restore {
+            container,
+            snapshot,
+            force,
+        } => snapshot::restore(ctx, &container, &snapshot, force),
+    }
 }
 
 fn context(global: &GlobalArgs, for_init: bool, cwd: &Path, report: Report) -> Result<Context> {

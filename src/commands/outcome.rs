@@ -10,7 +10,9 @@ use std::sync::Mutex;
 
 use anyhow::Result;
 
-use crate::cli::{Command, ContainerCommand, ImageCommand, ProjectCommand, SnapshotCommand};
+use crate::cli::{
+    Command, ContainerCommand, ImageCommand, ProjectCommand, SnapshotCommand, SyncCommand,
+};
 use crate::config::ledger::{READY, Target};
 use crate::config::{ConfigManager, Project};
 use crate::output::Outcome;
@@ -123,6 +125,9 @@ fn describe(command: &Command) -> (&'static str, Option<String>, About, Details)
     let one = |names: &[String]| (names.len() == 1).then(|| names[0].clone());
     match command {
         Command::Init(args) => ("init", args.project.clone(), Other, vec![]),
+        Command::Project(ProjectCommand::Create(args)) => {
+            ("project create", args.project.clone(), Other, vec![])
+        }
         Command::Container(command) => match command {
             ContainerCommand::Create { name, image, .. } => (
                 "container create",
@@ -154,36 +159,10 @@ fn describe(command: &Command) -> (&'static str, Option<String>, About, Details)
                 ("container remove", one(names), Containers, vec![])
             }
             ContainerCommand::List => ("container list", None, Listing, vec![]),
+            ContainerCommand::Snapshot(command) => describe_snapshot(command, true),
         },
         Command::List => ("list", None, Listing, vec![]),
-        Command::Snapshot(command) => {
-            let (words, container, snapshot) = match command {
-                SnapshotCommand::Create {
-                    container,
-                    snapshot,
-                    ..
-                } => ("snapshot create", container, snapshot),
-                SnapshotCommand::Delete {
-                    container,
-                    snapshot,
-                    ..
-                } => ("snapshot delete", container, snapshot),
-                SnapshotCommand::Restore {
-                    container,
-                    snapshot,
-                    ..
-                } => ("snapshot restore", container, snapshot),
-                SnapshotCommand::List { container } => {
-                    return ("snapshot list", Some(container.clone()), Listing, vec![]);
-                }
-            };
-            (
-                words,
-                Some(container.clone()),
-                Container,
-                vec![("snapshot", snapshot.as_str().into())],
-            )
-        }
+        Command::Snapshot(command) => describe_snapshot(command, false),
         Command::Doctor(_) => ("doctor", None, Other, vec![]),
         Command::Up(args) => ("up", one(&args.bulk.names), Containers, vec![]),
         Command::Down(args) => ("down", one(&args.names), Containers, vec![]),
@@ -197,7 +176,7 @@ fn describe(command: &Command) -> (&'static str, Option<String>, About, Details)
                 Container,
                 vec![("image", alias.as_str().into())],
             ),
-            ImageCommand::List { .. } => ("image list", None, Listing, vec![]),
+            ImageCommand::List(_) => ("image list", None, Listing, vec![]),
             ImageCommand::Delete { alias, .. } => {
                 ("image delete", Some(alias.clone()), Other, vec![])
             }
@@ -208,6 +187,7 @@ fn describe(command: &Command) -> (&'static str, Option<String>, About, Details)
                 vec![("new", new.as_str().into())],
             ),
         },
+        Command::Images(_) => ("images", None, Listing, vec![]),
         Command::Exec(args) => ("exec", Some(args.name.clone()), Exec, vec![]),
         Command::Ssh(args) => ("ssh", Some(args.name.clone()), Exec, vec![]),
         Command::Remove(args) => ("remove", one(&args.names), Containers, vec![]),
@@ -228,6 +208,25 @@ fn describe(command: &Command) -> (&'static str, Option<String>, About, Details)
         ),
         Command::Mounts(_) => ("mounts", None, Listing, vec![]),
         Command::Proxy(args) => ("proxy", Some(args.name.clone()), Container, vec![]),
+        Command::Sync(args) => match &args.command {
+            None => ("sync", args.name.clone(), Container, vec![]),
+            Some(SyncCommand::Add { name, source, dest }) => (
+                "sync add",
+                Some(name.clone()),
+                Container,
+                vec![
+                    ("source", source.as_str().into()),
+                    ("dest", dest.as_str().into()),
+                ],
+            ),
+            Some(SyncCommand::Rm { name, source }) => (
+                "sync rm",
+                Some(name.clone()),
+                Container,
+                vec![("source", source.as_str().into())],
+            ),
+            Some(SyncCommand::List { name }) => ("sync list", Some(name.clone()), Listing, vec![]),
+        },
         Command::Cp(args) => {
             // The container side's name, unless it is a glob.
             let named = [&args.source, &args.dest]
@@ -245,4 +244,52 @@ fn describe(command: &Command) -> (&'static str, Option<String>, About, Details)
             )
         }
     }
+}
+
+/// `snapshot ...`, or lxc-dev-manager's `container snapshot ...` when
+/// `under_container`: the words as typed, as for a usage error.
+fn describe_snapshot(
+    command: &SnapshotCommand,
+    under_container: bool,
+) -> (&'static str, Option<String>, About, Details) {
+    let pick = |plain, long| if under_container { long } else { plain };
+    let (words, container, snapshot) = match command {
+        SnapshotCommand::Create {
+            container,
+            snapshot,
+            ..
+        } => (
+            pick("snapshot create", "container snapshot create"),
+            container,
+            snapshot,
+        ),
+        SnapshotCommand::Delete {
+            container,
+            snapshot,
+            ..
+        } => (
+            pick("snapshot delete", "container snapshot delete"),
+            container,
+            snapshot,
+        ),
+        SnapshotCommand::Restore {
+            container,
+            snapshot,
+            ..
+        } => (
+            pick("snapshot restore", "container snapshot restore"),
+            container,
+            snapshot,
+        ),
+        SnapshotCommand::List { container } => {
+            let words = pick("snapshot list", "container snapshot list");
+            return (words, Some(container.clone()), About::Listing, vec![]);
+        }
+    };
+    (
+        words,
+        Some(container.clone()),
+        About::Container,
+        vec![("snapshot", snapshot.as_str().into())],
+    )
 }

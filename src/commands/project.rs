@@ -38,7 +38,8 @@ pub fn delete(ctx: &Context, force: bool, yes: bool) -> Result<()> {
             },
             project.path().display()
         ),
-        yes,
+        // As for `remove`: lxc-dev-manager's `project delete -f` never asks.
+        yes || force,
     )?;
     let user = process::current_user();
     let tickets = runner.reserve(|project, op| {

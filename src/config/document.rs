@@ -13,6 +13,8 @@
 //!
 //! Limits:
 //! - One YAML document per file; the top level must be a mapping.
+//! - A list of mappings (`sync:`) is rewritten whole when it changes:
+//!   comments between its items are not kept.
 //! - New nested mappings and sequences are indented by the document's unit
 //!   (the smallest indentation in the file, 2 if none). yaml-edit always
 //!   indents a new block value 2 columns past its key, so in a document
@@ -47,6 +49,9 @@ pub enum Value<'a> {
     IntList(&'a [i64]),
     /// A block mapping, in this key order: a whole new entry in one edit.
     Map(&'a [(&'a str, Value<'a>)]),
+    /// A block sequence of mappings (`sync:` entries), written whole: an
+    /// edit of one item rewrites the list, so comments inside it are lost.
+    MapList(&'a [&'a [(&'a str, Value<'a>)]]),
 }
 
 /// A parsed containers.yaml that can be edited and printed back.
@@ -179,6 +184,17 @@ impl Document {
             Value::Map([]) => self.put(&map, entry, last, &block_mapping(&[], self.indent)?, false),
             Value::Map(entries) => {
                 let node = block_mapping(entries, self.indent)?;
+                self.put(&map, entry, last, &node, true)
+            }
+            Value::MapList([]) => self.put(&map, entry, last, &Vec::<YamlValue>::new(), false),
+            Value::MapList(items) => {
+                let mut text = String::new();
+                write_items(&mut text, items, 0, self.indent);
+                let node = YamlFile::from_str(&text)
+                    .ok()
+                    .and_then(|f| f.document())
+                    .and_then(|d| d.as_sequence())
+                    .context("cannot write the list as YAML")?;
                 self.put(&map, entry, last, &node, true)
             }
         }
@@ -516,6 +532,26 @@ fn write_value(text: &mut String, value: Value<'_>, key_column: usize, indent: u
             text.push('\n');
             write_entries(text, entries, nested, indent);
         }
+        Value::MapList([]) => text.push_str(" []\n"),
+        Value::MapList(items) => {
+            text.push('\n');
+            write_items(text, items, nested, indent);
+        }
+    }
+}
+
+/// `items` as block sequence entries at `column`: `- key: value` and the
+/// item's other keys under its first.
+fn write_items(text: &mut String, items: &[&[(&str, Value<'_>)]], column: usize, indent: usize) {
+    for item in items {
+        if item.is_empty() {
+            let _ = writeln!(text, "{:column$}- {{}}", "");
+            continue;
+        }
+        let start = text.len();
+        write_entries(text, item, column + 2, indent);
+        // The first key's indentation becomes the item's dash.
+        text.replace_range(start + column..start + column + 2, "- ");
     }
 }
 
@@ -956,6 +992,48 @@ containers:
             "project: p\ncontainers:\n    dev:\n        image: a\n        ports:\n            - 1\n    \
              web:\n        snapshots:\n            s:\n                state: creating\n"
         );
+    }
+
+    #[test]
+    fn lists_of_mappings_are_written_whole_in_block_style() {
+        let env: &[(&str, Value<'_>)] =
+            &[("source", Value::Str(".env")), ("dest", Value::Str("/e"))];
+        let cfg: &[(&str, Value<'_>)] =
+            &[("source", Value::Str("a b")), ("dest", Value::Str("/c"))];
+        for (text, unit) in [
+            (
+                "project: p\ncontainers:\n  dev:\n    image: a\n  web:\n    image: b\n",
+                "  ",
+            ),
+            (
+                "project: p\ncontainers:\n    dev:\n        image: a\n",
+                "    ",
+            ),
+        ] {
+            let out = edited(text, |d| {
+                d.set(&["containers", "dev", "sync"], Value::MapList(&[env, cfg]))
+                    .unwrap();
+            });
+            let i = |n: usize| unit.repeat(n);
+            let want = format!(
+                "{0}sync:\n{1}- source: \".env\"\n{1}  dest: \"/e\"\n{1}- source: \"a b\"\n{1}  dest: \"/c\"\n",
+                i(2),
+                i(3)
+            );
+            assert!(out.contains(&want), "{out}\nwanted:\n{want}");
+            let sync = &typed(&out).containers["dev"].sync;
+            assert_eq!(sync.len(), 2);
+            assert_eq!(
+                (sync[1].source.as_str(), sync[1].dest.as_str()),
+                ("a b", "/c")
+            );
+            // Replaced in place, then emptied.
+            let out = edited(&out, |d| {
+                d.set(&["containers", "dev", "sync"], Value::MapList(&[cfg]))
+                    .unwrap();
+            });
+            assert_eq!(typed(&out).containers["dev"].sync.len(), 1, "{out}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use super::devices::Spec;
 use super::document::{Document, Frozen, Value};
 use super::ledger::{ContainerState, DeviceState, Effect, SnapshotState, Step, Target};
-use super::model::{Config, Container, Operation};
+use super::model::{Config, Container, Operation, Port, SyncEntry};
 use super::names;
 use crate::error::Error;
 
@@ -60,20 +60,29 @@ impl Project {
     }
 
     /// The text of a new project file, commented for the people who will
-    /// edit it.
-    pub fn initial_text(project: &str, runtime: Option<&str>) -> String {
+    /// edit it, with `ports` as `defaults.ports` (`8080` as a number, like
+    /// lxc-dev-manager writes it; `"8080:80"` as a string).
+    pub fn initial_text(project: &str, runtime: Option<&str>, ports: &[Port]) -> String {
         let runtime_line = runtime
             .map(|r| format!("runtime: {}\n", super::document::quote(r)))
             .unwrap_or_default();
+        let ports: Vec<String> = ports
+            .iter()
+            .map(|p| match p.host == p.container {
+                true => p.host.to_string(),
+                false => super::document::quote(&p.to_string()),
+            })
+            .collect();
         format!(
             "# Dev containers of this project, managed by lxdev (compatible with lxc-dev-manager).\n\
              # Runtime containers are named <project>-<name>. Edit by hand freely:\n\
              # lxdev keeps comments, key order and keys it does not know.\n\
              project: {}\n\
              {runtime_line}\
-             defaults:\n  ports: []\n\
+             defaults:\n  ports: [{}]\n\
              containers: {{}}\n",
-            super::document::quote(project)
+            super::document::quote(project),
+            ports.join(", ")
         )
     }
 
@@ -263,6 +272,64 @@ impl Project {
         }
         let path = ["containers", container, "devices", device];
         self.edit(&path)?.set(&path, Value::Map(&fields))
+    }
+
+    /// Records that `sync` pushes host `source` to `dest` in `container`:
+    /// an entry with the same source gets the new dest in its place
+    /// (lxc-dev-manager's rule), else one is added at the end. Returns the
+    /// dest it replaced, if any.
+    pub fn add_sync(
+        &mut self,
+        container: &str,
+        source: &str,
+        dest: &str,
+    ) -> Result<Option<String>> {
+        let mut entries = self.container(container)?.sync.clone();
+        let replaced = match entries.iter_mut().find(|e| e.source == source) {
+            Some(entry) => Some(std::mem::replace(&mut entry.dest, dest.to_string())),
+            None => {
+                entries.push(SyncEntry {
+                    source: source.to_string(),
+                    dest: dest.to_string(),
+                });
+                None
+            }
+        };
+        self.write_sync(container, &entries)?;
+        Ok(replaced)
+    }
+
+    /// Forgets the `sync` entry of `container` whose source is `source`;
+    /// `sync:` goes with its last entry (lxc-dev-manager omits it empty).
+    /// Returns whether there was one.
+    pub fn remove_sync(&mut self, container: &str, source: &str) -> Result<bool> {
+        let mut entries = self.container(container)?.sync.clone();
+        let before = entries.len();
+        entries.retain(|e| e.source != source);
+        if entries.len() == before {
+            return Ok(false);
+        }
+        self.write_sync(container, &entries)?;
+        Ok(true)
+    }
+
+    fn write_sync(&mut self, container: &str, entries: &[SyncEntry]) -> Result<()> {
+        let path = ["containers", container, "sync"];
+        if entries.is_empty() {
+            self.edit(&path)?.remove(&path)?;
+            return Ok(());
+        }
+        let fields: Vec<[(&str, Value<'_>); 2]> = entries
+            .iter()
+            .map(|e| {
+                [
+                    ("source", Value::Str(&e.source)),
+                    ("dest", Value::Str(&e.dest)),
+                ]
+            })
+            .collect();
+        let items: Vec<&[(&str, Value<'_>)]> = fields.iter().map(|f| &f[..]).collect();
+        self.edit(&path)?.set(&path, Value::MapList(&items))
     }
 
     /// Marks an existing record as busy: `state` and the operation doing it.

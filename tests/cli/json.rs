@@ -171,6 +171,12 @@ fn every_command_prints_one_documented_json_value() {
     std::fs::write(project.dir().join("f"), "x").unwrap();
     outcome_of(&["cp", "f", "a:/tmp/f"]);
     outcome_of(&["mv", "a:/tmp/f", "g"]);
+    outcome_of(&["sync", "add", "a", "f", "/tmp/synced"]);
+    let synced = outcome_of(&["sync", "a"]);
+    assert_eq!(synced["synced"][0]["dest"], "/tmp/synced", "{synced}");
+    let entries: Value = serde_json::from_slice(&json(&["sync", "list", "a"]).stdout).unwrap();
+    assert_eq!(entries[0]["source"], "f", "{entries}");
+    outcome_of(&["sync", "rm", "a", "f"]);
     assert_eq!(outcome_of(&["exec", "a", "--", "true"])["status"], 0);
     std::fs::create_dir(project.dir().join("src")).unwrap();
     let mounted = outcome_of(&["mount", "a", "src", "/src", "-n", "code"]);
@@ -227,6 +233,7 @@ fn args_command(args: &[&str]) -> String {
     match args[0] {
         "container" | "snapshot" | "image" | "project" => format!("{} {}", args[0], args[1]),
         "mv" => "cp".into(),
+        "sync" if matches!(args[1], "add" | "rm" | "list") => format!("sync {}", args[1]),
         word => word.into(),
     }
 }

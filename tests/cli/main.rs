@@ -3,6 +3,7 @@
 //! the exit code.
 
 mod bad_input;
+mod compat;
 mod concurrency;
 mod container;
 mod devices;
