@@ -5,6 +5,7 @@
 
 mod bulk;
 mod checks;
+mod completions;
 mod container;
 mod devices;
 mod doctor;
@@ -190,6 +191,9 @@ impl Context {
 /// With `--json` the command's [`Outcome`] is printed at the end, failed
 /// or not, even when the project file could not be read.
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
+    if let Command::Completions(args) = &cli.command {
+        return completions::completions(args.shell);
+    }
     let target = match &cli.command {
         Command::Container(
             ContainerCommand::Create { target, .. } | ContainerCommand::Clone { target, .. },
@@ -343,6 +347,8 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
             proxy::proxy(ctx, &args.name, mode)
         }
         Command::Cp(args) => files::cp(ctx, &args.source, &args.dest),
+        // Answered before a context is made (it needs no project file).
+        Command::Completions(args) => return completions::completions(args.shell),
     }?;
     Ok(0)
 }

@@ -228,6 +228,7 @@ fn describe(command: &Command) -> (&'static str, Option<String>, About, Details)
         ),
         Command::Mounts(_) => ("mounts", None, Listing, vec![]),
         Command::Proxy(args) => ("proxy", Some(args.name.clone()), Container, vec![]),
+        Command::Completions(_) => ("completions", None, Other, vec![]),
         Command::Cp(args) => {
             // The container side's name, unless it is a glob.
             let named = [&args.source, &args.dest]

@@ -3,6 +3,7 @@
 //! the exit code.
 
 mod bad_input;
+mod completions;
 mod concurrency;
 mod container;
 mod devices;
