@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::{ArgValueCandidates, ArgValueCompleter};
+
+use crate::completion;
 
 /// Dev containers on LXD/Incus for a project, recorded in containers.yaml.
 ///
@@ -150,6 +153,14 @@ pub enum Command {
     /// each owned by the dev user and replacing the file there.
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Sync(SyncArgs),
+    /// Print the shell script that completes lxdev's commands, options,
+    /// container and snapshot names
+    ///
+    /// bash: `source <(lxdev completions bash)` in ~/.bashrc; zsh:
+    /// `source <(lxdev completions zsh)` in ~/.zshrc; fish: `lxdev completions
+    /// fish | source` in ~/.config/fish/config.fish. The script runs lxdev on
+    /// each Tab, which reads the names from containers.yaml without locking it.
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -157,7 +168,7 @@ pub struct SyncArgs {
     #[command(subcommand)]
     pub command: Option<SyncCommand>,
     /// Container whose entries to push
-    #[arg(required = true)]
+    #[arg(required = true, add = ArgValueCandidates::new(completion::containers))]
     pub name: Option<String>,
 }
 
@@ -166,6 +177,7 @@ pub enum SyncCommand {
     /// Record a file to push (an entry with the same SOURCE gets the new DEST)
     Add {
         /// Container name
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         name: String,
         /// Host file or folder: relative to the project directory, or absolute
         source: String,
@@ -175,6 +187,7 @@ pub enum SyncCommand {
     /// Forget the entry whose source is SOURCE
     Rm {
         /// Container name
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         name: String,
         /// The source, as `sync list` shows it
         source: String,
@@ -182,13 +195,22 @@ pub enum SyncCommand {
     /// List a container's entries
     List {
         /// Container name
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         name: String,
     },
 }
 
 #[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: completion::Shell,
+}
+
+#[derive(Debug, Args)]
 pub struct MountArgs {
     /// Container name
+    #[arg(add = ArgValueCandidates::new(completion::containers))]
     pub name: String,
     /// Host folder (relative to the current directory), inside the project
     /// directory unless --allow-outside
@@ -219,6 +241,7 @@ pub struct MountArgs {
 #[derive(Debug, Args)]
 pub struct UnmountArgs {
     /// Container name
+    #[arg(add = ArgValueCandidates::new(completion::containers))]
     pub name: String,
     /// Device name, or the mount's absolute path inside the container
     #[arg(value_name = "DEV|PATH")]
@@ -231,6 +254,7 @@ pub struct UnmountArgs {
 #[derive(Debug, Args)]
 pub struct MountsArgs {
     /// Container name [default: every container]
+    #[arg(add = ArgValueCandidates::new(completion::containers))]
     pub name: Option<String>,
     /// Fix the side that is wrong: add missing devices to the runtime,
     /// record untracked ones in containers.yaml
@@ -241,6 +265,7 @@ pub struct MountsArgs {
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
     /// Container name
+    #[arg(add = ArgValueCandidates::new(completion::containers))]
     pub name: String,
     /// Stop forwarding: remove the port devices
     #[arg(long, conflicts_with = "foreground")]
@@ -253,9 +278,11 @@ pub struct ProxyArgs {
 #[derive(Debug, Args)]
 pub struct CpArgs {
     /// What to copy: a host path, or NAME:PATH in a container
+    #[arg(add = ArgValueCompleter::new(completion::cp_endpoint))]
     pub source: String,
     /// Where to: NAME:PATH (NAME may be `*` or `PREFIX*`), or a host path;
     /// an existing directory (or a path ending in `/`) receives the copy inside it
+    #[arg(add = ArgValueCompleter::new(completion::cp_endpoint))]
     pub dest: String,
     /// Accepted for lxc-dev-manager's `mv -y`: lxdev never asks, and makes
     /// missing directories of the destination
@@ -266,7 +293,7 @@ pub struct CpArgs {
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// Containers to remove
-    #[arg(required = true)]
+    #[arg(required = true, add = ArgValueCandidates::new(completion::containers))]
     pub names: Vec<String>,
     /// Remove even containers owned by another user, without asking
     /// (lxc-dev-manager's `-f`)
@@ -280,6 +307,7 @@ pub struct RemoveArgs {
 #[derive(Debug, Args)]
 pub struct SshArgs {
     /// Container name
+    #[arg(add = ArgValueCandidates::new(completion::containers))]
     pub name: String,
     /// Log in as this user instead of the container's dev user (`root` for root)
     #[arg(short, long, value_name = "USER")]
@@ -361,11 +389,13 @@ pub enum ContainerCommand {
     /// Copy a container (or one of its snapshots) to a new container
     Clone {
         /// The container to copy
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         source: String,
         /// Name of the new container
         name: String,
         /// Copy this snapshot of SOURCE instead of its current state
-        #[arg(short, long, value_name = "SNAP")]
+        #[arg(short, long, value_name = "SNAP",
+            add = ArgValueCandidates::new(|| completion::snapshots("source")))]
         snapshot: Option<String>,
         /// Skip the copy's own `initial-state` snapshot
         #[arg(long)]
@@ -378,9 +408,11 @@ pub enum ContainerCommand {
     },
     /// Bring a container back to a snapshot: stop, restore, start
     Reset {
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         name: String,
         /// The snapshot to go back to
-        #[arg(default_value = "initial-state")]
+        #[arg(default_value = "initial-state",
+            add = ArgValueCandidates::new(|| completion::snapshots("name")))]
         snapshot: String,
         /// Reset even a container owned by another user
         #[arg(long)]
@@ -389,7 +421,7 @@ pub enum ContainerCommand {
     /// Remove containers, from the runtime and from containers.yaml
     Remove {
         /// Containers to remove
-        #[arg(required = true)]
+        #[arg(required = true, add = ArgValueCandidates::new(completion::containers))]
         names: Vec<String>,
         /// Remove even containers owned by another user, without asking
         #[arg(short, long)]
@@ -409,6 +441,7 @@ pub enum ContainerCommand {
 pub enum SnapshotCommand {
     /// Take a snapshot of a container
     Create {
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
         snapshot: String,
         /// A note stored with the snapshot
@@ -417,17 +450,24 @@ pub enum SnapshotCommand {
     },
     /// Delete a snapshot
     Delete {
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
+        #[arg(add = ArgValueCandidates::new(|| completion::snapshots("container")))]
         snapshot: String,
         /// Delete even if the container is owned by another user
         #[arg(long)]
         force: bool,
     },
     /// List a container's snapshots
-    List { container: String },
+    List {
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
+        container: String,
+    },
     /// Roll a container back to a snapshot
     Restore {
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
+        #[arg(add = ArgValueCandidates::new(|| completion::snapshots("container")))]
         snapshot: String,
         /// Restore even if the container is owned by another user
         #[arg(long)]
@@ -461,6 +501,7 @@ pub enum ImageCommand {
     /// Publish a container as an image (stopped meanwhile, then restarted)
     Create {
         /// The container to publish
+        #[arg(add = ArgValueCandidates::new(completion::containers))]
         container: String,
         /// Alias of the new image: letters, digits, `-`, `_` and `.`
         alias: String,
@@ -488,7 +529,11 @@ pub struct ImageListArgs {
 #[derive(Debug, Args)]
 pub struct BulkArgs {
     /// Container names
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    #[arg(
+        required_unless_present = "all",
+        conflicts_with = "all",
+        add = ArgValueCandidates::new(completion::containers)
+    )]
     pub names: Vec<String>,
     /// Every container of the project
     #[arg(long)]
@@ -518,12 +563,14 @@ pub struct DoctorArgs {
 #[derive(Debug, Args)]
 pub struct NameArg {
     /// Container name
+    #[arg(add = ArgValueCandidates::new(completion::containers))]
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Container name
+    #[arg(add = ArgValueCandidates::new(completion::containers))]
     pub name: String,
     /// Run as this user instead of the container's dev user (`root` for root)
     #[arg(short, long, value_name = "USER")]

@@ -5,6 +5,7 @@
 
 mod bulk;
 mod checks;
+mod completions;
 mod container;
 mod devices;
 mod doctor;
@@ -192,6 +193,9 @@ impl Context {
 /// With `--json` the command's [`Outcome`] is printed at the end, failed
 /// or not, even when the project file could not be read.
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
+    if let Command::Completions(args) = &cli.command {
+        return completions::completions(args.shell);
+    }
     let target = match &cli.command {
         Command::Container(
             ContainerCommand::Create { target, .. } | ContainerCommand::Clone { target, .. },
@@ -340,6 +344,8 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
             (None, Some(name)) => sync::sync(ctx, &name),
             (None, None) => Err(Error::Usage("name a container: `lxdev sync NAME`".into()).into()),
         },
+        // Answered before a context is made (it needs no project file).
+        Command::Completions(args) => return completions::completions(args.shell),
     }?;
     Ok(0)
 }

@@ -227,6 +227,7 @@ fn describe(command: &Command) -> (&'static str, Option<String>, About, Details)
             ),
             Some(SyncCommand::List { name }) => ("sync list", Some(name.clone()), Listing, vec![]),
         },
+        Command::Completions(_) => ("completions", None, Other, vec![]),
         Command::Cp(args) => {
             // The container side's name, unless it is a glob.
             let named = [&args.source, &args.dest]

@@ -8,7 +8,7 @@ use predicates::prelude::*;
 use crate::support::Project;
 
 /// Holds the project's lock with flock(1) until the child is killed.
-fn hold_lock(project: &Project, seconds: u32) -> std::process::Child {
+pub(crate) fn hold_lock(project: &Project, seconds: u32) -> std::process::Child {
     let mut child = Command::new("flock")
         .arg(project.lock_path())
         .args(["sleep", &seconds.to_string()])

@@ -1599,3 +1599,149 @@ fn image_round_trip_through_the_runtime() {
         );
     }
 }
+
+/// Every path under `dir`, relative to it, with its bytes (`None` for a
+/// directory).
+fn host_tree(dir: &std::path::Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut tree = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(at) = todo.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if path.is_dir() {
+                tree.insert(rel, None);
+                todo.push(path);
+            } else {
+                tree.insert(rel, Some(std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    tree
+}
+
+/// `cp` through the real clients, on a provisioned Debian: a directory
+/// tree pushed into the dev user's home belongs to `dev` throughout (the
+/// clients refuse `--uid` with `-r`, so lxdev hands it over after the
+/// move) and comes back byte for byte; a single file belongs to `dev`
+/// too; `NAME*:` pushes to both matching containers, making the missing
+/// directory outside the home root's.
+#[test]
+fn cp_trees_files_and_globs_on_a_real_distro() {
+    let test = "cp_trees_files_and_globs_on_a_real_distro";
+    for lxd in LxdProject::each(test) {
+        if !debian_image(&lxd, test) {
+            continue;
+        }
+        lxd.ok([
+            "container",
+            "create",
+            "web1",
+            DEBIAN,
+            "--no-initial-snapshot",
+        ]);
+        // A copy has the same dev user, and is quicker than provisioning.
+        lxd.ok([
+            "container",
+            "clone",
+            "web1",
+            "web2",
+            "--no-initial-snapshot",
+        ]);
+
+        let dir = lxd.project.dir();
+        let src = dir.join("src");
+        std::fs::create_dir_all(src.join("sub/deeper")).unwrap();
+        std::fs::create_dir(src.join("empty")).unwrap();
+        std::fs::write(src.join("a.txt"), "alpha\n").unwrap();
+        std::fs::write(src.join(".hidden"), "dot\n").unwrap();
+        std::fs::write(src.join("sub/with space.txt"), "spaced\n").unwrap();
+        std::fs::write(src.join("sub/deeper/bytes.bin"), [0u8, 255, 10, 13, 128]).unwrap();
+        lxd.ok(["cp", "src", "web1:~/code"])
+            .stdout(predicate::str::contains("owned by dev"));
+
+        // `stat` every path of the copy, as the dev user, in its home.
+        let owners = lxd
+            .lxdev([
+                "exec", "web1", "--", "find", "code", "-exec", "stat", "-c", "%U:%G %n", "{}", "+",
+            ])
+            .assert()
+            .success();
+        let owners = String::from_utf8_lossy(&owners.get_output().stdout).into_owned();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        for line in owners.lines() {
+            let (owner, path) = line.split_once(' ').unwrap();
+            assert_eq!(owner, "dev:dev", "`{path}` in web1: {owners}");
+            seen.insert(path.to_string());
+        }
+        let mut expected: BTreeSet<String> = host_tree(&src)
+            .into_keys()
+            .map(|rel| format!("code/{rel}"))
+            .collect();
+        expected.insert("code".into());
+        assert_eq!(seen, expected, "the whole tree, and nothing else");
+        // No staging directory is left beside the copy.
+        lxd.lxdev(["exec", "web1", "--", "ls", "-A", "/home/dev"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(".lxdev-cp").not());
+
+        lxd.ok(["cp", "web1:~/code", "back"]);
+        assert_eq!(host_tree(&dir.join("back")), host_tree(&src));
+
+        // One file, into the home (a directory: the copy goes inside it).
+        std::fs::write(dir.join("notes.txt"), "one file\n").unwrap();
+        lxd.ok(["cp", "notes.txt", "web1:~/"]);
+        let cat = |name: &str, path: &str| {
+            let out = lxd
+                .lxdev(["exec", name, "--", "stat", "-c", "%U", path])
+                .assert()
+                .success();
+            let owner = String::from_utf8_lossy(&out.get_output().stdout)
+                .trim()
+                .to_string();
+            let out = lxd
+                .lxdev(["exec", name, "--", "cat", path])
+                .assert()
+                .success();
+            (
+                owner,
+                String::from_utf8_lossy(&out.get_output().stdout).into_owned(),
+            )
+        };
+        assert_eq!(
+            cat("web1", "/home/dev/notes.txt"),
+            ("dev".to_string(), "one file\n".to_string())
+        );
+
+        // A glob: both containers receive it; /opt/shared is made, root's.
+        let pushed = lxd.ok(["--json", "cp", "notes.txt", "web*:/opt/shared/"]);
+        let outcome = json_stdout(&pushed);
+        let names: BTreeSet<&str> = outcome["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, BTreeSet::from(["web1", "web2"]), "{outcome}");
+        for name in ["web1", "web2"] {
+            assert_eq!(
+                cat(name, "/opt/shared/notes.txt"),
+                ("dev".to_string(), "one file\n".to_string()),
+                "{name}"
+            );
+            let out = lxd
+                .lxdev(["exec", name, "--", "stat", "-c", "%U", "/opt/shared"])
+                .assert()
+                .success();
+            assert_eq!(
+                String::from_utf8_lossy(&out.get_output().stdout).trim(),
+                "root"
+            );
+        }
+    }
+}

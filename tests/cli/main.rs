@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod compat;
+mod completions;
 mod concurrency;
 mod container;
 mod devices;
