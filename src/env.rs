@@ -24,6 +24,9 @@ impl EnvVars {
     /// Set by sudo: the user who ran it, whose SSH keys provisioning uses.
     pub const SUDO_USER: &'static str = "SUDO_USER";
     pub const HOME: &'static str = "HOME";
+    /// Where per-user state lives (default ~/.local/state): the mounts a
+    /// person allowed with --allow-outside or --allow-risky.
+    pub const XDG_STATE_HOME: &'static str = "XDG_STATE_HOME";
 }
 
 /// The values, as this process found them.
@@ -35,6 +38,7 @@ pub struct Env {
     pub test_hold_lock_ms: Option<u64>,
     pub sudo_user: Option<String>,
     pub home: Option<PathBuf>,
+    pub state_home: Option<PathBuf>,
 }
 
 /// This process's environment, read on first use.
@@ -50,6 +54,7 @@ pub fn get() -> &'static Env {
             test_hold_lock_ms: number(EnvVars::TEST_HOLD_LOCK_MS),
             sudo_user: text(EnvVars::SUDO_USER),
             home: std::env::var_os(EnvVars::HOME).map(PathBuf::from),
+            state_home: text(EnvVars::XDG_STATE_HOME).map(PathBuf::from),
         }
     })
 }

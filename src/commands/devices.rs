@@ -26,14 +26,15 @@ pub struct Changed {
     pub already: Vec<String>,
 }
 
-/// Adds `wanted` (name, spec) to container `name`. `conflicts` runs inside
+/// Adds `wanted` (name, spec the file records, spec the runtime gets) to
+/// container `name`; a name asked twice is added once. `conflicts` runs inside
 /// the reserving transaction (another container forwarding the port, a
 /// path already mounted); `before` runs first in the runtime work, with
 /// the instance name, and may refuse (the host port is taken).
 pub fn add(
     ctx: &Context,
     name: &str,
-    wanted: &[(String, Spec)],
+    wanted: &[(String, Spec, Spec)],
     conflicts: impl Fn(&Project) -> Result<(), Error>,
     before: impl FnOnce(&dyn Runtime, &str) -> Result<()>,
 ) -> Result<Changed> {
@@ -46,8 +47,12 @@ pub fn add(
         let entry = checks::ready_container(project, name)?.clone();
         checks::on_runtime(project, name, runner.runtime.name())?;
         conflicts(project)?;
-        let mut tickets = Vec::new();
-        for (device, spec) in wanted {
+        let mut tickets: Vec<Ticket> = Vec::new();
+        for (device, spec, _) in wanted {
+            let target = Target::Device(name.to_owned(), device.clone());
+            if tickets.iter().any(|t| t.target == target) {
+                continue;
+            }
             if let Some(existing) = entry.devices.get(device) {
                 if existing.state.is_none() && Spec::of(existing) == *spec {
                     changed.already.push(device.clone());
@@ -55,7 +60,6 @@ pub fn add(
                 }
                 return Err(taken(name, device, existing).into());
             }
-            let target = Target::Device(name.to_owned(), device.clone());
             tickets.push(Ticket::new(project, target, Effect::Makes));
             project.insert_device(name, device, spec, Some(op))?;
         }
@@ -71,11 +75,10 @@ pub fn add(
         "adding devices to",
         |instance| before(runtime, instance),
         |instance, device| {
-            let spec = &wanted
+            let (_, _, spec) = wanted
                 .iter()
-                .find(|(d, _)| d == device)
-                .expect("asked for")
-                .1;
+                .find(|(d, _, _)| d == device)
+                .expect("asked for");
             runtime.device_add(instance, device, spec)
         },
     );
@@ -141,6 +144,7 @@ pub fn remove(ctx: &Context, name: &str, devices: &[String], missing_ok: bool) -
 /// leaves them failed, with the runtime's error.
 pub fn readd(ctx: &Context, name: &str, devices: &[String], user: &str) -> Result<Changed> {
     let project = ctx.manager.load()?;
+    let policy = Policy::for_project(&project);
     let runner = Runner::new(ctx, &project, OperationKind::DeviceSync)?;
     let mut specs = Vec::new();
     let tickets = runner.reserve(|project, op| {
@@ -153,9 +157,12 @@ pub fn readd(ctx: &Context, name: &str, devices: &[String], user: &str) -> Resul
             if existing.operation.is_some() {
                 return Err(taken(name, device, existing).into());
             }
+            let spec = policy.runtime_spec(&Spec::of(existing)).map_err(|why| {
+                Error::Usage(format!("device `{device}` of `{name}` is not added: {why}"))
+            })?;
             let target = Target::Device(name.to_owned(), device.clone());
             tickets.push(Ticket::new(project, target.clone(), Effect::MakesRecorded));
-            specs.push((device.clone(), Spec::of(existing)));
+            specs.push((device.clone(), spec));
             project.begin(&target, DeviceState::Adding, op)?;
         }
         Ok(tickets)
@@ -312,6 +319,36 @@ pub fn map_owner(
     Ok(None)
 }
 
+/// What this machine lets a recorded device be (see `exposure`): the
+/// project directory, the invoking user's home and their approvals.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    project_dir: std::path::PathBuf,
+    home: Option<std::path::PathBuf>,
+    approvals: super::exposure::Approvals,
+}
+
+impl Policy {
+    pub fn for_project(project: &Project) -> Policy {
+        let config = std::fs::canonicalize(project.path()).unwrap_or(project.path().to_path_buf());
+        Policy {
+            project_dir: super::mount::canonical_dir(project),
+            home: crate::process::invoking_user_home(),
+            approvals: super::exposure::Approvals::load(&config),
+        }
+    }
+
+    /// The spec the runtime gets for a recorded device, or why not.
+    pub fn runtime_spec(&self, spec: &Spec) -> Result<Spec, String> {
+        super::exposure::recorded_device(
+            spec,
+            &self.project_dir,
+            self.home.as_deref(),
+            &self.approvals,
+        )
+    }
+}
+
 /// The ready devices the file records for `name`.
 pub fn recorded(project: &Project, name: &str) -> Vec<(String, Spec)> {
     project
@@ -336,6 +373,7 @@ pub fn recorded(project: &Project, name: &str) -> Vec<(String, Spec)> {
 /// container is still usable, and `mounts NAME --sync` adds it later.
 pub fn apply_recorded(
     runtime: &dyn Runtime,
+    policy: &Policy,
     name: &str,
     instance: &str,
     devices: &[(String, Spec)],
@@ -354,8 +392,15 @@ pub fn apply_recorded(
         }
     }
     for (device, spec) in devices.iter().filter(|(d, _)| !have.contains_key(d)) {
-        let added = map_owner(runtime, instance, spec, user)
-            .and_then(|note| runtime.device_add(instance, device, spec).map(|()| note));
+        let spec = match policy.runtime_spec(spec) {
+            Ok(spec) => spec,
+            Err(why) => {
+                warnings.push(format!("device `{device}` not added: {why}"));
+                continue;
+            }
+        };
+        let added = map_owner(runtime, instance, &spec, user)
+            .and_then(|note| runtime.device_add(instance, device, &spec).map(|()| note));
         match added {
             Ok(Some(note)) => warnings.push(note),
             Ok(None) => {}

@@ -9,6 +9,7 @@ mod completions;
 mod container;
 mod devices;
 mod doctor;
+mod exposure;
 mod files;
 mod image;
 mod init;

@@ -13,12 +13,16 @@ use serde_json::json;
 
 use super::container::print_table;
 use super::devices::{self, Changed};
-use super::{Context, checks};
+use super::{Context, checks, exposure};
 use crate::config::devices::{PORT_PREFIX, Spec};
 use crate::config::model::DeviceState;
 use crate::config::{Project, names};
 use crate::error::Error;
 use crate::runtime::Runtime;
+
+/// Device names the default profile uses: a mount by that name would
+/// replace the root disk or the network.
+const RESERVED_DEVICES: &[&str] = &["root", "eth0"];
 
 /// What `mount` was asked, beside its three arguments.
 #[derive(Debug, Clone, Default)]
@@ -30,35 +34,6 @@ pub struct MountOptions {
     pub allow_risky: bool,
 }
 
-/// Folders never mounted read-write without `--allow-risky`: the system's,
-/// and any that holds the home folder.
-const SYSTEM_FOLDERS: &[&str] = &[
-    "/",
-    "/etc",
-    "/root",
-    "/boot",
-    "/usr",
-    "/bin",
-    "/sbin",
-    "/lib",
-    "/var",
-    "/proc",
-    "/sys",
-    "/dev",
-    "/run",
-    "/var/lib/lxd",
-    "/var/lib/incus",
-    "/home",
-];
-
-/// Folders of secrets, never mounted in any mode without `--allow-risky`.
-const SECRET_FOLDERS: &[&str] = &[".ssh", ".gnupg", ".aws", ".config/gcloud", ".kube"];
-
-/// Container paths a mount may not cover.
-const CONTAINER_SYSTEM_PATHS: &[&str] = &[
-    "/", "/proc", "/sys", "/dev", "/etc", "/usr", "/bin", "/sbin", "/lib", "/boot", "/run",
-];
-
 pub fn mount(
     ctx: &Context,
     name: &str,
@@ -68,39 +43,56 @@ pub fn mount(
 ) -> Result<()> {
     let project = ctx.manager.load()?;
     project.container(name)?;
-    let source = check_source(&project, source, &ctx.base_dir, options)?;
-    check_container_path(path)?;
+    let path = exposure::container_path(path)?;
+    let source = source_of(&project, source, &ctx.base_dir, options)?;
     let device = match &options.device {
         Some(device) => device.clone(),
         None => default_device_name(&source),
     };
     names::validate_device(&device).map_err(Error::Usage)?;
-    if device.starts_with(PORT_PREFIX) {
+    if device.starts_with(PORT_PREFIX) || RESERVED_DEVICES.contains(&device.as_str()) {
         return Err(Error::Usage(format!(
-            "device names starting with `{PORT_PREFIX}` are `lxdev proxy`'s; pick another"
+            "device name `{device}` is taken: `{PORT_PREFIX}*` are `lxdev proxy`'s, and {} are \
+             the profile's; pick another with -n",
+            RESERVED_DEVICES.join(", ")
         ))
         .into());
     }
-    let source_text = source.to_string_lossy().into_owned();
-    let spec = Spec::disk(&source_text, path, options.writable, options.shift);
+    let project_dir = canonical_dir(&project);
+    let recorded = exposure::recorded_source(&source, &project_dir);
+    let spec = Spec::disk(&recorded, &path, options.writable, options.shift);
+    let runtime_spec = spec.for_runtime(&project_dir);
     let (user, _) = project.dev_user(name);
     let mut note = None;
     let changed = devices::add(
         ctx,
         name,
-        &[(device.clone(), spec.clone())],
-        |project| path_free(project, name, &device, path),
+        &[(device.clone(), spec, runtime_spec.clone())],
+        |project| path_free(project, name, &device, &path),
         |runtime, instance| {
-            note = devices::map_owner(runtime, instance, &spec, &user)?;
+            note = devices::map_owner(runtime, instance, &runtime_spec, &user)?;
             Ok(())
         },
     )?;
+    if options.allow_outside || options.allow_risky {
+        let approvals = exposure::Approvals::load(&ctx.manager.canonical_path());
+        if let Err(err) = approvals.approve(&source, options.writable) {
+            ctx.out.warn(format!(
+                "could not remember that you allowed `{}` here ({err}); a restore will not \
+                 give it back",
+                source.display()
+            ));
+        }
+    }
     if let Some(note) = note {
         ctx.out.warn(note);
     }
     let mode = if options.writable { "rw" } else { "ro" };
     report(ctx, "mount", &changed, |verb| {
-        format!("{verb} {source_text} at {path} in {name} ({mode}) as device {device}")
+        format!(
+            "{verb} {} at {path} in {name} ({mode}) as device {device}",
+            source.display()
+        )
     });
     Ok(())
 }
@@ -109,10 +101,15 @@ pub fn unmount(ctx: &Context, name: &str, device_or_path: &str) -> Result<()> {
     let project = ctx.manager.load()?;
     let entry = project.container(name)?;
     let device = if device_or_path.starts_with('/') {
+        let wanted = exposure::container_path(device_or_path).unwrap_or(device_or_path.to_owned());
         entry
             .devices
             .iter()
-            .find(|(_, d)| Spec::of(d).mount().is_some_and(|(_, p)| p == device_or_path))
+            .find(|(_, d)| {
+                Spec::of(d).mount().is_some_and(|(_, p)| {
+                    exposure::container_path(p).unwrap_or(p.to_owned()) == wanted
+                })
+            })
             .map(|(device, _)| device.clone())
             .ok_or_else(|| {
                 Error::NotFound(format!(
@@ -175,6 +172,16 @@ pub fn mounts(ctx: &Context, name: Option<&str>, sync: bool) -> Result<()> {
     let runtime = ctx.runtime(&project)?;
     let mut rows = compare(&project, runtime.as_ref(), &names)?;
     if sync {
+        for name in &names {
+            if runtime.status(&project.instance_name(name))?.is_none() {
+                return Err(Error::NotFound(format!(
+                    "container `{name}` has no instance in the {} runtime yet: `lxdev up {name}` \
+                     creates it with its devices",
+                    runtime.name()
+                ))
+                .into());
+            }
+        }
         for name in &names {
             sync_one(ctx, &project, name, &rows)?;
         }
@@ -303,78 +310,44 @@ fn report(ctx: &Context, command: &str, changed: &Changed, line: impl Fn(&str) -
     ctx.out.say(line(verb));
 }
 
-/// The source, canonical, once it passes the rules in the module's doc.
+/// The source, canonical, once [`exposure::refuse_source`] passes it;
 /// `source` is as typed, relative to `base`.
-fn check_source(
+fn source_of(
     project: &Project,
     source: &str,
     base: &Path,
     options: &MountOptions,
 ) -> Result<PathBuf> {
     let shown = source.escape_debug();
+    if source.chars().any(char::is_control) {
+        return Err(Error::Usage(format!(
+            "cannot mount `{shown}`: it holds a control character"
+        ))
+        .into());
+    }
     let canonical = std::fs::canonicalize(base.join(source))
-        .map_err(|err| Error::Usage(format!("cannot mount `{shown}`: {err}")))?;
+        .map_err(|err| Error::NotFound(format!("cannot mount `{shown}`: {err}")))?;
+    let allowed = exposure::Allowed {
+        outside: options.allow_outside,
+        risky: options.allow_risky,
+    };
     let home = crate::process::invoking_user_home();
-    let is_secret = SECRET_FOLDERS.iter().any(|s| {
-        let mut c = canonical.components();
-        let joined = Path::new(s);
-        // Anywhere under a secrets folder, or the folder itself.
-        std::iter::from_fn(|| {
-            let rest = c.as_path().to_path_buf();
-            c.next().map(|_| rest)
-        })
-        .any(|p| p.starts_with(joined))
-    });
-    if is_secret && !options.allow_risky {
-        return Err(Error::Usage(format!(
-            "`{}` holds secrets (SSH or cloud keys): refused; pass --allow-risky if you mean it",
-            canonical.display()
-        ))
-        .into());
+    match exposure::refuse_source(
+        &canonical,
+        &canonical_dir(project),
+        home.as_deref(),
+        options.writable,
+        allowed,
+    ) {
+        Some(why) => Err(Error::Usage(why).into()),
+        None => Ok(canonical),
     }
-    let holds_home = home.as_deref().is_some_and(|h| h.starts_with(&canonical));
-    let system = SYSTEM_FOLDERS.iter().any(|f| canonical == Path::new(f));
-    if options.writable && (system || holds_home) && !options.allow_risky {
-        return Err(Error::Usage(format!(
-            "a read-write mount of `{}` would let the container change the host's system or \
-             home folder: refused; mount a project folder, mount it read-only, or pass \
-             --allow-risky",
-            canonical.display()
-        ))
-        .into());
-    }
-    let project_dir = std::fs::canonicalize(project.dir()).unwrap_or(project.dir().to_path_buf());
-    if !canonical.starts_with(&project_dir) && !options.allow_outside {
-        return Err(Error::Usage(format!(
-            "`{}` is outside the project directory `{}`: pass --allow-outside to mount it \
-             anyway (containers.yaml then names a folder teammates may not have)",
-            canonical.display(),
-            project_dir.display()
-        ))
-        .into());
-    }
-    Ok(canonical)
 }
 
-/// The path inside the container: absolute, no `..`, no control
-/// characters, not a system path.
-pub fn check_container_path(path: &str) -> Result<(), Error> {
-    let bad = |why: &str| Error::Usage(format!("cannot mount at `{}`: {why}", path.escape_debug()));
-    if !path.starts_with('/') {
-        return Err(bad("the path inside the container must be absolute"));
-    }
-    if path.chars().any(char::is_control) {
-        return Err(bad("it holds a control character"));
-    }
-    if path.split('/').any(|part| part == "..") {
-        return Err(bad("`..` is not allowed"));
-    }
-    let clean = path.trim_end_matches('/');
-    let clean = if clean.is_empty() { "/" } else { clean };
-    if CONTAINER_SYSTEM_PATHS.contains(&clean) {
-        return Err(bad("it is a system path of the container"));
-    }
-    Ok(())
+/// The project directory, canonical (the file records sources relative
+/// to it).
+pub fn canonical_dir(project: &Project) -> PathBuf {
+    std::fs::canonicalize(project.dir()).unwrap_or_else(|_| project.dir().to_path_buf())
 }
 
 /// A device name from the source folder's name (lxc-dev-manager's rule):
@@ -409,7 +382,7 @@ pub fn default_device_name(source: &Path) -> String {
 /// No other device of `name` mounts at `path` (in any state).
 fn path_free(project: &Project, name: &str, device: &str, path: &str) -> Result<(), Error> {
     let entry = project.container(name)?;
-    let clean = |p: &str| p.trim_end_matches('/').to_owned();
+    let clean = |p: &str| exposure::container_path(p).unwrap_or(p.to_owned());
     for (other, d) in &entry.devices {
         if other != device
             && Spec::of(d)

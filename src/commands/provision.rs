@@ -40,8 +40,9 @@ pub struct Plan {
     steps: Vec<Step>,
     pub spec: Provisioning,
     /// The devices the new entry records, given to the instance in
-    /// [`Step::Devices`].
+    /// [`Step::Devices`] as far as `policy` lets them.
     pub devices: Vec<(String, Spec)>,
+    policy: super::devices::Policy,
 }
 
 impl Plan {
@@ -62,14 +63,9 @@ impl Plan {
             } else {
                 path.clone()
             };
-            super::mount::check_container_path(&path)?;
-            let source = std::fs::canonicalize(project.dir())
-                .unwrap_or_else(|_| project.dir().to_path_buf());
-            let source = source.to_string_lossy().into_owned();
-            devices.push((
-                PROJECT_DEVICE.into(),
-                Spec::disk(&source, &path, true, false),
-            ));
+            let path = super::exposure::container_path(&path)?;
+            // Recorded as `.`: the project directory, in every checkout.
+            devices.push((PROJECT_DEVICE.into(), Spec::disk(".", &path, true, false)));
         }
         let mut steps = Vec::new();
         if !args.no_provision {
@@ -95,6 +91,7 @@ impl Plan {
                 ready_timeout: Duration::from_secs(args.ready_timeout),
             },
             devices,
+            policy: super::devices::Policy::for_project(project),
         })
     }
 
@@ -128,6 +125,7 @@ impl Plan {
                 ready_timeout: Duration::from_secs(ready_timeout),
             },
             devices,
+            policy: super::devices::Policy::for_project(project),
         }
     }
 
@@ -171,6 +169,7 @@ impl Plan {
                     if step == Step::Devices {
                         return super::devices::apply_recorded(
                             runner.runtime.as_ref(),
+                            &self.policy,
                             ticket.target.container(),
                             &ticket.instance,
                             &self.devices,

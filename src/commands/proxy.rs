@@ -57,9 +57,9 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
         ))
         .into());
     }
-    let wanted: Vec<(String, Spec)> = ports
+    let wanted: Vec<(String, Spec, Spec)> = ports
         .iter()
-        .map(|&p| (Spec::port_name(p), Spec::port(p)))
+        .map(|&p| (Spec::port_name(p), Spec::port(p), Spec::port(p)))
         .collect();
     let remote = project.config().remote.is_some() || ctx.remote_asked()?.is_some();
     let changed = devices::add(
@@ -91,8 +91,9 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
         }
         // Ctrl-C is how this mode ends, not a failure.
         interrupt::take();
-        let names: Vec<String> = wanted.into_iter().map(|(d, _)| d).collect();
-        let stopped = devices::remove(ctx, name, &names, true)?;
+        // Only what this command added: a forwarding another `proxy` made
+        // stays.
+        let stopped = devices::remove(ctx, name, &changed.done, true)?;
         report(ctx, "stopped", name, &ports, &stopped);
     }
     Ok(())
@@ -143,8 +144,12 @@ fn free_on_host(port: u16) -> Result<()> {
             Err(crate::runtime::refused(
                 Error::Conflict(format!(
                     "host port {port} is in use by {holder}: stop it, or forward another \
-                     port (`ports: [\"{}:{port}\"]`)",
-                    port.saturating_add(1)
+                     host port{}",
+                    free_near(port)
+                        .map(|free| format!(
+                            " (`ports: [\"{free}:CONTAINER_PORT\"]`; {free} is free now)"
+                        ))
+                        .unwrap_or_default()
                 ))
                 .into(),
             ))
@@ -153,6 +158,12 @@ fn free_on_host(port: u16) -> Result<()> {
             "cannot check host port {port}: {err}"
         ))),
     }
+}
+
+/// A host port above `port` that is free right now, to suggest.
+fn free_near(port: u16) -> Option<u16> {
+    (port.saturating_add(1)..=port.saturating_add(100))
+        .find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
 }
 
 /// Says what each port is now; `--json` gets the mapping and the devices.

@@ -134,6 +134,7 @@ fn restore_to(
     // The runtime restores the snapshot's devices too: the file's are
     // given back, so a mount made after the snapshot survives a reset.
     let recorded = super::devices::recorded(&project, container);
+    let policy = super::devices::Policy::for_project(&project);
     let (user, _) = project.dev_user(container);
     let mut warning = None;
     let result = runner.work(format!("restoring {instance} to {snapshot}"), || {
@@ -148,6 +149,7 @@ fn restore_to(
         }
         warning = super::devices::apply_recorded(
             runner.runtime.as_ref(),
+            &policy,
             container,
             &instance,
             &recorded,

@@ -28,6 +28,10 @@ use crate::runtime::FileKind;
 pub fn add(ctx: &Context, name: &str, source: &str, dest: &str) -> Result<()> {
     check_source(source)?;
     files::check_path(dest)?;
+    let project = ctx.manager.load()?;
+    if let Ok(path) = host_source(&project, source) {
+        check_exposure(&project, &path)?;
+    }
     let replaced = ctx
         .manager
         .update(|project| project.add_sync(name, source, dest))?;
@@ -98,7 +102,9 @@ pub fn sync(ctx: &Context, name: &str) -> Result<()> {
     for entry in &entries {
         check_source(&entry.source)?;
         files::check_path(&entry.dest)?;
-        sources.push(host_source(&project, &entry.source)?);
+        let source = host_source(&project, &entry.source)?;
+        check_exposure(&project, &source)?;
+        sources.push(source);
     }
     let runtime = ctx.runtime(&project)?;
     checks::on_runtime(&project, name, runtime.name())?;
@@ -154,7 +160,33 @@ fn check_source(source: &str) -> Result<(), Error> {
             "sync source {source:?} holds a control character"
         )));
     }
+    if source.starts_with('~') {
+        return Err(Error::Usage(format!(
+            "sync source `{source}`: `~` is not expanded here; write the absolute path"
+        )));
+    }
     Ok(())
+}
+
+/// Refuses a source that holds secrets (keys, credentials, the system's
+/// passwords) or the home folder: a checked-in `sync:` list must not copy
+/// them into a container (usage, exit 2). Sources outside the project stay
+/// allowed, as in lxc-dev-manager.
+fn check_exposure(project: &Project, source: &Path) -> Result<(), Error> {
+    let allowed = super::exposure::Allowed {
+        outside: true,
+        risky: false,
+    };
+    let home = crate::process::invoking_user_home();
+    let project_dir = super::mount::canonical_dir(project);
+    match super::exposure::refuse_source(source, &project_dir, home.as_deref(), false, allowed) {
+        Some(_) => Err(Error::Usage(format!(
+            "cannot sync `{}`: it holds secrets (keys, credentials, the system's passwords) or \
+             your home folder, which lxdev never copies into a container",
+            source.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The host path of `source`: relative ones are in the project directory

@@ -61,6 +61,26 @@ impl Spec {
         format!("{PORT_PREFIX}{}", port.host)
     }
 
+    /// The spec the runtime gets: a disk's source relative to the project
+    /// directory made absolute.
+    pub fn for_runtime(&self, project_dir: &std::path::Path) -> Spec {
+        let mut spec = self.clone();
+        if self.kind == "disk"
+            && let Some(source) = self.config.get("source")
+            && !source.starts_with('/')
+        {
+            let absolute = project_dir.join(source);
+            let absolute = if source == "." {
+                project_dir.to_path_buf()
+            } else {
+                absolute
+            };
+            spec.config
+                .insert("source".into(), absolute.to_string_lossy().into_owned());
+        }
+        spec
+    }
+
     pub fn of(device: &Device) -> Spec {
         Spec {
             kind: device.kind.clone(),
@@ -114,9 +134,14 @@ impl Spec {
 /// proxy's `listen` and `connect`; no keys or values that could read as
 /// an option or hold a control character.
 pub fn validate(device: &Device) -> Result<(), String> {
-    if device.kind.is_empty() || !device.kind.chars().all(|c| c.is_ascii_alphanumeric()) {
+    let word = device.kind.starts_with(|c: char| c.is_ascii_lowercase())
+        && device
+            .kind
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !word {
         return Err(format!(
-            "`type: {}` is not a device type (disk, proxy, ...)",
+            "`type: {}` is not a device type (disk, proxy, unix-char, ...)",
             device.kind.escape_debug()
         ));
     }

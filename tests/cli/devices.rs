@@ -44,7 +44,8 @@ fn mount_records_a_disk_device_and_unmount_restores_the_file() {
         .stdout(predicate::str::contains("as device code"));
     let device = &project.config().containers["web"].devices["code"];
     assert_eq!(device.kind, "disk");
-    assert_eq!(device.config["source"], canonical(&project, "src"));
+    // Relative to the project directory: the file works in every checkout.
+    assert_eq!(device.config["source"], "src");
     assert_eq!(device.config["path"], "/work");
     assert!(!device.config.contains_key("readonly"), "--rw");
     assert_eq!(device.state, None);
@@ -104,7 +105,33 @@ fn refused_mounts_change_nothing() {
             "outside the project directory",
         ),
         (&["mount", "web", "home/me/.ssh", "/x"], 2, "holds secrets"),
-        (&["mount", "web", "home/me", "/x", "--rw"], 2, "home folder"),
+        (
+            &["mount", "web", "home/me", "/x"],
+            2,
+            "holds your home folder",
+        ),
+        (
+            &[
+                "mount",
+                "web",
+                "/usr/local",
+                "/x",
+                "--rw",
+                "--allow-outside",
+            ],
+            2,
+            "host's system",
+        ),
+        (
+            &["mount", "web", "/", "/x", "--allow-outside"],
+            2,
+            "holds your home folder",
+        ),
+        (
+            &["mount", "web", "/etc/shadow", "/x", "--allow-outside"],
+            2,
+            "holds secrets",
+        ),
         (&["mount", "web", "src", "x"], 2, "must be absolute"),
         (
             &["mount", "web", "src", "/a/../etc"],
@@ -112,7 +139,11 @@ fn refused_mounts_change_nothing() {
             "`..` is not allowed",
         ),
         (&["mount", "web", "src", "/"], 2, "system path"),
+        (&["mount", "web", "src", "//etc"], 2, "system path"),
+        (&["mount", "web", "src", "/./etc/"], 2, "system path"),
         (&["mount", "web", "src", "/proc"], 2, "system path"),
+        (&["mount", "web", "src", "/dev/shm/x"], 2, "system path"),
+        (&["mount", "web", "src", "/x", "-n", "root"], 2, "is taken"),
         (
             &["mount", "web", "src", "/x", "--name=-rf"],
             2,
@@ -121,16 +152,21 @@ fn refused_mounts_change_nothing() {
         (
             &["mount", "web", "src", "/x", "-n", "lxdev-port-80"],
             2,
-            "`lxdev proxy`'s",
+            "is taken",
         ),
         (
             &["mount", "web", "missing", "/x"],
-            2,
+            3,
             "cannot mount `missing`",
         ),
         (&["mount", "nope", "src", "/x"], 3, "no container `nope`"),
         (
             &["mount", "web", "src", "/taken/"],
+            4,
+            "already mounted by device `first`",
+        ),
+        (
+            &["mount", "web", "src", "//taken/."],
             4,
             "already mounted by device `first`",
         ),
@@ -352,7 +388,7 @@ fn create_mount_project_records_and_mounts_the_project_directory() {
         .assert()
         .success();
     let device = &project.config().containers["web"].devices["project"];
-    assert_eq!(device.config["source"], canonical(&project, "."));
+    assert_eq!(device.config["source"], ".");
     assert_eq!(device.config["path"], "/home/dev/demo");
     assert!(!device.config.contains_key("readonly"));
     assert_eq!(project.runtime_devices("demo-web"), ["project"]);
@@ -483,4 +519,132 @@ fn proxy_foreground_forwards_until_ctrl_c_then_stops() {
     assert_eq!(status.code(), Some(0), "Ctrl-C is how --foreground ends");
     assert!(project.runtime_devices("demo-web").is_empty());
     assert_eq!(project.bytes(), before);
+}
+
+/// A checked-in file cannot do what `mount` refuses: its devices outside
+/// the rules are not given to the instance (a warning names each), and
+/// `mounts --sync` refuses them; the file is left as it is.
+#[test]
+fn a_checked_in_file_gets_no_device_mount_would_refuse() {
+    let project = Project::empty();
+    std::fs::create_dir(project.dir().join("src")).unwrap();
+    std::fs::write(
+        project.config_path(),
+        "project: demo\nruntime: fake\ncontainers:\n  web:\n    image: busybox\n    devices:\n\
+         \x20     good:\n        type: disk\n        config:\n          source: src\n          path: /src\n\
+         \x20     hostroot:\n        type: disk\n        config:\n          source: /\n          path: /mnt/host\n\
+         \x20     overetc:\n        type: disk\n        config:\n          source: src\n          path: //etc\n\
+         \x20     sock:\n        type: proxy\n        config:\n          listen: unix:/tmp/x.sock\n          connect: unix:/var/lib/lxd/unix.socket\n          bind: instance\n\
+         \x20     kmsg:\n        type: unix-char\n        config:\n          source: /dev/kmsg\n          path: /dev/kmsg\n",
+    )
+    .unwrap();
+    project
+        .lxdev(["up", "web", "--no-provision"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("device `hostroot` not added")
+                .and(predicate::str::contains("device `overetc` not added"))
+                .and(predicate::str::contains("device `sock` not added"))
+                .and(predicate::str::contains("device `kmsg` not added")),
+        );
+    assert_eq!(project.runtime_devices("demo-web"), ["good"]);
+    // The entry keeps every device it recorded, and says what was left out.
+    let entry = &project.config().containers["web"];
+    assert_eq!(entry.devices.len(), 5);
+    assert!(
+        entry
+            .warning
+            .as_deref()
+            .is_some_and(|w| w.contains("`hostroot` not added"))
+    );
+    let before = project.bytes();
+    project
+        .lxdev(["mounts", "web", "--sync"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not added"));
+    assert_eq!(project.runtime_devices("demo-web"), ["good"]);
+    assert_eq!(project.bytes(), before);
+}
+
+#[test]
+fn a_port_listed_twice_makes_an_invalid_file() {
+    let project = Project::with_yaml(
+        "project: p\nruntime: fake\ncontainers:\n  web:\n    image: busybox\n    ports: [18600, \"18600:22\"]\n",
+    );
+    project
+        .lxdev(["proxy", "web"])
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains("host port 18600 is listed twice"));
+}
+
+#[test]
+fn proxy_foreground_leaves_a_forwarding_it_did_not_make() {
+    let project = project_with_web();
+    let port = free_port();
+    let text = project.yaml().replace(
+        "    image: busybox\n",
+        &format!("    image: busybox\n    ports: [{port}]\n"),
+    );
+    std::fs::write(project.config_path(), text).unwrap();
+    project.lxdev(["proxy", "web"]).assert().success();
+    let mut child = project
+        .spawn_lxdev(["proxy", "web", "--foreground"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // It says "forwarding until Ctrl-C" once its devices are settled.
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("until Ctrl-C") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0);
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(
+        project.runtime_devices("demo-web"),
+        [format!("lxdev-port-{port}")]
+    );
+}
+
+#[test]
+fn sync_never_copies_secrets() {
+    let project = project_with_web();
+    let home = project.dir().join("home/me");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_ed25519"), "secret").unwrap();
+    let key = home.join(".ssh/id_ed25519");
+    let before = project.bytes();
+    project
+        .lxdev(["sync", "add", "web", key.to_str().unwrap(), "/tmp/k"])
+        .env("HOME", &home)
+        .env_remove("SUDO_USER")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot sync"));
+    assert_eq!(project.bytes(), before);
+    // Written into the file by hand: `sync` refuses it before pushing.
+    let text = project.yaml().replace(
+        "    image: busybox\n",
+        &format!(
+            "    image: busybox\n    sync:\n      - source: {}\n        dest: /tmp/k\n",
+            key.display()
+        ),
+    );
+    std::fs::write(project.config_path(), text).unwrap();
+    project
+        .lxdev(["sync", "web"])
+        .env("HOME", &home)
+        .env_remove("SUDO_USER")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot sync"));
 }

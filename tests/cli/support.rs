@@ -71,6 +71,8 @@ impl Project {
             .env_remove("LXDEV_FAKE_DELAY_MS")
             .env_remove("LXDEV_FAKE_FAIL")
             .env_remove("LXDEV_LOCK_TIMEOUT")
+            // Approved mounts are per user: each test keeps its own.
+            .env("XDG_STATE_HOME", self.dir().join(".test-state"))
             .args(args);
         cmd
     }
