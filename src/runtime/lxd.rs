@@ -337,20 +337,34 @@ impl LxdRuntime {
     /// Like [`Self::run`], but a command that ran and failed comes back as
     /// `Ok(Err(..))` so callers can look at its stderr; only a client that
     /// cannot be started is an `Err`.
+    ///
+    /// A daemon too loaded to open its database transaction ("Failed to
+    /// begin transaction: context deadline exceeded", seen with LXD 5.0
+    /// under a full parallel test run) did nothing: that call is made
+    /// again, up to 3 times, after 0.5, 1 and 2 s.
     fn try_run<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Result<String, Failure>> {
         let cmdline = self.cmdline(args);
-        let out = self
-            .command(args)
-            .output()
-            .with_context(|| format!("failed to run `{cmdline}`"))?;
-        if out.status.success() {
-            return Ok(Ok(String::from_utf8_lossy(&out.stdout).into_owned()));
+        let mut pause = Duration::from_millis(500);
+        for tries in 1.. {
+            let out = self
+                .command(args)
+                .output()
+                .with_context(|| format!("failed to run `{cmdline}`"))?;
+            if out.status.success() {
+                return Ok(Ok(String::from_utf8_lossy(&out.stdout).into_owned()));
+            }
+            let stderr = one_line(&out.stderr, out.status);
+            let failure = Failure {
+                message: format!("`{cmdline}` failed: {stderr}"),
+                stderr,
+            };
+            if failure.kind() != FailureKind::Overloaded || tries > 3 {
+                return Ok(Err(failure));
+            }
+            std::thread::sleep(pause);
+            pause *= 2;
         }
-        let stderr = one_line(&out.stderr, out.status);
-        Ok(Err(Failure {
-            message: format!("`{cmdline}` failed: {stderr}"),
-            stderr,
-        }))
+        unreachable!("the loop returns")
     }
 
     /// `GET path` through `<client> query`, parsed; `None` on 404.
@@ -537,6 +551,9 @@ enum FailureKind {
     /// doesn't match", "A matching non-reusable operation has now
     /// succeeded"): the daemon applied nothing of this one.
     Raced,
+    /// The daemon could not open its database transaction: it did
+    /// nothing ("Failed to begin transaction").
+    Overloaded,
     /// Anything else: the command may have changed something.
     Other,
 }
@@ -567,6 +584,8 @@ impl Failure {
             FailureKind::Busy
         } else if says(&["etag doesn't match", "matching non-reusable operation"]) {
             FailureKind::Raced
+        } else if says(&["failed to begin transaction"]) {
+            FailureKind::Overloaded
         } else {
             FailureKind::Other
         }
@@ -593,6 +612,7 @@ impl Failure {
                 | FailureKind::Unreachable
                 | FailureKind::NoSuchRemote
                 | FailureKind::Raced
+                | FailureKind::Overloaded
         );
         let err = anyhow!(self.message);
         if refused { super::refused(err) } else { err }
@@ -1529,6 +1549,14 @@ mod tests {
         assert_eq!(
             kind("Error: Instance is busy running a \"stop\" operation"),
             FailureKind::Busy
+        );
+        assert_eq!(
+            kind("Error: Failed to begin transaction: context deadline exceeded"),
+            FailureKind::Overloaded
+        );
+        assert_eq!(
+            kind("Error: ETag doesn't match: a42b vs 70c7"),
+            FailureKind::Raced
         );
         assert_eq!(
             kind("Error: The remote \"nosuch\" doesn't exist"),
