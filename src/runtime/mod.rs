@@ -281,8 +281,12 @@ pub fn merged_idmap(
                 (false, false) => {}
                 _ => {
                     return Err(format!(
-                        "raw.idmap line `{line}` already maps {kind} {h} or {c} elsewhere, so \
-                         host {kind} {h} cannot become {c} inside"
+                        "its raw.idmap already has `{line}` (host {kind} {line_h} is {line_c} \
+                         inside, for another mount's owner), so a folder of host {kind} {h} \
+                         cannot also be {c} inside: give one container folders of one owner, \
+                         or mount with --shift",
+                        line_h = words[1],
+                        line_c = words[2],
                     ));
                 }
             }
@@ -395,4 +399,34 @@ pub fn select(
     Ok(Box::new(
         lxd.with_lock_dir(project_dir.join(".lxdev").join("locks")),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merged_idmap;
+
+    #[test]
+    fn idmaps_gain_lines_once_and_refuse_a_second_partner() {
+        assert_eq!(
+            merged_idmap(None, (1500, 1501), (1000, 1000))
+                .unwrap()
+                .as_deref(),
+            Some("uid 1500 1000\ngid 1501 1000")
+        );
+        let current = "uid 1500 1000\ngid 1501 1000";
+        assert_eq!(
+            merged_idmap(Some(current), (1500, 1501), (1000, 1000)),
+            Ok(None)
+        );
+        assert_eq!(
+            merged_idmap(Some("both 1500 1000"), (1500, 1500), (1000, 1000)),
+            Ok(None)
+        );
+        let why = merged_idmap(Some(current), (1600, 1600), (1000, 1000)).unwrap_err();
+        assert!(
+            why.contains("`uid 1500 1000`") && why.contains("host uid 1600"),
+            "{why}"
+        );
+        assert!(merged_idmap(Some("nonsense"), (1, 1), (2, 2)).is_err());
+    }
 }
