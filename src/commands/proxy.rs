@@ -49,6 +49,25 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
         report(ctx, "stopped", name, &ports, &changed);
         return Ok(());
     }
+    // A port listed twice the same way is one forwarding; one host port
+    // to two container ports is a mistake to name, not to guess at.
+    let mut unique: Vec<Port> = Vec::new();
+    for port in ports {
+        match unique.iter().find(|u| u.host == port.host) {
+            Some(same) if *same == port => {}
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "host port {} of `{name}` is listed twice in `ports` ({other} and {port}) in \
+                     `{}`: one host port forwards to one container port",
+                    port.host,
+                    project.path().display()
+                ))
+                .into());
+            }
+            None => unique.push(port),
+        }
+    }
+    let ports = unique;
     if ports.is_empty() {
         return Err(Error::Usage(format!(
             "container `{name}` has no ports to forward: add `ports: [8080]` (or `8080:80`) to \

@@ -509,16 +509,6 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error
             names::validate_snapshot(snapshot)
                 .map_err(|m| invalid(path, at(snapshot), &format!("in container `{name}`: {m}")))?;
         }
-        if let Some(port) = repeated_host_port(&container.ports) {
-            return Err(invalid(
-                path,
-                at(name),
-                &format!(
-                    "in container `{name}`: host port {port} is listed twice in `ports` \
-                     (one host port forwards to one container port)"
-                ),
-            ));
-        }
         for (device_name, device) in &container.devices {
             names::validate_device(device_name)
                 .and_then(|()| super::devices::validate(device))
@@ -531,23 +521,7 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error
                 })?;
         }
     }
-    if let Some(port) = repeated_host_port(&config.defaults.ports) {
-        return Err(invalid(
-            path,
-            at("ports"),
-            &format!("host port {port} is listed twice in `defaults.ports`"),
-        ));
-    }
     Ok(())
-}
-
-/// A host port `ports` lists twice, if any.
-fn repeated_host_port(ports: &[Port]) -> Option<u16> {
-    let mut seen = std::collections::BTreeSet::new();
-    ports
-        .iter()
-        .map(|p| p.host)
-        .find(|host| !seen.insert(*host))
 }
 
 /// The 1-based line and column of the first block-mapping key spelled

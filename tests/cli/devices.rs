@@ -569,15 +569,19 @@ fn a_checked_in_file_gets_no_device_mount_would_refuse() {
 }
 
 #[test]
-fn a_port_listed_twice_makes_an_invalid_file() {
+fn a_host_port_listed_for_two_container_ports_is_refused() {
     let project = Project::with_yaml(
         "project: p\nruntime: fake\ncontainers:\n  web:\n    image: busybox\n    ports: [18600, \"18600:22\"]\n",
     );
+    let before = project.bytes();
     project
         .lxdev(["proxy", "web"])
         .assert()
-        .code(65)
-        .stderr(predicate::str::contains("host port 18600 is listed twice"));
+        .code(2)
+        .stderr(predicate::str::contains(
+            "host port 18600 of `web` is listed twice",
+        ));
+    assert_eq!(project.bytes(), before);
 }
 
 #[test]
