@@ -17,6 +17,9 @@ use crate::config::names::RuntimeName;
 use crate::error::Error;
 use crate::runtime::{self, DeviceSpec, Runtime};
 
+/// How long a container restarted for a new ID map may take to boot.
+const RESTART_READY_TIMEOUT: Duration = Duration::from_secs(120);
+
 impl LxdRuntime {
     /// In this instance's config queue: the daemon updates an instance's
     /// config as a whole, and refuses one of two concurrent updates
@@ -84,6 +87,10 @@ impl LxdRuntime {
             // root file system then.
             self.stop(instance)?;
             self.start(instance)?;
+            // Back as it was before: booted, so the next `exec` works (LXD
+            // 5.0 fails one into a container still starting with "Failed
+            // to retrieve PID of executing child process").
+            self.wait_ready(instance, RESTART_READY_TIMEOUT)?;
         }
         Ok(())
     }
