@@ -2,7 +2,9 @@
 //! that every command words them the same way.
 
 use crate::config::Project;
-use crate::config::model::{Container, ContainerState, Operation, Snapshot, SnapshotState};
+use crate::config::model::{
+    Container, ContainerState, Device, DeviceState, Operation, Snapshot, SnapshotState,
+};
 use crate::error::Error;
 use crate::operation;
 
@@ -39,16 +41,27 @@ pub fn on_runtime(project: &Project, name: &str, runtime: &str) -> Result<(), Er
 /// No device of `container` may be in flight (a restore rewrites them).
 pub fn no_device_in_flight(project: &Project, container: &str) -> Result<(), Error> {
     let entry = project.container(container)?;
-    for (device, d) in &entry.devices {
-        if let (Some(state), Some(op)) = (d.state, &d.operation) {
-            return Err(busy(
-                &format!("device `{device}` of `{container}`"),
-                state.doing(),
-                Some(op),
-            ));
-        }
+    match entry
+        .devices
+        .iter()
+        .find_map(|(name, d)| device_busy(container, name, d))
+    {
+        Some(busy) => Err(busy),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The busy error (exit 75) for device `name` of `container` when an
+/// operation on it is in flight; a failed device is not in flight.
+pub fn device_busy(container: &str, name: &str, device: &Device) -> Option<Error> {
+    match (device.state, &device.operation) {
+        (Some(state), Some(op)) if state != DeviceState::Failed => Some(busy(
+            &format!("device `{name}` of `{container}`"),
+            state.doing(),
+            Some(op),
+        )),
+        _ => None,
+    }
 }
 
 /// The snapshot `container/snapshot`, which must exist and be ready.

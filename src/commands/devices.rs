@@ -65,13 +65,10 @@ pub fn add(
         }
         Ok(tickets)
     })?;
-    if tickets.is_empty() {
-        return Ok(changed);
-    }
     let runtime = runner.runtime.as_ref();
-    let results = fan_out(
+    work_and_settle(
         &runner,
-        &tickets,
+        tickets,
         "adding devices to",
         |instance| before(runtime, instance),
         |instance, device| {
@@ -81,8 +78,8 @@ pub fn add(
                 .expect("asked for");
             runtime.device_add(instance, device, spec)
         },
-    );
-    settle(&runner, tickets, results, &mut changed)?;
+        &mut changed,
+    )?;
     Ok(changed)
 }
 
@@ -108,15 +105,8 @@ pub fn remove(ctx: &Context, name: &str, devices: &[String], missing_ok: bool) -
                 ))
                 .into());
             };
-            if let (Some(state), Some(_)) = (existing.state, &existing.operation)
-                && state != DeviceState::Failed
-            {
-                return Err(checks::busy(
-                    &format!("device `{device}` of `{name}`"),
-                    state.doing(),
-                    existing.operation.as_ref(),
-                )
-                .into());
+            if let Some(busy) = checks::device_busy(name, device, existing) {
+                return Err(busy.into());
             }
             let target = Target::Device(name.to_owned(), device.clone());
             tickets.push(Ticket::new(project, target.clone(), Effect::Deletes));
@@ -124,18 +114,15 @@ pub fn remove(ctx: &Context, name: &str, devices: &[String], missing_ok: bool) -
         }
         Ok(tickets)
     })?;
-    if tickets.is_empty() {
-        return Ok(changed);
-    }
     let runtime = runner.runtime.as_ref();
-    let results = fan_out(
+    work_and_settle(
         &runner,
-        &tickets,
+        tickets,
         "removing devices from",
         |_| Ok(()),
         |instance, device| runtime.device_remove(instance, device),
-    );
-    settle(&runner, tickets, results, &mut changed)?;
+        &mut changed,
+    )?;
     Ok(changed)
 }
 
@@ -144,47 +131,75 @@ pub fn remove(ctx: &Context, name: &str, devices: &[String], missing_ok: bool) -
 /// leaves them failed, with the runtime's error.
 pub fn readd(ctx: &Context, name: &str, devices: &[String], user: &str) -> Result<Changed> {
     let project = ctx.manager.load()?;
+    // Checked before locking (it reads the host's file system): what the
+    // file may ask for, and what the runtime gets for it.
     let policy = Policy::for_project(&project);
-    let runner = Runner::new(ctx, &project, OperationKind::DeviceSync)?;
+    let entry = project.container(name)?;
     let mut specs = Vec::new();
-    let tickets = runner.reserve(|project, op| {
-        let entry = checks::ready_container(project, name)?.clone();
-        let mut tickets = Vec::new();
-        for device in devices {
-            let Some(existing) = entry.devices.get(device) else {
-                continue;
-            };
-            if existing.operation.is_some() {
-                return Err(taken(name, device, existing).into());
-            }
+    for device in devices {
+        if let Some(existing) = entry.devices.get(device) {
             let spec = policy.runtime_spec(&Spec::of(existing)).map_err(|why| {
                 Error::Usage(format!("device `{device}` of `{name}` is not added: {why}"))
             })?;
+            specs.push((device.clone(), Spec::of(existing), spec));
+        }
+    }
+    let runner = Runner::new(ctx, &project, OperationKind::DeviceSync)?;
+    let tickets = runner.reserve(|project, op| {
+        let entry = checks::ready_container(project, name)?.clone();
+        let mut tickets = Vec::new();
+        for (device, checked, _) in &specs {
+            // Gone or changed since it was checked: not this command's to add.
+            let Some(existing) = entry.devices.get(device) else {
+                continue;
+            };
+            if let Some(busy) = checks::device_busy(name, device, existing) {
+                return Err(busy.into());
+            }
+            if Spec::of(existing) != *checked {
+                continue;
+            }
             let target = Target::Device(name.to_owned(), device.clone());
             tickets.push(Ticket::new(project, target.clone(), Effect::MakesRecorded));
-            specs.push((device.clone(), spec));
             project.begin(&target, DeviceState::Adding, op)?;
         }
         Ok(tickets)
     })?;
     let mut changed = Changed::default();
-    if tickets.is_empty() {
-        return Ok(changed);
-    }
     let runtime = runner.runtime.as_ref();
-    let results = fan_out(
+    work_and_settle(
         &runner,
-        &tickets,
+        tickets,
         "adding devices to",
         |_| Ok(()),
         |instance, device| {
-            let spec = &specs.iter().find(|(d, _)| d == device).expect("reserved").1;
+            let (_, _, spec) = specs
+                .iter()
+                .find(|(d, _, _)| d == device)
+                .expect("reserved");
             map_owner(runtime, instance, spec, user)?;
             runtime.device_add(instance, device, spec)
         },
-    );
-    settle(&runner, tickets, results, &mut changed)?;
+        &mut changed,
+    )?;
     Ok(changed)
+}
+
+/// The runtime work for device `tickets` (see [`fan_out`]), then one
+/// settling transaction; nothing when there are none.
+fn work_and_settle(
+    runner: &Runner<'_>,
+    tickets: Vec<Ticket>,
+    doing: &str,
+    before: impl FnOnce(&str) -> Result<()>,
+    each: impl Fn(&str, &str) -> Result<()>,
+    changed: &mut Changed,
+) -> Result<()> {
+    if tickets.is_empty() {
+        return Ok(());
+    }
+    let results = fan_out(runner, &tickets, doing, before, each);
+    settle(runner, tickets, results, changed)
 }
 
 /// The runtime work for device tickets of one instance: `before`, then
@@ -264,18 +279,13 @@ fn settle(
 /// The error for a device name already recorded with another spec or in
 /// flight.
 fn taken(name: &str, device: &str, existing: &crate::config::model::Device) -> Error {
-    let spec = Spec::of(existing).describe();
-    match (existing.state, &existing.operation) {
-        (Some(state), Some(_)) if state != DeviceState::Failed => checks::busy(
-            &format!("device `{device}` of `{name}`"),
-            state.doing(),
-            existing.operation.as_ref(),
-        ),
-        _ => Error::Conflict(format!(
-            "container `{name}` already has a device `{device}` ({spec}); remove it first \
-             (`lxdev unmount {name} {device}`)"
-        )),
-    }
+    checks::device_busy(name, device, existing).unwrap_or_else(|| {
+        Error::Conflict(format!(
+            "container `{name}` already has a device `{device}` ({}); remove it first \
+             (`lxdev unmount {name} {device}`)",
+            Spec::of(existing).describe()
+        ))
+    })
 }
 
 /// Makes files in the host folder a disk `spec` mounts belong to the
