@@ -18,7 +18,7 @@ use crate::config::devices::{PORT_PREFIX, Spec};
 use crate::config::model::DeviceState;
 use crate::config::{Project, names};
 use crate::error::Error;
-use crate::runtime::Runtime;
+use crate::runtime::Instance;
 
 /// Device names the default profile uses: a mount by that name would
 /// replace the root disk or the network.
@@ -170,10 +170,13 @@ pub fn mounts(ctx: &Context, name: Option<&str>, sync: bool) -> Result<()> {
         None => project.config().containers.keys().cloned().collect(),
     };
     let runtime = ctx.runtime(&project)?;
-    let mut rows = compare(&project, runtime.as_ref(), &names)?;
+    // One listing of the project's instances serves every container.
+    let instances = runtime.list(project.name())?;
+    let mut rows = compare(&project, &instances, &names)?;
     if sync {
         for name in &names {
-            if runtime.status(&project.instance_name(name))?.is_none() {
+            let instance = project.instance_name(name);
+            if !instances.iter().any(|i| i.name == instance) {
                 return Err(Error::NotFound(format!(
                     "container `{name}` has no instance in the {} runtime yet: `lxdev up {name}` \
                      creates it with its devices",
@@ -185,7 +188,8 @@ pub fn mounts(ctx: &Context, name: Option<&str>, sync: bool) -> Result<()> {
         for name in &names {
             sync_one(ctx, &project, name, &rows)?;
         }
-        rows = compare(&ctx.manager.load()?, runtime.as_ref(), &names)?;
+        let instances = runtime.list(project.name())?;
+        rows = compare(&ctx.manager.load()?, &instances, &names)?;
     }
     let json_rows: Vec<serde_json::Value> = rows
         .iter()
@@ -225,13 +229,18 @@ pub fn mounts(ctx: &Context, name: Option<&str>, sync: bool) -> Result<()> {
     Ok(())
 }
 
-fn compare(project: &Project, runtime: &dyn Runtime, names: &[String]) -> Result<Vec<Row>> {
+/// Each device of `names` in the file and in `instances` (the runtime's
+/// listing of the project).
+fn compare(project: &Project, instances: &[Instance], names: &[String]) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for name in names {
         let entry = project.container(name)?;
         let instance = project.instance_name(name);
-        let found = runtime.status(&instance)?;
-        let have = found.map(|i| i.devices).unwrap_or_default();
+        let have = instances
+            .iter()
+            .find(|i| i.name == instance)
+            .map(|i| i.devices.clone())
+            .unwrap_or_default();
         for (device, recorded) in &entry.devices {
             let agreement = match recorded.state {
                 Some(DeviceState::Failed) => Agreement::Busy("failed"),
