@@ -4,7 +4,7 @@
 
 use predicates::prelude::*;
 
-use crate::support::{Project, dead_operation};
+use crate::support::{Project, dead_operation, free_port};
 
 /// A project with container `web` (no provisioning) and folder `src`.
 fn project_with_web() -> Project {
@@ -22,15 +22,6 @@ fn canonical(project: &Project, rel: &str) -> String {
         .unwrap()
         .to_string_lossy()
         .into_owned()
-}
-
-/// A TCP port nothing listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

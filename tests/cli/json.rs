@@ -185,11 +185,7 @@ fn every_command_prints_one_documented_json_value() {
     assert_eq!(mounts[0]["device"], "code");
     assert_eq!(mounts[0]["status"], "ok");
     outcome_of(&["unmount", "a", "code"]);
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let text = std::fs::read_to_string(project.config_path())
         .unwrap()
         .replace("  a:\n", &format!("  a:\n    ports: [\"{port}:80\"]\n"));

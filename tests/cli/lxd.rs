@@ -324,6 +324,26 @@ fn parse_instance(api: &Value) -> LxdInstance {
     }
 }
 
+/// Starts every command at once and asserts each exits 0.
+pub(crate) fn all_succeed<const N: usize>(commands: [std::process::Command; N]) {
+    let children = commands.map(|mut command| {
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn lxdev")
+    });
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// A fresh lxdev project name, `lxt<pid>x<n>`.
 pub(crate) fn next_name() -> String {
     format!(
@@ -487,25 +507,10 @@ fn create_over_an_unrecorded_instance_is_a_conflict_and_changes_nothing() {
 #[test]
 fn parallel_creates_and_snapshots_all_land() {
     for lxd in LxdProject::each("parallel_creates_and_snapshots_all_land") {
-        let children: Vec<_> = ["a", "b"]
-            .into_iter()
-            .map(|name| {
-                lxd.spawn(["container", "create", name, IMAGE, "--no-provision"])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("spawn lxdev")
-            })
-            .collect();
-        for child in children {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{:?}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        all_succeed(
+            ["a", "b"]
+                .map(|name| lxd.spawn(["container", "create", name, IMAGE, "--no-provision"])),
+        );
         lxd.assert_agree_and_ready();
         assert_eq!(lxd.container_names(), ["a", "b"]);
         for name in ["a", "b"] {
@@ -514,25 +519,7 @@ fn parallel_creates_and_snapshots_all_land() {
 
         // Two snapshots of one container at once: LXD runs them one after the
         // other, and both must be recorded.
-        let children: Vec<_> = ["s1", "s2"]
-            .into_iter()
-            .map(|snap| {
-                lxd.spawn(["snapshot", "create", "a", snap])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("spawn lxdev")
-            })
-            .collect();
-        for child in children {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{:?}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        all_succeed(["s1", "s2"].map(|snap| lxd.spawn(["snapshot", "create", "a", snap])));
         lxd.assert_agree_and_ready();
         assert_eq!(lxd.lxd("a").snapshots, set(&["s1", "s2"]));
     }
@@ -1364,11 +1351,7 @@ fn up_all_brings_a_checked_in_project_to_an_empty_runtime() {
         }
         std::fs::create_dir(lxd.project.dir().join("src")).unwrap();
         let src = std::fs::canonicalize(lxd.project.dir().join("src")).unwrap();
-        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::support::free_port();
         let entries = format!(
             "containers:\n\
              \x20 web:\n    image: {DEBIAN}\n    ports: [\"{port}:22\"]\n    devices:\n\
@@ -1457,11 +1440,7 @@ fn mounts_and_ports_work_for_real() {
         let code = lxd.project.dir().join("code");
         std::fs::create_dir(&code).unwrap();
         std::os::unix::fs::chown(&code, Some(FOLDER_OWNER), Some(FOLDER_OWNER)).unwrap();
-        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::support::free_port();
         let text = lxd.project.yaml().replace(
             "containers: {}\n",
             &format!("containers:\n  dev:\n    image: {DEBIAN}\n    ports: [\"{port}:22\"]\n"),

@@ -240,24 +240,9 @@ fn parallel_creates_through_the_remote_all_land() {
     const N: usize = 6;
     for (lxd, remote) in Remote::each("parallel_creates_through_the_remote_all_land") {
         let names: Vec<String> = (0..N).map(|i| format!("c{i}")).collect();
-        let children: Vec<_> = names
-            .iter()
-            .map(|n| {
-                lxd.spawn(["container", "create", n, IMAGE, "--no-provision"])
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for (name, child) in names.iter().zip(children) {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "create {name}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        crate::lxd::all_succeed(std::array::from_fn::<_, N, _>(|i| {
+            lxd.spawn(["container", "create", &names[i], IMAGE, "--no-provision"])
+        }));
         let wanted: BTreeSet<String> = names.iter().cloned().collect();
         assert_eq!(
             lxd.container_names().into_iter().collect::<BTreeSet<_>>(),

@@ -155,6 +155,15 @@ fn list_dir(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A TCP port nothing listens on right now, for a port a test forwards.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// An `operation:` block for a live process (this test process), indented
 /// for a container entry.
 pub fn live_operation(kind: &str, indent: &str) -> String {
