@@ -104,36 +104,13 @@ if ! daemon_up; then
 $(tail -n 20 "$LOG" 2>/dev/null)"
 fi
 
-# --- 3. storage pool and default profile -------------------------------------
+# --- 3, 4 and 6, shared with the other setup script --------------------------
 
-root_pool=$(incus profile device get default root pool 2>/dev/null || true)
-if ! incus storage show default >/dev/null 2>&1 || [[ -z $root_pool ]]; then
-    say "initialising incus: dir storage pool 'default', no network"
-    # The same preseed as setup-lxd.sh's, for the same reasons.
-    incus admin init --preseed <<'EOT' || die "incus admin init --preseed failed"
-config: {}
-storage_pools:
-- name: default
-  driver: dir
-profiles:
-- name: default
-  devices:
-    root:
-      type: disk
-      path: /
-      pool: default
-EOT
-fi
-
-# --- 4. busybox image --------------------------------------------------------
-
-if ! incus image info "$ALIAS" >/dev/null 2>&1; then
-    say "building image '$ALIAS' from busybox-static"
-    work=$(mktemp -d)
-    bash "$(dirname "${BASH_SOURCE[0]}")/busybox-image.sh" "$work" "$ALIAS"
-    incus image import "$work/meta.tar" "$work/rootfs.tar" --alias "$ALIAS" >/dev/null ||
-        die "incus image import failed"
-fi
+SETUP=setup-incus CLIENT=incus INIT=(incus admin init) SNAP=(incus snapshot create)
+# shellcheck source=scripts/setup-runtime.sh
+. "$(dirname "${BASH_SOURCE[0]}")/setup-runtime.sh"
+setup_pool
+setup_busybox
 
 # --- 5. Debian 12 image, for the provisioning tests ---------------------------
 
@@ -141,31 +118,6 @@ bash "$(dirname "${BASH_SOURCE[0]}")/image-debian.sh" incus
 
 # --- 6. check ----------------------------------------------------------------
 
-probe=lxdev-setup-check-$$
-copy=$probe-copy
-errors=$(mktemp)
-check() {
-    if ! "$@" </dev/null >"$errors.out" 2>"$errors"; then
-        {
-            # shellcheck disable=SC2016 # the backticks are literal quotes
-            printf 'setup-incus: error: `%s` failed:\n' "$*"
-            cat "$errors"
-            echo "instance log (incus info --show-log $probe):"
-            incus info --show-log "$probe" 2>&1 | sed -n '/^Log:/,$p' || true
-            echo "last lines of the daemon log ($LOG, if this script started incusd):"
-            tail -n 10 "$LOG" 2>/dev/null || true
-        } >&2
-        incus delete --force "$probe" >/dev/null 2>&1 || true
-        incus delete --force "$copy" >/dev/null 2>&1 || true
-        exit 1
-    fi
-}
-check incus launch "$ALIAS" "$probe"
-# shellcheck disable=SC2016 # $(hostname) and $1 expand in the container
-check incus exec "$probe" -- sh -c 'test "$(hostname)" = "$1"' sh "$probe"
-# Incus 6 spells LXD 5.0's `lxc snapshot` as `incus snapshot create`.
-check incus snapshot create "$probe" snap0
-check incus copy "$probe/snap0" "$copy"
-check incus delete --force "$probe" "$copy"
+check_runtime
 
 echo "Incus is ready: incus $(incus --version), storage pool 'default' (dir), image '$ALIAS', no network"

@@ -80,38 +80,13 @@ if ! daemon_up; then
 $(tail -n 20 "$LOG" 2>/dev/null)"
 fi
 
-# --- 3. storage pool and default profile -------------------------------------
+# --- 3, 4 and 6, shared with the other setup script --------------------------
 
-root_pool=$(lxc profile device get default root pool 2>/dev/null || true)
-if ! lxc storage show default >/dev/null 2>&1 || [[ -z $root_pool ]]; then
-    say "initialising lxd: dir storage pool 'default', no network"
-    # `dir` needs no loop device or kernel module and copies with rsync, which
-    # is fast enough for small dev images. No `networks:` and no `eth0`: these
-    # machines have no bridge and no dnsmasq, so a NIC would fail to start.
-    lxd init --preseed <<'EOF' || die "lxd init --preseed failed"
-config: {}
-storage_pools:
-- name: default
-  driver: dir
-profiles:
-- name: default
-  devices:
-    root:
-      type: disk
-      path: /
-      pool: default
-EOF
-fi
-
-# --- 4. busybox image --------------------------------------------------------
-
-if ! lxc image info "$ALIAS" >/dev/null 2>&1; then
-    say "building image '$ALIAS' from busybox-static"
-    work=$(mktemp -d)
-    bash "$(dirname "${BASH_SOURCE[0]}")/busybox-image.sh" "$work" "$ALIAS"
-    lxc image import "$work/meta.tar" "$work/rootfs.tar" --alias "$ALIAS" >/dev/null ||
-        die "lxc image import failed"
-fi
+SETUP=setup-lxd CLIENT=lxc INIT=(lxd init) SNAP=(lxc snapshot)
+# shellcheck source=scripts/setup-runtime.sh
+. "$(dirname "${BASH_SOURCE[0]}")/setup-runtime.sh"
+setup_pool
+setup_busybox
 
 # --- 5. Debian 12 image, for the provisioning tests ---------------------------
 
@@ -119,38 +94,6 @@ bash "$(dirname "${BASH_SOURCE[0]}")/image-debian.sh" lxc
 
 # --- 6. check ----------------------------------------------------------------
 
-# Each step below was measured at well under a second on a 2-core VM with
-# cgroup v1, no AppArmor and no network; none needed security.privileged or
-# raw.lxc. If one fails, the instance log usually says why.
-probe=lxdev-setup-check-$$
-copy=$probe-copy
-errors=$(mktemp)
-# `lxc launch` warns on stderr that the instance has no network: expected
-# here, so stderr is kept aside and shown only when a step fails.
-check() {
-    if ! "$@" </dev/null >"$errors.out" 2>"$errors"; then
-        {
-            # shellcheck disable=SC2016 # the backticks are literal quotes
-            printf 'setup-lxd: error: `%s` failed:\n' "$*"
-            cat "$errors"
-            echo "instance log (lxc info --show-log $probe):"
-            lxc info --show-log "$probe" 2>&1 | sed -n '/^Log:/,$p' || true
-            echo "last lines of the daemon log ($LOG, if this script started lxd):"
-            tail -n 10 "$LOG" 2>/dev/null || true
-        } >&2
-        # One name per call: `lxc delete a b` checks that both exist first
-        # and deletes neither when one is missing.
-        lxc delete --force "$probe" >/dev/null 2>&1 || true
-        lxc delete --force "$copy" >/dev/null 2>&1 || true
-        exit 1
-    fi
-}
-check lxc launch "$ALIAS" "$probe"
-# The hostname comes from the image's template: proves exec runs inside it.
-# shellcheck disable=SC2016 # $(hostname) and $1 expand in the container
-check lxc exec "$probe" -- sh -c 'test "$(hostname)" = "$1"' sh "$probe"
-check lxc snapshot "$probe" snap0
-check lxc copy "$probe/snap0" "$copy"
-check lxc delete --force "$probe" "$copy"
+check_runtime
 
 echo "LXD is ready: lxd $(lxd --version), storage pool 'default' (dir), image '$ALIAS', no network"
