@@ -65,44 +65,19 @@ fn seconds() -> impl Strategy<Value = String> {
 
 /// Text made of the pieces YAML parsers branch on.
 fn yamlish() -> impl Strategy<Value = String> {
-    let token = prop_oneof![
-        Just("project: demo\n"),
-        Just("containers:"),
-        Just("  dev:\n"),
-        Just("    image: "),
-        Just("snapshots:"),
-        Just("ports: "),
-        Just("defaults:"),
-        Just("state: "),
-        Just("operation: {kind: create, pid: 1, host: h, started_at: x}"),
-        Just("\n"),
-        Just("  "),
-        Just("- "),
-        Just("["),
-        Just("]"),
-        Just("{"),
-        Just("}"),
-        Just(", "),
-        Just(": "),
-        Just("&a "),
-        Just("*a"),
-        Just("<<: "),
-        Just("!!str "),
-        Just("? "),
-        Just("|\n"),
-        Just("'"),
-        Just("\""),
-        Just("# c"),
-        Just("~"),
-        Just("1e999"),
-        Just("70000"),
-        Just("---\n"),
-        Just("...\n"),
-        Just("\t"),
-        Just("\u{feff}"),
-        Just("x"),
+    let keys = [
+        "project: demo\n",
+        "containers:",
+        "  dev:\n",
+        "    image: ",
+        "snapshots:",
+        "defaults:",
     ];
-    prop::collection::vec(token, 0..60).prop_map(|tokens| tokens.concat())
+    let pieces: Vec<&'static str> = keys
+        .into_iter()
+        .chain(crate::yaml_pieces::YAML_PIECES.iter().copied())
+        .collect();
+    prop::collection::vec(prop::sample::select(pieces), 0..60).prop_map(|tokens| tokens.concat())
 }
 
 proptest! {

@@ -27,3 +27,5 @@ mod safety;
 mod snapshot;
 mod support;
 mod timestamps;
+#[path = "../common/yaml_pieces.rs"]
+mod yaml_pieces;
