@@ -147,22 +147,12 @@ pub fn list(ctx: &Context, all: bool) -> Result<()> {
 pub fn delete(ctx: &Context, alias: &str, force: bool) -> Result<()> {
     names::validate_alias(alias).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
-    let users: Vec<&String> = project
-        .config()
-        .containers
-        .iter()
-        .filter(|(_, c)| c.image == alias)
-        .map(|(name, _)| name)
-        .collect();
+    let users = entries_naming(&project, alias);
     if !users.is_empty() && !force {
         return Err(Error::Conflict(format!(
             "image `{alias}` is the image of container(s) {} in `{}`: a teammate's `lxdev up` \
              creates them from it; pass --force to delete it anyway",
-            users
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            users,
             project.path().display()
         ))
         .into());
@@ -187,26 +177,29 @@ pub fn rename(ctx: &Context, old: &str, new: &str) -> Result<()> {
         runtime.image_rename(old, new)
     })?;
     ctx.out.say(format!("renamed image {old} to {new}"));
-    let users: Vec<&String> = project
-        .config()
-        .containers
-        .iter()
-        .filter(|(_, c)| c.image == old)
-        .map(|(name, _)| name)
-        .collect();
+    let users = entries_naming(&project, old);
     if !users.is_empty() {
         ctx.out.warn(format!(
             "container(s) {} still name image `{old}` in `{}`; `lxdev up` on a new machine \
              needs `{new}` there",
-            users
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            users,
             project.path().display()
         ));
     }
     Ok(())
+}
+
+/// The entries of the file whose `image` is `alias`, as a list for
+/// messages (`` `web`, `db` ``); empty when none is.
+fn entries_naming(project: &crate::config::Project, alias: &str) -> String {
+    project
+        .config()
+        .containers
+        .iter()
+        .filter(|(_, c)| c.image == alias)
+        .map(|(name, _)| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn require_image(runtime: &dyn Runtime, alias: &str) -> Result<()> {

@@ -80,14 +80,15 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
         .iter()
         .map(|&p| (Spec::port_name(p), Spec::port(p), Spec::port(p)))
         .collect();
-    let remote = project.config().remote.is_some() || ctx.remote_asked()?.is_some();
     let changed = devices::add(
         ctx,
         name,
         &wanted,
         |project| held_in_project(project, name, &ports),
         |runtime, instance| {
-            if remote {
+            // The runtime knows where its calls go; this host is not a
+            // remote's.
+            if runtime.remote().is_some() {
                 return Ok(());
             }
             let have = runtime
