@@ -40,9 +40,10 @@ pub struct Plan {
     steps: Vec<Step>,
     pub spec: Provisioning,
     /// The devices the new entry records, given to the instance in
-    /// [`Step::Devices`] as far as `policy` lets them.
+    /// [`Step::Devices`] as far as `policy` lets them (made only when there
+    /// are devices: it reads the host).
     pub devices: Vec<(String, Spec)>,
-    policy: super::devices::Policy,
+    policy: Option<super::devices::Policy>,
 }
 
 impl Plan {
@@ -90,8 +91,8 @@ impl Plan {
                 keys,
                 ready_timeout: Duration::from_secs(args.ready_timeout),
             },
+            policy: (!devices.is_empty()).then(|| super::devices::Policy::for_project(project)),
             devices,
-            policy: super::devices::Policy::for_project(project),
         })
     }
 
@@ -124,8 +125,8 @@ impl Plan {
                 keys: Vec::new(),
                 ready_timeout: Duration::from_secs(ready_timeout),
             },
+            policy: (!devices.is_empty()).then(|| super::devices::Policy::for_project(project)),
             devices,
-            policy: super::devices::Policy::for_project(project),
         }
     }
 
@@ -169,7 +170,7 @@ impl Plan {
                     if step == Step::Devices {
                         return super::devices::apply_recorded(
                             runner.runtime.as_ref(),
-                            &self.policy,
+                            self.policy.as_ref().expect("made with the devices"),
                             ticket.target.container(),
                             &ticket.instance,
                             &self.devices,
