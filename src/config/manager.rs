@@ -146,37 +146,70 @@ impl ConfigManager {
 
     /// Reads the file without the lock (saves are atomic renames).
     pub fn load(&self) -> Result<Project> {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                // A dangling symlink: `init` would refuse it ("already
-                // exists"), so advising `lxdev init` would send the user in
-                // a circle.
-                if let Ok(target) = std::fs::read_link(&self.path) {
-                    let resolved = self.path.parent().unwrap_or(Path::new("")).join(&target);
-                    return Err(Error::NotFound(format!(
-                        "`{}` is a dangling symlink: its target `{}` does not exist; \
-                         restore the target or remove the link",
-                        self.path.display(),
-                        resolved.display()
-                    ))
-                    .into());
-                }
-                return Err(Error::NotFound(format!(
-                    "no project file at `{}`; run `lxdev init` to start a project",
-                    self.path.display()
-                ))
-                .into());
-            }
-            Err(err) => {
-                return Err(err)
-                    .with_context(|| format!("failed to read `{}`", self.path.display()));
-            }
-        };
+        let bytes = self.read_bytes()?;
         let (config, doc) = self.parse(&bytes)?;
         // parse has checked UTF-8.
         let text = String::from_utf8(bytes).expect("validated as UTF-8");
         Ok(Project::new(self.real_path.clone(), text, config, doc))
+    }
+
+    /// The file's bytes. It must be a regular file: a cloned repository may
+    /// ship `containers.yaml` as a symlink to a device (`/dev/zero` never
+    /// ends) or to a file of the kernel's (`/proc/self/environ`), which
+    /// lxdev must neither hang on nor quote in an error.
+    fn read_bytes(&self) -> Result<Vec<u8>> {
+        use std::io::Read as _;
+        let context = || format!("failed to read `{}`", self.path.display());
+        let mut file = match std::fs::File::open(&self.path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(self.dangling().unwrap_or_else(|| {
+                    Error::NotFound(format!(
+                        "no project file at `{}`; run `lxdev init` to start a project",
+                        self.path.display()
+                    ))
+                    .into()
+                }));
+            }
+            Err(err) => return Err(err).with_context(context),
+        };
+        let meta = file.metadata().with_context(context)?;
+        let real = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.real_path.clone());
+        let kernel = ["/proc", "/sys", "/dev"]
+            .iter()
+            .any(|d| real.starts_with(d));
+        if !meta.is_file() || kernel {
+            return Err(Error::InvalidConfig(format!(
+                "`{}` is not a project file: it leads to `{}`, which is not a regular file \
+                 of its own; replace it with the real containers.yaml",
+                self.path.display(),
+                real.display()
+            ))
+            .into());
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        file.read_to_end(&mut bytes).with_context(context)?;
+        Ok(bytes)
+    }
+
+    /// The error for a project file that is a symlink to nothing: `init`
+    /// would refuse it ("already exists"), so advising `lxdev init` would
+    /// send the user in a circle. `None` unless it is one.
+    fn dangling(&self) -> Option<anyhow::Error> {
+        let target = std::fs::read_link(&self.path).ok()?;
+        if self.path.exists() {
+            return None;
+        }
+        let resolved = self.path.parent().unwrap_or(Path::new("")).join(&target);
+        Some(
+            Error::NotFound(format!(
+                "`{}` is a dangling symlink: its target `{}` does not exist; \
+                 restore the target or remove the link",
+                self.path.display(),
+                resolved.display()
+            ))
+            .into(),
+        )
     }
 
     /// The typed model of `bytes` (and its document, if kept), reusing the
@@ -243,6 +276,16 @@ impl ConfigManager {
 
     /// Writes a new project file; refuses (conflict) if one exists.
     pub fn create(&self, text: &str) -> Result<()> {
+        // Before the lock: a link's lock file would sit beside its target.
+        if let Ok(target) = std::fs::read_link(&self.path) {
+            return Err(Error::Conflict(format!(
+                "`{}` already exists, as a symlink to `{}`; lxdev writes a new project \
+                 file only where there is nothing: remove the link first",
+                self.path.display(),
+                target.display()
+            ))
+            .into());
+        }
         let _lock = self.lock(self.lock_timeout)?;
         if self.path.exists() || self.path.is_symlink() {
             return Err(Error::Conflict(format!(
@@ -360,7 +403,7 @@ impl ConfigManager {
             return Ok(());
         }
         Err(Error::PermissionDenied(format!(
-            "refusing to change `{}`: its mode is {mode:04o} and its owner is {}, so {} may not              write it; change its mode or owner if this user should edit the project",
+            "refusing to change `{}`: its mode is {mode:04o} and its owner is {}, so {} may not write it; change its mode or owner if this user should edit the project",
             self.real_path.display(),
             process::user_name(meta.uid()),
             process::current_user()
@@ -369,6 +412,11 @@ impl ConfigManager {
     }
 
     fn lock(&self, timeout: Duration) -> Result<FileLock> {
+        // The lock file sits beside the link's target; a target that does
+        // not exist gets no lock file made beside it.
+        if let Some(err) = self.dangling() {
+            return Err(err);
+        }
         if let Some(dir) = self.lock_path.parent()
             && !dir.as_os_str().is_empty()
             && !dir.is_dir()
@@ -386,7 +434,7 @@ impl ConfigManager {
             ));
         };
         let mut lock =
-            FileLock::acquire(&self.lock_path, timeout, WAIT_NOTICE_AFTER, &mut on_wait)?;
+            FileLock::acquire_pinned(&self.lock_path, timeout, WAIT_NOTICE_AFTER, &mut on_wait)?;
         self.out.step(format!(
             "lock acquired after {:.3} ms",
             started.elapsed().as_secs_f64() * 1000.0

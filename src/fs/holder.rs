@@ -88,6 +88,12 @@ pub(super) fn format_holder(holder: &LockHolder) -> String {
     )
 }
 
+/// Whether `text` is a note [`format_holder`] wrote, whole: the only text
+/// lxdev writes over in a lock file.
+pub(super) fn is_holder_note(text: &str) -> bool {
+    parse_holder(text).is_some()
+}
+
 /// Parses [`format_holder`] output; `None` unless all four fields are there
 /// (a half-written or foreign file says nothing reliable).
 fn parse_holder(text: &str) -> Option<LockHolder> {

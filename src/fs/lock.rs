@@ -17,6 +17,17 @@
 //!   included.
 //! - A waiter that gives up never ends up holding the lock: the blocking
 //!   helper thread releases at once if it acquires after the deadline.
+//! - The lock file is a file lxdev can trust, not whatever a cloned
+//!   repository put at its path: it is opened with `O_NOFOLLOW` (a planted
+//!   symlink is refused, never followed to the file it names), and the
+//!   opened descriptor must be a regular file with one name (a hard link
+//!   would make the holder note overwrite the file's other name). The
+//!   note is only ever written over an empty file or an earlier note.
+//! - A held lock guards the file at the path: after taking it, the locked
+//!   inode is compared with the one now at the path, and the lock is taken
+//!   again on the new one if the file was deleted or replaced meanwhile
+//!   (the gix-lock and cargo approach), so `rm` of the lock file during a
+//!   run cannot let two writers in at once.
 //!
 //! Limits: advisory only (a process that does not call flock is not
 //! stopped); flock over NFS depends on the server. A waiter that timed out
@@ -44,9 +55,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use rustix::fs::FlockOperation;
+use rustix::fs::{FileType, FlockOperation};
 
-use super::holder::{LockHolder, describe_holder, format_holder};
+use super::holder::{LockHolder, describe_holder, format_holder, is_holder_note};
+use crate::error::Error;
 
 /// Waiting for the lock ran past the timeout. The data file was not touched.
 #[derive(Debug, thiserror::Error)]
@@ -72,24 +84,38 @@ pub struct FileLock {
     // guarantees no child holds a duplicate.
     file: File,
     path: PathBuf,
+    /// The lock file's folder, locked too by [`FileLock::acquire_pinned`]
+    /// (see there); released with the file's lock.
+    _folder: Option<File>,
 }
 
 impl FileLock {
     /// Takes the lock if it is free right now; `Ok(None)` if it is busy.
-    /// Creates the lock file if missing.
-    pub fn try_acquire(path: &Path) -> std::io::Result<Option<FileLock>> {
-        let file = open_lock_file(path)?;
-        Ok(try_lock(&file)?.then(|| FileLock {
-            file,
-            path: path.to_path_buf(),
-        }))
+    /// Creates the lock file if missing; refuses one that is not a plain
+    /// file of its own (see the module's invariants).
+    pub fn try_acquire(path: &Path) -> anyhow::Result<Option<FileLock>> {
+        let context = || format!("failed to lock `{}`", path.display());
+        loop {
+            let file = open_lock_file(path)?;
+            if !try_lock(&file).with_context(context)? {
+                return Ok(None);
+            }
+            if still_at_path(&file, path).with_context(context)? {
+                return Ok(Some(FileLock {
+                    file,
+                    path: path.to_path_buf(),
+                    _folder: None,
+                }));
+            }
+        }
     }
 
     /// Takes the lock, waiting at most `timeout` (zero: fail at once if busy).
     /// If the lock is still busy after `notice_after`, calls `on_wait` once
     /// with the current holder description (see [`describe_holder`]).
-    /// Errors: [`LockTimeout`] (downcastable through anyhow), or I/O errors
-    /// with context naming the lock file.
+    /// Errors: [`LockTimeout`] (downcastable through anyhow), a refusal of
+    /// a lock file lxdev may not trust ([`Error::PermissionDenied`]), or
+    /// I/O errors with context naming the lock file.
     pub fn acquire(
         path: &Path,
         timeout: Duration,
@@ -97,14 +123,6 @@ impl FileLock {
         on_wait: &mut dyn FnMut(&str),
     ) -> anyhow::Result<FileLock> {
         let start = Instant::now();
-        let context = || format!("failed to lock `{}`", path.display());
-        let file = open_lock_file(path).with_context(context)?;
-        if try_lock(&file).with_context(context)? {
-            return Ok(FileLock {
-                file,
-                path: path.to_path_buf(),
-            });
-        }
         let mut waiter = Waiter {
             path,
             deadline: start + timeout,
@@ -112,24 +130,72 @@ impl FileLock {
             noticed: false,
             on_wait,
         };
-        let acquired = waiter.wait(file).with_context(context)?;
-        match acquired {
-            Some(file) => Ok(FileLock {
-                file,
-                path: path.to_path_buf(),
-            }),
-            None => Err(LockTimeout {
-                path: path.to_path_buf(),
-                holder: describe_holder(path),
-                waited: start.elapsed(),
-            }
-            .into()),
-        }
+        let file = lock_file_at(path, &mut waiter, start)?;
+        Ok(FileLock {
+            file,
+            path: path.to_path_buf(),
+            _folder: None,
+        })
+    }
+
+    /// [`FileLock::acquire`], with the lock file's folder locked first
+    /// (flock(2) on a directory descriptor), under the same deadline.
+    ///
+    /// Why both: the file lock alone guards an inode, and a lock file
+    /// deleted while its holder works (`rm -f containers.yaml.lock`) lets
+    /// the next process lock a new inode beside a holder that still runs:
+    /// the re-check after locking catches waiters, not that holder. A
+    /// folder cannot be deleted while it holds the project file, so its
+    /// lock excludes every lxdev whatever happens to the lock file; the
+    /// file's lock still excludes lxc-dev-manager and `flock(1)`, which
+    /// know only the file. Costs one more open and flock per transaction,
+    /// and serializes two project files kept in one folder (`--config`).
+    pub fn acquire_pinned(
+        path: &Path,
+        timeout: Duration,
+        notice_after: Duration,
+        on_wait: &mut dyn FnMut(&str),
+    ) -> anyhow::Result<FileLock> {
+        let start = Instant::now();
+        let context = || format!("failed to lock `{}`", path.display());
+        let folder_path = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let folder = File::open(folder_path).with_context(context)?;
+        let mut waiter = Waiter {
+            path,
+            deadline: start + timeout,
+            notice_at: start + notice_after,
+            noticed: false,
+            on_wait,
+        };
+        let folder = match try_lock(&folder).with_context(context)? {
+            true => Some(folder),
+            false => waiter.wait(folder).with_context(context)?,
+        };
+        let Some(folder) = folder else {
+            return Err(timed_out(path, start));
+        };
+        let file = lock_file_at(path, &mut waiter, start)?;
+        Ok(FileLock {
+            file,
+            path: path.to_path_buf(),
+            _folder: Some(folder),
+        })
     }
 
     /// Records the holder in the lock file (truncate, write; no fsync: it is
-    /// advice for humans and waiters, not data).
+    /// advice for humans and waiters, not data). A file that holds anything
+    /// but an earlier note (a lock file committed by mistake, another tool's)
+    /// is left as it is: the note is advice, the file's text may not be.
     pub fn write_holder(&mut self, holder: &LockHolder) -> std::io::Result<()> {
+        let mut current = [0u8; 4096];
+        let read = self.file.read_at(&mut current, 0)?;
+        let current = String::from_utf8_lossy(&current[..read]);
+        if !current.is_empty() && !is_holder_note(&current) {
+            return Ok(());
+        }
         let text = format_holder(holder);
         // Write first, then cut the tail: a concurrent reader sees old or new
         // lines, never an empty file.
@@ -143,20 +209,108 @@ impl FileLock {
 }
 
 /// Opens (creating if missing) the lock file as a fresh open file
-/// description. std opens with O_CLOEXEC.
-fn open_lock_file(path: &Path) -> io::Result<File> {
-    let read_write = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        .open(path);
-    match read_write {
+/// description, without following a symlink at its path (`O_NOFOLLOW`),
+/// and refuses it unless the descriptor is a regular file with one name.
+/// std opens with O_CLOEXEC.
+fn open_lock_file(path: &Path) -> anyhow::Result<File> {
+    // O_NONBLOCK: a FIFO planted at the path must not block the open; it
+    // is then refused as not a regular file. It changes nothing for a
+    // regular file, and flock(2) ignores it.
+    let flags = (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits();
+    let open = |write: bool| {
+        OpenOptions::new()
+            .read(true)
+            .write(write)
+            .create(write)
+            .truncate(false)
+            .mode(0o644)
+            .custom_flags(flags as i32)
+            .open(path)
+    };
+    let file = match open(true) {
         // flock(2) works on a read-only descriptor, so a lock file created
         // by another user can still be locked; only write_holder fails then.
-        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => File::open(path).or(Err(err)),
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => open(false).or(Err(err)),
         other => other,
+    };
+    let file = match file {
+        Ok(file) => file,
+        // open(2): ELOOP is what O_NOFOLLOW gives for a symlink at the path.
+        Err(err) if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(untrusted(path, "it is a symbolic link").into());
+        }
+        Err(err) => {
+            return Err(err).with_context(|| format!("failed to lock `{}`", path.display()));
+        }
+    };
+    let stat =
+        rustix::fs::fstat(&file).with_context(|| format!("failed to lock `{}`", path.display()))?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return Err(untrusted(path, "it is not a regular file").into());
+    }
+    // No name at all: deleted between the open and now; the check after
+    // locking takes it again on the file then at the path.
+    if stat.st_nlink > 1 {
+        return Err(untrusted(
+            path,
+            &format!(
+                "it has {} names (hard links), and lxdev writes into it",
+                stat.st_nlink
+            ),
+        )
+        .into());
+    }
+    Ok(file)
+}
+
+/// Locks the file at `path` within `waiter`'s deadline, taking the lock
+/// again on the file now at the path if it was deleted or replaced while
+/// this process waited (its lock would guard an inode nobody else locks).
+fn lock_file_at(path: &Path, waiter: &mut Waiter<'_>, start: Instant) -> anyhow::Result<File> {
+    let context = || format!("failed to lock `{}`", path.display());
+    loop {
+        let file = open_lock_file(path)?;
+        let acquired = if try_lock(&file).with_context(context)? {
+            Some(file)
+        } else {
+            waiter.wait(file).with_context(context)?
+        };
+        let Some(file) = acquired else {
+            return Err(timed_out(path, start));
+        };
+        if still_at_path(&file, path).with_context(context)? {
+            return Ok(file);
+        }
+    }
+}
+
+fn timed_out(path: &Path, start: Instant) -> anyhow::Error {
+    LockTimeout {
+        path: path.to_path_buf(),
+        holder: describe_holder(path),
+        waited: start.elapsed(),
+    }
+    .into()
+}
+
+/// The refusal of a lock file lxdev may not use (exit 77): nothing was
+/// locked, read or written.
+fn untrusted(path: &Path, why: &str) -> Error {
+    Error::PermissionDenied(format!(
+        "refusing to use lock file `{}`: {why}; lxdev never writes through one it did not \
+         make (a cloned repository may have shipped it): remove it and run the command again",
+        path.display()
+    ))
+}
+
+/// Whether `file` (locked) is still the file at `path`.
+fn still_at_path(file: &File, path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let held = rustix::fs::fstat(file)?;
+    match std::fs::symlink_metadata(path) {
+        Ok(now) => Ok(now.dev() == held.st_dev && now.ino() == held.st_ino),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err),
     }
 }
 

@@ -4,3 +4,4 @@
 pub mod atomic;
 pub mod holder;
 pub mod lock;
+pub mod own_dir;

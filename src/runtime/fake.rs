@@ -41,6 +41,8 @@ use crate::error::Error;
 
 #[derive(Debug)]
 pub struct FakeRuntime {
+    /// The project directory, whose `.lxdev/fake` holds the state.
+    project_dir: PathBuf,
     instances: PathBuf,
     /// Project prefix (`<project>-`), to map instance names back to the
     /// container names `LXDEV_FAKE_FAIL` uses.
@@ -59,9 +61,26 @@ enum Failure {
 impl FakeRuntime {
     pub fn new(project_dir: &Path, project: &str) -> FakeRuntime {
         FakeRuntime {
+            project_dir: project_dir.to_path_buf(),
             instances: project_dir.join(".lxdev").join("fake").join("instances"),
             prefix: format!("{project}-"),
         }
+    }
+
+    /// [`FakeRuntime::new`], once the state folders that exist are real
+    /// folders: a cloned repository may ship `.lxdev` (or a folder below
+    /// it) as a symlink, and the fake runtime's state must not land, or be
+    /// read, wherever that points (see `fs::own_dir`).
+    pub fn open(project_dir: &Path, project: &str) -> Result<FakeRuntime> {
+        for last in [INSTANCES, IMAGES] {
+            crate::fs::own_dir::existing(project_dir, &[".lxdev", "fake", last])?;
+        }
+        Ok(FakeRuntime::new(project_dir, project))
+    }
+
+    /// Makes (if missing) and checks state folder `last` of `.lxdev/fake`.
+    fn state_dir(&self, last: &str) -> Result<PathBuf> {
+        crate::fs::own_dir::ensure(&self.project_dir, &[".lxdev", "fake", last])
     }
 
     fn dir(&self, instance: &str) -> PathBuf {
@@ -123,8 +142,7 @@ impl FakeRuntime {
     }
 
     fn make_instance(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
-        std::fs::create_dir_all(&self.instances)
-            .with_context(|| format!("failed to create `{}`", self.instances.display()))?;
+        self.state_dir(INSTANCES)?;
         let dir = self.dir(instance);
         // mkdir is the atomic claim on the name.
         match std::fs::create_dir(&dir) {
@@ -151,7 +169,7 @@ impl FakeRuntime {
 
     fn require_instance(&self, instance: &str) -> Result<PathBuf> {
         let dir = self.dir(instance);
-        if !dir.is_dir() {
+        if !is_real_dir(&dir) {
             return Err(super::refused(anyhow::anyhow!(
                 "fake runtime: instance `{instance}` does not exist"
             )));
@@ -174,13 +192,30 @@ impl FakeRuntime {
         Ok(dir)
     }
 
-    /// Where path `path` of `instance` is on the host.
+    /// Where path `path` of `instance` is on the host. A real container
+    /// resolves a symlink inside itself; this one is a host folder, where a
+    /// symlink would lead out of it, so none is followed on the way: every
+    /// folder from `rootfs` down to the path's own folder must be real.
     fn file_path(&self, instance: &str, path: &str) -> Result<PathBuf> {
         super::check_container_path(path).map_err(|why| anyhow::anyhow!(why))?;
-        Ok(self
-            .dir(instance)
-            .join("rootfs")
-            .join(path.trim_start_matches('/')))
+        let rootfs = self.dir(instance).join("rootfs");
+        let host = rootfs.join(path.trim_start_matches('/'));
+        let mut folder = rootfs.clone();
+        let parents = Path::new(path.trim_start_matches('/'))
+            .parent()
+            .unwrap_or(Path::new(""));
+        for part in std::iter::once(None).chain(parents.components().map(Some)) {
+            if let Some(part) = part {
+                folder.push(part);
+            }
+            if std::fs::symlink_metadata(&folder).is_ok_and(|m| m.is_symlink()) {
+                return Err(super::refused(anyhow::anyhow!(
+                    "fake runtime: `{path}` in `{instance}` passes through a symlink; the fake \
+                     runtime keeps a container as a host folder and follows no link in it"
+                )));
+            }
+        }
+        Ok(host)
     }
 
     /// Records `path` (and everything under it) as `owner`'s.
@@ -228,6 +263,9 @@ impl FakeRuntime {
 
     fn read_instance(&self, name: &str) -> Option<Instance> {
         let dir = self.dir(name);
+        if !is_real_dir(&dir) {
+            return None;
+        }
         // One directory read tells which files exist, so an instance costs
         // one open (plus one per file it has) rather than one per file it
         // might have: `list` reads every instance.
@@ -295,6 +333,15 @@ impl FakeRuntime {
 }
 
 /// Copies a file, a symlink (as a symlink) or a directory tree.
+/// The fake runtime's state folders under `.lxdev/fake`.
+const INSTANCES: &str = "instances";
+const IMAGES: &str = "images";
+
+/// A folder, not a symlink to one.
+fn is_real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir())
+}
+
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     let meta = std::fs::symlink_metadata(from)
         .with_context(|| format!("fake runtime: cannot read `{}`", from.display()))?;
@@ -330,12 +377,12 @@ fn check_names(names: &[RuntimeName<'_>]) -> Result<()> {
 impl FakeRuntime {
     /// Published images live beside the instances: `images/<alias>/`.
     fn image_dir(&self, alias: &str) -> PathBuf {
-        self.instances.with_file_name("images").join(alias)
+        self.instances.with_file_name(IMAGES).join(alias)
     }
 
     fn require_image(&self, alias: &str) -> Result<PathBuf> {
         let dir = self.image_dir(alias);
-        if !dir.is_dir() {
+        if !is_real_dir(&dir) {
             return Err(super::refused(anyhow::anyhow!(
                 "fake runtime: image `{alias}` does not exist"
             )));
@@ -696,11 +743,8 @@ impl Runtime for FakeRuntime {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Alias(alias)])?;
         self.mutate("publish", instance, || {
             let source = self.require_instance(instance)?;
+            self.state_dir(IMAGES)?;
             let dir = self.image_dir(alias);
-            if let Some(parent) = dir.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("failed to create `{}`", parent.display()))?;
-            }
             match std::fs::create_dir(&dir) {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {

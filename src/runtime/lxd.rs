@@ -74,8 +74,9 @@ const EXEC_TRIES: u32 = 5;
 pub struct LxdRuntime {
     /// `lxc` or `incus`, and where its calls go.
     client: Client,
-    /// Where per-instance snapshot locks live (see `snapshot_queue`).
-    lock_dir: Option<PathBuf>,
+    /// The project directory, whose `.lxdev/locks` holds the per-instance
+    /// queue locks (see `snapshot_queue`).
+    project_dir: Option<PathBuf>,
 }
 
 impl LxdRuntime {
@@ -125,9 +126,9 @@ impl LxdRuntime {
     }
 
     /// Queue snapshot operations on one instance through lock files in
-    /// `dir` (the project's `.lxdev/locks`).
-    pub fn with_lock_dir(mut self, dir: PathBuf) -> LxdRuntime {
-        self.lock_dir = Some(dir);
+    /// `project_dir`'s `.lxdev/locks`.
+    pub fn with_project_dir(mut self, project_dir: PathBuf) -> LxdRuntime {
+        self.project_dir = Some(project_dir);
         self
     }
 
@@ -143,11 +144,10 @@ impl LxdRuntime {
     /// Waits for this process's turn at `work` ("snapshots", "config") on
     /// `instance`; see [`Self::snapshot_queue`].
     fn instance_queue(&self, instance: &str, work: &str) -> Result<Option<FileLock>> {
-        let Some(dir) = &self.lock_dir else {
+        let Some(project_dir) = &self.project_dir else {
             return Ok(None);
         };
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create `{}`", dir.display()))?;
+        let dir = crate::fs::own_dir::ensure(project_dir, &[".lxdev", "locks"])?;
         let path = dir.join(format!("{instance}.{work}.lock"));
         // Not LockTimeout: its advice (--lock-timeout) is about the config
         // lock and does not shorten or lengthen this wait. Busy keeps the
@@ -211,7 +211,7 @@ impl LxdRuntime {
     fn probe(client: &'static str, placement: Placement) -> Result<LxdRuntime, String> {
         let mut runtime = LxdRuntime {
             client: Client::new(client),
-            lock_dir: None,
+            project_dir: None,
         };
         runtime.client.placement = placement;
         let path = runtime.client.api("/1.0");
@@ -1289,7 +1289,7 @@ mod tests {
     fn bad_names_are_refused_before_a_client_is_spawned() {
         let rt = LxdRuntime {
             client: Client::new("lxdev-no-such-client"),
-            lock_dir: None,
+            project_dir: None,
         };
         let tags = Tags {
             project: "web",
@@ -1443,7 +1443,7 @@ mod tests {
                 client: Client::new(Box::leak(
                     client.to_str().unwrap().to_owned().into_boxed_str(),
                 )),
-                lock_dir: None,
+                project_dir: None,
             };
             rt.client.placement = Placement {
                 remote: Some("far".into()),
@@ -1611,7 +1611,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let rt = LxdRuntime {
             client: Client::new(stub_client(dir.path(), "", "", 0)),
-            lock_dir: None,
+            project_dir: None,
         };
         assert_eq!(rt.busy("lxdevnoops-a").unwrap(), None);
     }

@@ -389,16 +389,14 @@ pub fn select(
             )
             .into());
         }
-        Some("fake") => return Ok(Box::new(fake::FakeRuntime::new(project_dir, project))),
+        Some("fake") => return Ok(Box::new(fake::FakeRuntime::open(project_dir, project)?)),
         Some(other) => match lxd::LxdRuntime::open(other, placement) {
             Some(runtime) => runtime?,
             None => return Err(unknown(other).into()),
         },
         None => lxd::LxdRuntime::detect(placement)?,
     };
-    Ok(Box::new(
-        lxd.with_lock_dir(project_dir.join(".lxdev").join("locks")),
-    ))
+    Ok(Box::new(lxd.with_project_dir(project_dir.to_path_buf())))
 }
 
 #[cfg(test)]

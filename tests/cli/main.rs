@@ -3,6 +3,7 @@
 //! the exit code.
 
 mod bad_input;
+mod cloned_repo;
 mod compat;
 mod completions;
 mod concurrency;

@@ -1,0 +1,194 @@
+//! What a cloned repository's files can do to the host: nothing but what
+//! the README's "what a cloned repo's files can do" row says. A repo ships
+//! containers.yaml and anything git keeps beside it (symlinks, folders
+//! named like lxdev's own, a lock file); each test here plants one such
+//! file and checks that lxdev neither writes through it nor reads a host
+//! secret because of it.
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+
+use crate::support::Project;
+
+const ONE_ENTRY: &str = "project: r1\nruntime: fake\ncontainers:\n  web: {image: busybox}\n";
+
+/// A repo folder `repo/` inside a temp dir, with `victim` beside it: a
+/// file the user can write that nothing may touch.
+struct Repo {
+    project: Project,
+}
+
+impl Repo {
+    fn new(yaml: &str) -> Repo {
+        let project = Project::empty();
+        std::fs::create_dir(project.dir().join("repo")).unwrap();
+        std::fs::write(project.dir().join("victim"), "keep\n").unwrap();
+        std::fs::write(project.dir().join("repo/containers.yaml"), yaml).unwrap();
+        Repo { project }
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.project.dir().join("repo")
+    }
+
+    fn victim(&self) -> PathBuf {
+        self.project.dir().join("victim")
+    }
+
+    fn lxdev(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = self.project.lxdev(args);
+        cmd.current_dir(self.dir());
+        cmd
+    }
+
+    fn assert_victim_kept(&self) {
+        assert_eq!(
+            std::fs::read_to_string(self.victim()).unwrap(),
+            "keep\n",
+            "the file outside the repo was written through a planted link"
+        );
+    }
+}
+
+fn fake_instances(dir: &Path) -> PathBuf {
+    dir.join(".lxdev/fake/instances")
+}
+
+// --- 1. lock files and lxdev's own folders never follow a symlink --------
+
+#[test]
+fn a_lock_file_symlink_is_refused_and_its_target_kept() {
+    let repo = Repo::new(ONE_ENTRY);
+    symlink("../victim", repo.dir().join("containers.yaml.lock")).unwrap();
+    let before = std::fs::read(repo.dir().join("containers.yaml")).unwrap();
+    for args in [
+        &["up", "--all"][..],
+        &["container", "create", "db", "busybox", "--no-provision"][..],
+        &["container", "remove", "web", "--yes"][..],
+    ] {
+        repo.lxdev(args).assert().code(77).stderr(
+            predicate::str::contains("containers.yaml.lock")
+                .and(predicate::str::contains("symbolic link")),
+        );
+    }
+    repo.assert_victim_kept();
+    assert_eq!(
+        std::fs::read(repo.dir().join("containers.yaml")).unwrap(),
+        before,
+        "nothing was recorded without a lock"
+    );
+    assert!(
+        !fake_instances(&repo.dir()).exists(),
+        "no runtime work without a lock"
+    );
+}
+
+#[test]
+fn a_lock_file_hard_link_is_refused_and_its_other_name_kept() {
+    let repo = Repo::new(ONE_ENTRY);
+    std::fs::hard_link(repo.victim(), repo.dir().join("containers.yaml.lock")).unwrap();
+    repo.lxdev(&["container", "create", "db", "busybox", "--no-provision"])
+        .assert()
+        .code(77)
+        .stderr(predicate::str::contains("link"));
+    repo.assert_victim_kept();
+}
+
+#[test]
+fn a_lock_file_with_someone_elses_text_is_locked_but_never_rewritten() {
+    let repo = Repo::new(ONE_ENTRY);
+    let lock = repo.dir().join("containers.yaml.lock");
+    std::fs::write(&lock, "checked in by mistake\n").unwrap();
+    repo.lxdev(&["container", "create", "db", "busybox", "--no-provision"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&lock).unwrap(),
+        "checked in by mistake\n"
+    );
+}
+
+#[test]
+fn a_dangling_project_file_symlink_creates_no_lock_where_it_points() {
+    let repo = Repo::new(ONE_ENTRY);
+    std::fs::remove_file(repo.dir().join("containers.yaml")).unwrap();
+    // `X` is missing but `X.lock` exists: the planted link aims the lock at it.
+    let target = repo.project.dir().join("victim-dir/X");
+    std::fs::create_dir(target.parent().unwrap()).unwrap();
+    let target_lock = target.with_file_name("X.lock");
+    std::fs::write(&target_lock, "keep\n").unwrap();
+    symlink(&target, repo.dir().join("containers.yaml")).unwrap();
+    repo.lxdev(&["init", "--project", "p", "--runtime", "fake"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("symlink"));
+    repo.lxdev(&["container", "create", "db", "busybox"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("dangling symlink"));
+    assert_eq!(std::fs::read_to_string(&target_lock).unwrap(), "keep\n");
+    let made: Vec<_> = std::fs::read_dir(target.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(made, ["X.lock"], "nothing made beside the link's target");
+}
+
+#[test]
+fn a_symlinked_lxdev_folder_is_refused_and_nothing_is_made_where_it_points() {
+    let repo = Repo::new(ONE_ENTRY);
+    let elsewhere = repo.project.dir().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    symlink("../elsewhere", repo.dir().join(".lxdev")).unwrap();
+    let before = std::fs::read(repo.dir().join("containers.yaml")).unwrap();
+    repo.lxdev(&["container", "create", "db", "busybox", "--no-provision"])
+        .assert()
+        .code(77)
+        .stderr(predicate::str::contains(".lxdev").and(predicate::str::contains("symbolic link")));
+    repo.lxdev(&["up", "web"]).assert().code(77);
+    assert_eq!(
+        std::fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing was made behind the link"
+    );
+    assert_eq!(
+        std::fs::read(repo.dir().join("containers.yaml")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn a_symlinked_folder_inside_lxdevs_own_is_refused() {
+    let repo = Repo::new(ONE_ENTRY);
+    let elsewhere = repo.project.dir().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::create_dir_all(repo.dir().join(".lxdev/fake")).unwrap();
+    symlink(
+        "../../../elsewhere",
+        repo.dir().join(".lxdev/fake/instances"),
+    )
+    .unwrap();
+    repo.lxdev(&["up", "web"])
+        .assert()
+        .code(77)
+        .stderr(predicate::str::contains("symbolic link"));
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn a_project_file_linked_to_a_kernel_file_is_neither_read_nor_quoted() {
+    for target in ["/proc/self/environ", "/dev/zero"] {
+        let repo = Repo::new(ONE_ENTRY);
+        std::fs::remove_file(repo.dir().join("containers.yaml")).unwrap();
+        symlink(target, repo.dir().join("containers.yaml")).unwrap();
+        let mut cmd = repo.lxdev(&["list"]);
+        cmd.env("LXDEV_TEST_SECRET", "hunter2-in-the-environment")
+            .timeout(std::time::Duration::from_secs(20));
+        cmd.assert().code(65).stderr(
+            predicate::str::contains("not a regular file")
+                .and(predicate::str::contains("hunter2").not()),
+        );
+    }
+}
