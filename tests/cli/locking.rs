@@ -182,3 +182,52 @@ fn the_lock_is_not_inherited_by_runtime_commands() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("runs on the host"), "{stderr}");
 }
+
+/// `rm -f containers.yaml.lock` in a loop while creates run: each waiter
+/// that got a lock on a deleted inode takes it again on the file now at
+/// the path, so no two writers are ever in at once and every create that
+/// exited 0 is in the file, settled.
+#[test]
+fn deleting_the_lock_file_while_writers_run_loses_nothing() {
+    let project = Project::new();
+    let lock = project.lock_path();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let runs: Vec<(String, std::process::Output)> = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::fs::remove_file(&lock);
+                std::thread::yield_now();
+            }
+        });
+        let children: Vec<_> = (0..30)
+            .map(|i| {
+                let name = format!("c{i}");
+                let child = project
+                    .spawn_lxdev(["container", "create", &name, "busybox", "--no-provision"])
+                    .env("LXDEV_LOCK_TIMEOUT", "60")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                (name, child)
+            })
+            .collect();
+        let runs = children
+            .into_iter()
+            .map(|(name, child)| (name, child.wait_with_output().unwrap()))
+            .collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        runs
+    });
+    let config = project.config();
+    for (name, out) in &runs {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        let entry = config
+            .containers
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} exited 0 but is not in the file"));
+        assert_eq!(entry.state, None, "{name} left in flight");
+    }
+    assert_eq!(config.containers.len(), 30);
+}
