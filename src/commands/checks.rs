@@ -1,12 +1,15 @@
 //! The rules a command checks inside its reserving transaction, shared so
 //! that every command words them the same way.
 
+use std::path::Path;
+
 use crate::config::Project;
 use crate::config::model::{
     Container, ContainerState, Device, DeviceState, Operation, Snapshot, SnapshotState,
 };
 use crate::error::Error;
 use crate::operation;
+use crate::runtime::{Belonging, Instance, Runtime};
 
 /// The container `name`, which must be ready: not in flight, not failed.
 pub fn ready_container<'p>(project: &'p Project, name: &str) -> Result<&'p Container, Error> {
@@ -280,4 +283,50 @@ pub fn busy(what: &str, doing: &str, op: Option<&Operation>) -> Error {
             op.kind
         )),
     }
+}
+
+/// The runtime's instance of entry `name`, if it has one, once it is known
+/// to be this project's: an instance lxdev tagged for another project or
+/// another project file is refused (conflict, exit 4), whatever this file
+/// says. Two projects' names can meet (`a` + `b-web` and `a-b` + `web`
+/// are both `a-b-web`), and a checked-in file may name an instance on
+/// purpose; either way it is not this project's to touch. Untagged
+/// instances (lxc-dev-manager's) go by their name, as before.
+pub fn own_instance(
+    runtime: &dyn Runtime,
+    project: &Project,
+    config_path: &Path,
+    name: &str,
+) -> anyhow::Result<Option<Instance>> {
+    let instance = project.instance_name(name);
+    let Some(found) = runtime.status(&instance)? else {
+        return Ok(None);
+    };
+    refuse_foreign(project, config_path, name, &found)?;
+    Ok(Some(found))
+}
+
+/// The refusal [`own_instance`] makes, for a caller that already has the
+/// runtime's view of the instance.
+pub fn refuse_foreign(
+    project: &Project,
+    config_path: &Path,
+    name: &str,
+    found: &Instance,
+) -> Result<(), Error> {
+    let owner = match found.belonging(project.name(), config_path) {
+        Belonging::OtherProject(other) => format!("project `{other}`"),
+        Belonging::OtherCheckout(file) => {
+            format!("`{file}`, another checkout of project `{}`", project.name())
+        }
+        Belonging::Ours | Belonging::Untagged => return Ok(()),
+    };
+    Err(Error::Conflict(format!(
+        "instance `{}` belongs to {owner} (its user.lxdev tags say so), not to entry `{name}` \
+         of project `{}`; lxdev never touches another project's instance. If `{name}` was \
+         recorded here by mistake, delete its entry from `{}` by hand, or rename it",
+        found.name,
+        project.name(),
+        project.path().display()
+    )))
 }

@@ -13,7 +13,7 @@ use crate::config::{NewContainer, Project, names};
 use crate::error::Error;
 use crate::output::Outcome;
 use crate::process;
-use crate::runtime::{self, Belonging, Runtime, Tags};
+use crate::runtime::{self, Runtime, Tags};
 
 pub fn create(ctx: &Context, name: &str, image: &str, provision: &ProvisionArgs) -> Result<()> {
     let project = ctx.manager.load()?;
@@ -168,6 +168,9 @@ pub fn clone(
     let project = ctx.manager.load()?;
     check_name(&project, name)?;
     let runner = Runner::new(ctx, &project, OperationKind::Clone)?;
+    if project.config().containers.contains_key(source) {
+        ctx.own_instance(runner.runtime.as_ref(), &project, source)?;
+    }
     // Looked up before locking: keep the transaction short.
     let owner = process::current_user();
     let plan = Plan::for_clone(&project, source, name, initial_snapshot, ready_timeout);
@@ -331,29 +334,11 @@ pub(super) fn refuse_foreign_instances(
     runtime: &dyn Runtime,
     names: &[String],
 ) -> Result<()> {
-    let config_path = ctx.manager.canonical_path();
     for name in names
         .iter()
         .filter(|n| project.config().containers.contains_key(*n))
     {
-        let instance = project.instance_name(name);
-        let Ok(Some(found)) = runtime.status(&instance) else {
-            continue;
-        };
-        let owner = match found.belonging(project.name(), &config_path) {
-            Belonging::OtherProject(other) => format!("project `{other}`"),
-            Belonging::OtherCheckout(file) => {
-                format!("`{file}`, another checkout of project `{}`", project.name())
-            }
-            Belonging::Ours | Belonging::Untagged => continue,
-        };
-        return Err(Error::Conflict(format!(
-            "instance `{instance}` belongs to {owner} (its user.lxdev tags say so); lxdev never \
-             removes another project's instance. If `{name}` was recorded here by mistake, \
-             delete its entry from `{}` by hand",
-            project.path().display()
-        ))
-        .into());
+        ctx.own_instance(runtime, project, name)?;
     }
     Ok(())
 }

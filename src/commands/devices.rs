@@ -40,6 +40,7 @@ pub fn add(
 ) -> Result<Changed> {
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::DeviceAdd)?;
+    ctx.own_instance(runner.runtime.as_ref(), &project, name)?;
     let mut changed = Changed::default();
     let tickets = runner.reserve(|project, op| {
         // A copy: the transaction's view of the file does not change as
@@ -88,6 +89,7 @@ pub fn add(
 pub fn remove(ctx: &Context, name: &str, devices: &[String], missing_ok: bool) -> Result<Changed> {
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::DeviceRemove)?;
+    ctx.own_instance(runner.runtime.as_ref(), &project, name)?;
     let mut changed = Changed::default();
     let tickets = runner.reserve(|project, op| {
         let entry = checks::ready_container(project, name)?.clone();
@@ -145,6 +147,7 @@ pub fn readd(ctx: &Context, name: &str, devices: &[String], user: &str) -> Resul
         }
     }
     let runner = Runner::new(ctx, &project, OperationKind::DeviceSync)?;
+    ctx.own_instance(runner.runtime.as_ref(), &project, name)?;
     let tickets = runner.reserve(|project, op| {
         let entry = checks::ready_container(project, name)?.clone();
         let mut tickets = Vec::new();

@@ -80,6 +80,7 @@ fn push(ctx: &Context, from: &str, pattern: &str, path: &str) -> Result<()> {
     let runtime = ctx.runtime(&project)?;
     for name in &names {
         checks::on_runtime(&project, name, runtime.name())?;
+        ctx.own_instance(runtime.as_ref(), &project, name)?;
     }
     let runtime = runtime.as_ref();
     let targets = Targets::of(&project, &names);
@@ -141,6 +142,7 @@ fn pull(ctx: &Context, pattern: &str, path: &str, to: &str) -> Result<()> {
     checks::ready_container(&project, pattern)?;
     let runtime = ctx.runtime(&project)?;
     checks::on_runtime(&project, pattern, runtime.name())?;
+    ctx.own_instance(runtime.as_ref(), &project, pattern)?;
     let runtime = runtime.as_ref();
     let names = [pattern.to_string()];
     let targets = Targets::of(&project, &names);

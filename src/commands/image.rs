@@ -26,6 +26,7 @@ pub fn create(ctx: &Context, container: &str, alias: &str) -> Result<()> {
     names::validate_alias(alias).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::Publish)?;
+    ctx.own_instance(runner.runtime.as_ref(), &project, container)?;
     refuse_taken(runner.runtime.as_ref(), alias)?;
     let ticket = runner.reserve(|project, op| {
         checks::ready_container(project, container)?;

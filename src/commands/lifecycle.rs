@@ -122,7 +122,7 @@ fn up_one(ctx: &Context, name: &str, line: &Line, no_provision: bool) -> Result<
         }
         let runtime = runtime.as_deref().expect("set above");
         checks::on_runtime(&project, name, runtime.name())?;
-        if runtime.status(&instance)?.is_none() {
+        if ctx.own_instance(runtime, &project, name)?.is_none() {
             line.set(format!("creating from {}", entry.image));
             match container::create_recorded(ctx, name, no_provision) {
                 Ok(made) => created = made,
@@ -166,8 +166,13 @@ fn up_one(ctx: &Context, name: &str, line: &Line, no_provision: bool) -> Result<
 }
 
 fn down_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
-    let (runtime, instance, _) = ready_instance(ctx, name)?;
-    if runtime.status(&instance)?.is_none() {
+    let ReadyInstance {
+        runtime,
+        instance,
+        found,
+        ..
+    } = ready_instance(ctx, name)?;
+    if found.is_none() {
         return Ok(format!(
             "{name} ({instance}) is not created on this machine; nothing to stop"
         ));
@@ -227,7 +232,12 @@ pub fn exec(
     command: &[String],
     request: &ExecRequest<'_>,
 ) -> Result<u8> {
-    let (runtime, instance, configured) = ready_instance(ctx, name)?;
+    let ReadyInstance {
+        runtime,
+        instance,
+        user: configured,
+        ..
+    } = ready_instance(ctx, name)?;
     let mut options = ExecOptions {
         user: run_as(ctx, runtime.as_ref(), &instance, request.user, &configured)?,
         cwd: request.cwd.map(str::to_string),
@@ -246,7 +256,12 @@ pub fn exec(
 /// Opens a login shell in the container as the configured user (or
 /// `-u USER`; `-u root` gives root's).
 pub fn ssh(ctx: &Context, name: &str, user: Option<&str>) -> Result<u8> {
-    let (runtime, instance, configured) = ready_instance(ctx, name)?;
+    let ReadyInstance {
+        runtime,
+        instance,
+        user: configured,
+        ..
+    } = ready_instance(ctx, name)?;
     let options = ExecOptions {
         user: run_as(ctx, runtime.as_ref(), &instance, user, &configured)?,
         ..ExecOptions::default()
@@ -286,13 +301,29 @@ fn run_as(
 
 const ROOT: &str = "root";
 
-/// The runtime, the instance and the configured user of ready container
-/// `name`.
-fn ready_instance(ctx: &Context, name: &str) -> Result<(Box<dyn Runtime>, String, String)> {
+/// A ready container as `exec`, `ssh` and `down` need it.
+struct ReadyInstance {
+    runtime: Box<dyn Runtime>,
+    /// The runtime's name for it.
+    instance: String,
+    /// The configured dev user.
+    user: String,
+    /// The runtime's instance, if it has one (never another project's:
+    /// see [`checks::own_instance`]).
+    found: Option<crate::runtime::Instance>,
+}
+
+fn ready_instance(ctx: &Context, name: &str) -> Result<ReadyInstance> {
     let project = ctx.manager.load()?;
     checks::ready_container(&project, name)?;
     let runtime = ctx.runtime(&project)?;
     checks::on_runtime(&project, name, runtime.name())?;
+    let found = ctx.own_instance(runtime.as_ref(), &project, name)?;
     let (user, _) = project.dev_user(name);
-    Ok((runtime, project.instance_name(name), user))
+    Ok(ReadyInstance {
+        runtime,
+        instance: project.instance_name(name),
+        user,
+        found,
+    })
 }

@@ -142,6 +142,17 @@ impl Context {
             .map(|name| (name, EnvVars::RUNTIME))
     }
 
+    /// The runtime's instance of entry `name`, unless it is another
+    /// project's (see [`checks::own_instance`]).
+    pub fn own_instance(
+        &self,
+        runtime: &dyn Runtime,
+        project: &Project,
+        name: &str,
+    ) -> Result<Option<runtime::Instance>> {
+        checks::own_instance(runtime, project, &self.manager.canonical_path(), name)
+    }
+
     /// Runs runtime work (no lock held), with a spinner on a terminal. Once
     /// SIGINT or SIGTERM has asked lxdev to stop, work not yet started is
     /// refused instead: the caller then settles its record as unchanged.

@@ -174,9 +174,12 @@ pub fn mounts(ctx: &Context, name: Option<&str>, sync: bool) -> Result<()> {
     let instances = runtime.list(project.name())?;
     let mut rows = compare(&project, &instances, &names)?;
     if sync {
+        let config_path = ctx.manager.canonical_path();
         for name in &names {
             let instance = project.instance_name(name);
-            if !instances.iter().any(|i| i.name == instance) {
+            if let Some(found) = instances.iter().find(|i| i.name == instance) {
+                checks::refuse_foreign(&project, &config_path, name, found)?;
+            } else {
                 return Err(Error::NotFound(format!(
                     "container `{name}` has no instance in the {} runtime yet: `lxdev up {name}` \
                      creates it with its devices",

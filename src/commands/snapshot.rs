@@ -21,6 +21,7 @@ pub fn create(
     names::validate_snapshot(snapshot).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::SnapshotCreate)?;
+    ctx.own_instance(runner.runtime.as_ref(), &project, container)?;
     let target = Target::Snapshot(container.into(), snapshot.into());
     let ticket = runner.reserve(|project, op| {
         let entry = checks::ready_container(project, container)?;
@@ -59,6 +60,7 @@ pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Re
     names::validate_snapshot(snapshot).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::SnapshotDelete)?;
+    ctx.own_instance(runner.runtime.as_ref(), &project, container)?;
     let user = process::current_user();
     let target = Target::Snapshot(container.into(), snapshot.into());
     let ticket = runner.reserve(|project, op| {
@@ -114,6 +116,7 @@ fn restore_to(
     names::validate_snapshot(snapshot).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::SnapshotRestore)?;
+    ctx.own_instance(runner.runtime.as_ref(), &project, container)?;
     let user = process::current_user();
     let target = Target::Snapshot(container.into(), snapshot.into());
     let ticket = runner.reserve(|project, op| {

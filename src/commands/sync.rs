@@ -108,6 +108,7 @@ pub fn sync(ctx: &Context, name: &str) -> Result<()> {
     }
     let runtime = ctx.runtime(&project)?;
     checks::on_runtime(&project, name, runtime.name())?;
+    ctx.own_instance(runtime.as_ref(), &project, name)?;
     let runtime = runtime.as_ref();
     let instance = project.instance_name(name);
     let owner = files::dev_user(ctx, runtime, &instance, &project.dev_user(name).0)?;

@@ -308,13 +308,37 @@ impl LxdRuntime {
     }
 
     /// Runs `init` or `copy` for `instance`, then checks and starts it.
-    fn make_instance(&self, args: &[OsString], instance: &str) -> Result<()> {
-        let remedy = format!(
-            "pick another name or remove it with `{}`",
-            self.cmdline(&self.delete_args(instance))
-        );
-        self.run_making(args, &format!("instance `{instance}`"), &remedy)?;
-        self.start_new(instance, &self.cmdline(args))
+    fn make_instance(&self, args: &[OsString], instance: &str, tags: &Tags<'_>) -> Result<()> {
+        let taken = match self.try_run(args)? {
+            Ok(_) => return self.start_new(instance, &self.cmdline(args)),
+            Err(failure) if failure.kind() == FailureKind::Taken => failure,
+            Err(failure) => return Err(failure.into_error()),
+        };
+        // Only the instance's own project may be told to delete it: a name
+        // can be another project's (`a` + `b-web` is `a-b` + `web`).
+        let owner = self.status(instance).ok().flatten().and_then(|found| {
+            match found.belonging(tags.project, tags.config_path) {
+                super::Belonging::OtherProject(other) => Some(format!("project `{other}`")),
+                super::Belonging::OtherCheckout(file) => Some(format!("`{file}`")),
+                super::Belonging::Ours | super::Belonging::Untagged => None,
+            }
+        });
+        let remedy = match owner {
+            Some(owner) => format!(
+                "it belongs to {owner} (its user.lxdev tags say so), and lxdev never touches \
+                 another project's instance: pick another name"
+            ),
+            None => format!(
+                "pick another name or remove it with `{}`",
+                self.cmdline(&self.delete_args(instance))
+            ),
+        };
+        Err(Error::Conflict(format!(
+            "{}; instance `{instance}` already exists in {}: {remedy}",
+            taken.message,
+            self.name()
+        ))
+        .into())
     }
 
     /// Runs a command that makes `what`. "Already exists" means the command
@@ -826,7 +850,7 @@ impl Runtime for LxdRuntime {
             self.client.image(image).into(),
             self.client.at(instance).into(),
         ]);
-        self.make_instance(&args, instance)
+        self.make_instance(&args, instance, tags)
     }
 
     /// `copy --instance-only SRC NAME` or `copy SRC/SNAP NAME` (a copy from
@@ -859,7 +883,7 @@ impl Runtime for LxdRuntime {
             None => args.push(self.client.at(source).into()),
         }
         args.push(self.client.at(instance).into());
-        self.make_instance(&args, instance)
+        self.make_instance(&args, instance, tags)
     }
 
     fn remove(&self, instance: &str) -> Result<()> {

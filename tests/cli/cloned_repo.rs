@@ -192,3 +192,89 @@ fn a_project_file_linked_to_a_kernel_file_is_neither_read_nor_quoted() {
         );
     }
 }
+
+// --- 2. another project's instance is never touched ----------------------
+
+/// Project `a`'s entry `b-web` and project `a-b`'s entry `web` are both
+/// instance `a-b-web`; the runtime's one is `a-b`'s (its tags say so).
+fn colliding_projects() -> (Project, PathBuf) {
+    let project = Project::with_yaml(
+        "project: a\nruntime: fake\ncontainers:\n  b-web:\n    image: busybox\n    \
+         ports: [18080]\n    snapshots:\n      s1: {created_at: \"2026-01-01T00:00:00Z\"}\n    \
+         sync:\n      - {source: f, dest: /tmp/f}\n",
+    );
+    let instance = fake_instances(project.dir()).join("a-b-web");
+    std::fs::create_dir_all(instance.join("snapshots/s1")).unwrap();
+    std::fs::create_dir_all(instance.join("rootfs/tmp")).unwrap();
+    std::fs::write(instance.join("rootfs/tmp/f"), "theirs\n").unwrap();
+    for (file, text) in [
+        ("image", "busybox"),
+        ("status", "Running"),
+        ("project", "a-b"),
+        ("config", "/elsewhere/a-b/containers.yaml"),
+    ] {
+        std::fs::write(instance.join(file), text).unwrap();
+    }
+    std::fs::write(project.dir().join("f"), "ours\n").unwrap();
+    std::fs::create_dir(project.dir().join("code")).unwrap();
+    (project, instance)
+}
+
+/// Every file and folder under `dir`, with file contents: what a command
+/// may not change of another project's instance.
+fn tree(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    let mut found = Vec::new();
+    let mut walk = vec![dir.to_path_buf()];
+    while let Some(path) = walk.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                walk.push(entry.unwrap().path());
+            }
+            found.push((path, None));
+        } else {
+            found.push((path.clone(), Some(std::fs::read(&path).unwrap())));
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn every_command_refuses_another_projects_instance_met_by_name() {
+    let (project, instance) = colliding_projects();
+    let commands: &[&[&str]] = &[
+        &["up", "b-web"],
+        &["down", "b-web"],
+        &["exec", "b-web", "--", "touch", "made-by-exec"],
+        &["ssh", "b-web"],
+        &["cp", "f", "b-web:/tmp/g"],
+        &["cp", "b-web:/tmp/f", "pulled"],
+        &["sync", "b-web"],
+        &["snapshot", "create", "b-web", "s2"],
+        &["snapshot", "delete", "b-web", "s1"],
+        &["snapshot", "restore", "b-web", "s1"],
+        &["container", "reset", "b-web", "s1"],
+        &["container", "clone", "b-web", "copy"],
+        &["proxy", "b-web"],
+        &["proxy", "b-web", "--stop"],
+        &["mount", "b-web", "code", "/srv/code"],
+        &["mounts", "b-web", "--sync"],
+        &["image", "create", "b-web", "theirs"],
+        &["container", "remove", "b-web", "--force"],
+        &["project", "delete", "--yes"],
+    ];
+    let before = project.bytes();
+    let theirs = tree(&instance);
+    for args in commands {
+        project.lxdev(*args).assert().code(4).stderr(
+            predicate::str::contains("`a-b-web`")
+                .and(predicate::str::contains("project `a-b`"))
+                .and(predicate::str::contains("b-web")),
+        );
+        assert_eq!(project.bytes(), before, "{args:?} changed the file");
+        assert_eq!(tree(&instance), theirs, "{args:?} touched a-b's instance");
+    }
+    assert!(!project.dir().join("pulled").exists());
+    assert_eq!(project.runtime_instances(), ["a-b-web"], "nothing cloned");
+}

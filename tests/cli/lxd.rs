@@ -1177,6 +1177,45 @@ fn another_projects_instances_are_never_adopted_or_removed() {
                 lxd.name
             )));
         assert_eq!(lxd.project.bytes(), before);
+        // Nor to snapshot, restore, start, stop or run anything in.
+        other_project
+            .lxdev(["snapshot", "create", "c", "theirs"])
+            .env("LXDEV_RUNTIME", lxd.rt.name)
+            .assert()
+            .success();
+        let snapshots = lxd.instances()[&theirs[0]].snapshots.clone();
+        for args in [
+            &["snapshot", "create", "b-c", "s2"][..],
+            &["snapshot", "restore", "b-c", "theirs"][..],
+            &["snapshot", "delete", "b-c", "theirs"][..],
+            &["down", "b-c"][..],
+            &["exec", "b-c", "--", "true"][..],
+            &["container", "clone", "b-c", "copy"][..],
+        ] {
+            lxd.lxdev(args).assert().code(4).stderr(
+                predicate::str::contains(format!("project `{}-b`", lxd.name))
+                    .and(predicate::str::contains("lxc delete").not())
+                    .and(predicate::str::contains("incus delete").not()),
+            );
+            assert_eq!(lxd.project.bytes(), before, "{args:?}");
+        }
+        assert_eq!(lxd.instances()[&theirs[0]].snapshots, snapshots);
+        // A create of the colliding name is refused, and the refusal never
+        // advises deleting the other project's container.
+        let without = String::from_utf8_lossy(&before).replace(
+            &format!("containers:\n  b-c:\n    image: {IMAGE}\n"),
+            "containers: {}\n",
+        );
+        std::fs::write(lxd.project.config_path(), without).unwrap();
+        let before = lxd.project.bytes();
+        lxd.lxdev(["container", "create", "b-c", IMAGE, "--no-provision"])
+            .assert()
+            .code(4)
+            .stderr(
+                predicate::str::contains(format!("project `{}-b`", lxd.name))
+                    .and(predicate::str::contains("delete").not()),
+            );
+        assert_eq!(lxd.project.bytes(), before);
         let left = lxd.instances();
         for instance in &theirs {
             assert!(left.contains_key(instance), "{instance} was deleted");
