@@ -183,6 +183,14 @@ pub enum SyncCommand {
         source: String,
         /// Its path in the container: absolute, or `~/...` in the dev user's home
         dest: String,
+        /// Allow a source outside the project directory (remembered for
+        /// this project on this machine, never in containers.yaml)
+        #[arg(long)]
+        allow_outside: bool,
+        /// Allow a source in or holding a secrets folder (~/.ssh, ...);
+        /// remembered like --allow-outside
+        #[arg(long)]
+        allow_risky: bool,
     },
     /// Forget the entry whose source is SOURCE
     Rm {

@@ -49,6 +49,22 @@ const SYSTEM_SECRETS: &[&str] = &[
     "/root",
 ];
 
+/// Never a source, whatever the person allowed: the kernel's views of this
+/// machine (`/proc/self/environ` is the caller's environment) and the
+/// container daemons' own state (their private keys, every container's
+/// root filesystem).
+const NEVER: &[&str] = &[
+    "/proc",
+    "/sys",
+    "/dev",
+    "/var/lib/lxd",
+    "/var/snap/lxd",
+    "/var/lib/incus",
+    "/var/lib/lxc",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+];
+
 /// What the person allowed for one exposure.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Allowed {
@@ -58,7 +74,8 @@ pub struct Allowed {
 
 /// Why `source` (canonical) may not be exposed, if it may not: read-write
 /// when `writable`, inside `project_dir` (canonical) unless
-/// `allowed.outside`, no secret or system folder unless `allowed.risky`.
+/// `allowed.outside`, neither in nor holding a secret or a system folder
+/// unless `allowed.risky`, and never in or holding what [`NEVER`] lists.
 pub fn refuse_source(
     source: &Path,
     project_dir: &Path,
@@ -67,24 +84,44 @@ pub fn refuse_source(
     allowed: Allowed,
 ) -> Option<String> {
     let shown = source.display();
+    // A folder is judged by what it holds as well as by where it is: `/etc`
+    // holds `/etc/shadow`, `/var` the daemons' keys.
+    let meets = |place: &Path| source.starts_with(place) || place.starts_with(source);
+    // The home folder holds its secrets; say so rather than name one.
+    let holds_homes =
+        home.is_some_and(|home| home.starts_with(source)) || Path::new("/home").starts_with(source);
+    if !allowed.risky && holds_homes {
+        return Some(format!(
+            "`{shown}` holds your home folder and its secrets (~/.ssh, ...): refused; \
+             mount a project folder, or pass --allow-risky if you mean it"
+        ));
+    }
+    if let Some(never) = NEVER.iter().map(Path::new).find(|p| meets(p)) {
+        return Some(format!(
+            "`{shown}` is or holds `{}`, which lxdev never exposes to a container (the \
+             kernel's view of this machine, or a container daemon's own state)",
+            never.display()
+        ));
+    }
     if !allowed.risky {
-        let in_home_secret = home.is_some_and(|home| {
-            SECRETS_IN_HOME
-                .iter()
-                .any(|s| source.starts_with(home.join(s)))
-        });
-        let system_secret = SYSTEM_SECRETS.iter().any(|s| source.starts_with(s));
-        if in_home_secret || system_secret {
+        // Everyone's: root may expose another user's project.
+        let homes = home
+            .map(Path::to_path_buf)
+            .into_iter()
+            .chain(homes_in("/home"));
+        let home_secrets =
+            homes.flat_map(|home| SECRETS_IN_HOME.iter().map(move |secret| home.join(secret)));
+        let system_secrets = SYSTEM_SECRETS.iter().map(PathBuf::from);
+        if let Some(secret) = home_secrets.chain(system_secrets).find(|p| meets(p)) {
+            let how = if source.starts_with(&secret) {
+                "is in"
+            } else {
+                "holds"
+            };
             return Some(format!(
-                "`{shown}` holds secrets (keys, passwords, credentials): refused; pass \
-                 --allow-risky if you mean it"
-            ));
-        }
-        // A folder that holds the home folder holds its secrets too.
-        if source == Path::new("/") || home.is_some_and(|home| home.starts_with(source)) {
-            return Some(format!(
-                "`{shown}` holds your home folder and its secrets (~/.ssh, ...): refused; \
-                 mount a project folder, or pass --allow-risky if you mean it"
+                "`{shown}` {how} `{}`, which holds secrets (keys, passwords, credentials): \
+                 refused; pass --allow-risky if you mean it",
+                secret.display()
             ));
         }
         // The project is the person's own, wherever it lives (/var/www/app).
@@ -105,6 +142,17 @@ pub fn refuse_source(
         ));
     }
     None
+}
+
+/// The folders in `dir` (the users' homes under `/home`), unread ones left
+/// out.
+fn homes_in(dir: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .collect()
 }
 
 /// `path` inside the container, normalized (`//etc/./x/` is `/etc/x`),
@@ -332,5 +380,26 @@ mod tests {
         assert!(refused_out("/var/lib", true));
         assert!(!refused_out("/usr/local", false));
         assert!(!refused_out("/data", true));
+        // Folders are judged by what they hold, too.
+        assert!(refused_out("/etc", false), "holds /etc/shadow");
+        assert!(refused_out("/var", false), "holds the daemons' state");
+        let risky = Allowed {
+            outside: true,
+            risky: true,
+        };
+        let never = |s: &str| refuse_source(Path::new(s), project, Some(home), false, risky);
+        for s in [
+            "/proc/self/environ",
+            "/var/lib/lxd/server.key",
+            "/var/lib",
+            "/sys",
+            "/",
+        ] {
+            assert!(never(s).is_some_and(|why| why.contains("never")), "{s}");
+        }
+        assert!(
+            never("/etc").is_none(),
+            "--allow-risky allows a secret, not the kernel's"
+        );
     }
 }

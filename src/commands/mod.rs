@@ -348,8 +348,21 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
         }
         Command::Cp(args) => files::cp(ctx, &args.source, &args.dest),
         Command::Sync(args) => match (args.command, args.name) {
-            (Some(SyncCommand::Add { name, source, dest }), _) => {
-                sync::add(ctx, &name, &source, &dest)
+            (
+                Some(SyncCommand::Add {
+                    name,
+                    source,
+                    dest,
+                    allow_outside,
+                    allow_risky,
+                }),
+                _,
+            ) => {
+                let allowed = exposure::Allowed {
+                    outside: allow_outside,
+                    risky: allow_risky,
+                };
+                sync::add(ctx, &name, &source, &dest, allowed)
             }
             (Some(SyncCommand::Rm { name, source }), _) => sync::remove(ctx, &name, &source),
             (Some(SyncCommand::List { name }), _) => sync::list(ctx, &name),

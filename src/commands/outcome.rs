@@ -210,7 +210,9 @@ fn describe(command: &Command) -> (&'static str, Option<String>, About, Details)
         Command::Proxy(args) => ("proxy", Some(args.name.clone()), Container, vec![]),
         Command::Sync(args) => match &args.command {
             None => ("sync", args.name.clone(), Container, vec![]),
-            Some(SyncCommand::Add { name, source, dest }) => (
+            Some(SyncCommand::Add {
+                name, source, dest, ..
+            }) => (
                 "sync add",
                 Some(name.clone()),
                 Container,

@@ -19,22 +19,37 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::container::print_table;
+use super::exposure::{Allowed, Approvals};
 use super::{Context, checks, files};
 use crate::config::Project;
 use crate::error::Error;
 use crate::runtime::FileKind;
 
-/// `sync add C SOURCE DEST`.
-pub fn add(ctx: &Context, name: &str, source: &str, dest: &str) -> Result<()> {
+/// `sync add C SOURCE DEST`. A source outside the project, or in or
+/// holding a secret, needs the person's `allowed` flags, which are then
+/// remembered on this machine (see `exposure::Approvals`), so `sync C`
+/// pushes it here and nowhere else.
+pub fn add(ctx: &Context, name: &str, source: &str, dest: &str, allowed: Allowed) -> Result<()> {
     check_source(source)?;
     files::check_path(dest)?;
     let project = ctx.manager.load()?;
-    if let Ok(path) = host_source(&project, source) {
-        check_exposure(&project, &path)?;
+    let path = host_source(&project, source).ok();
+    if let Some(path) = &path {
+        check_exposure(ctx, &project, path, Some(allowed))?;
     }
     let replaced = ctx
         .manager
         .update(|project| project.add_sync(name, source, dest))?;
+    if let Some(path) = path.filter(|_| allowed.outside || allowed.risky) {
+        let approvals = Approvals::load(&ctx.manager.canonical_path());
+        if let Err(err) = approvals.approve(&path, false) {
+            ctx.out.warn(format!(
+                "could not remember that you allowed `{}` here ({err}); `lxdev sync {name}` \
+                 will refuse it",
+                path.display()
+            ));
+        }
+    }
     match replaced {
         Some(old) if old != dest => ctx
             .out
@@ -103,7 +118,7 @@ pub fn sync(ctx: &Context, name: &str) -> Result<()> {
         check_source(&entry.source)?;
         files::check_path(&entry.dest)?;
         let source = host_source(&project, &entry.source)?;
-        check_exposure(&project, &source)?;
+        check_exposure(ctx, &project, &source, None)?;
         sources.push(source);
     }
     let runtime = ctx.runtime(&project)?;
@@ -169,21 +184,30 @@ fn check_source(source: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Refuses a source that holds secrets (keys, credentials, the system's
-/// passwords) or the home folder: a checked-in `sync:` list must not copy
-/// them into a container (usage, exit 2). Sources outside the project stay
-/// allowed, as in lxc-dev-manager.
-fn check_exposure(project: &Project, source: &Path) -> Result<(), Error> {
-    let allowed = super::exposure::Allowed {
-        outside: true,
-        risky: false,
+/// Refuses a source a `sync:` list may not push (usage, exit 2): the
+/// file is checked in and reaches every teammate, so it is held to the
+/// rules of a mount it records (`exposure::refuse_source`): inside the
+/// project, neither in nor holding a secret, never `/proc`, `/sys`, `/dev`
+/// or a container daemon's state. What this machine's user allowed, with
+/// `sync add --allow-*` now (`asked`) or before (the approvals), is
+/// allowed; nothing in the file can allow it.
+fn check_exposure(
+    ctx: &Context,
+    project: &Project,
+    source: &Path,
+    asked: Option<Allowed>,
+) -> Result<(), Error> {
+    let approved = Approvals::load(&ctx.manager.canonical_path()).allowed(source, false);
+    let asked = asked.unwrap_or_default();
+    let allowed = Allowed {
+        outside: asked.outside || approved.outside,
+        risky: asked.risky || approved.risky,
     };
     let home = crate::process::invoking_user_home();
     let project_dir = super::mount::canonical_dir(project);
     match super::exposure::refuse_source(source, &project_dir, home.as_deref(), false, allowed) {
-        Some(_) => Err(Error::Usage(format!(
-            "cannot sync `{}`: it holds secrets (keys, credentials, the system's passwords) or \
-             your home folder, which lxdev never copies into a container",
+        Some(why) => Err(Error::Usage(format!(
+            "cannot sync `{}`: {why}",
             source.display()
         ))),
         None => Ok(()),

@@ -226,8 +226,13 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
     let mut found = Vec::new();
     let mut walk = vec![dir.to_path_buf()];
     while let Some(path) = walk.pop() {
-        let meta = std::fs::symlink_metadata(&path).unwrap();
-        if meta.is_dir() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_symlink() {
+            let target = std::fs::read_link(&path).unwrap();
+            found.push((path, Some(target.into_os_string().into_encoded_bytes())));
+        } else if meta.is_dir() {
             for entry in std::fs::read_dir(&path).unwrap() {
                 walk.push(entry.unwrap().path());
             }
@@ -277,4 +282,115 @@ fn every_command_refuses_another_projects_instance_met_by_name() {
     }
     assert!(!project.dir().join("pulled").exists());
     assert_eq!(project.runtime_instances(), ["a-b-web"], "nothing cloned");
+}
+
+// --- 3. `sync:` from a checked-in file pushes no host secret --------------
+
+/// A project with container `web` (provisioned, so its dev user exists),
+/// a home folder with a key, and `sync:` entries in the file as given.
+fn project_syncing(entries: &[(&str, &str)]) -> (Project, PathBuf) {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "web", "busybox"])
+        .assert()
+        .success();
+    let home = project.dir().join("home/me");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_rsa"), "PRIVATE KEY\n").unwrap();
+    let list: String = entries
+        .iter()
+        .map(|(source, dest)| format!("      - {{source: \"{source}\", dest: \"{dest}\"}}\n"))
+        .collect();
+    let text = project.yaml().replace(
+        "    image: busybox\n",
+        &format!("    image: busybox\n    sync:\n{list}"),
+    );
+    std::fs::write(project.config_path(), text).unwrap();
+    (project, home)
+}
+
+fn rootfs(project: &Project) -> PathBuf {
+    fake_instances(project.dir()).join("demo-web/rootfs")
+}
+
+#[test]
+fn a_checked_in_sync_list_pushes_no_host_secret() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("notes"), "n\n").unwrap();
+    let outside_file = outside.path().join("notes");
+    let hostile: &[(&str, &str)] = &[
+        ("/etc", "/tmp/etc"),
+        ("/var/lib/lxd/server.key", "/tmp/key"),
+        ("/var/lib", "/tmp/lib"),
+        ("/proc/self/environ", "/tmp/env"),
+        ("home", "/tmp/home"),
+        ("home/me/.ssh", "/tmp/ssh"),
+        ("creds", "/tmp/creds"),
+        (outside_file.to_str().unwrap(), "/tmp/notes"),
+    ];
+    for &(source, dest) in hostile {
+        let (project, home) = project_syncing(&[(source, dest)]);
+        // A link the repo shipped, to a secret of the user's.
+        symlink(home.join(".ssh"), project.dir().join("creds")).unwrap();
+        let before = project.bytes();
+        let pushed = tree(&rootfs(&project));
+        project
+            .lxdev(["sync", "web"])
+            .env("HOME", &home)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("cannot sync"));
+        assert_eq!(tree(&rootfs(&project)), pushed, "{source} was pushed");
+        assert_eq!(project.bytes(), before);
+    }
+}
+
+#[test]
+fn a_sync_source_outside_the_project_needs_this_machines_approval() {
+    let outside = tempfile::tempdir().unwrap();
+    let notes = outside.path().join("notes");
+    std::fs::write(&notes, "n\n").unwrap();
+    let (project, home) = project_syncing(&[]);
+    let notes = notes.to_str().unwrap();
+    project
+        .lxdev(["sync", "add", "web", notes, "/tmp/notes"])
+        .env("HOME", &home)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--allow-outside"));
+    project
+        .lxdev(["sync", "add", "web", notes, "/tmp/notes", "--allow-outside"])
+        .env("HOME", &home)
+        .assert()
+        .success();
+    project
+        .lxdev(["sync", "web"])
+        .env("HOME", &home)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(rootfs(&project).join("tmp/notes")).unwrap(),
+        "n\n"
+    );
+    // No flag makes a folder holding the system's secrets pushable.
+    project
+        .lxdev(["sync", "add", "web", "/etc", "/tmp/etc", "--allow-outside"])
+        .env("HOME", &home)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/etc/shadow"));
+    project
+        .lxdev([
+            "sync",
+            "add",
+            "web",
+            "/proc/self",
+            "/tmp/p",
+            "--allow-risky",
+            "--allow-outside",
+        ])
+        .env("HOME", &home)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("never"));
 }
