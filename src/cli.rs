@@ -296,6 +296,10 @@ pub struct CpArgs {
     /// missing directories of the destination
     #[arg(short, long)]
     pub yes: bool,
+    /// Copy into a container even a host path in or holding a secrets
+    /// folder (~/.ssh, /etc/shadow, ...), which is refused otherwise
+    #[arg(long)]
+    pub allow_risky: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::bulk::{self, Line};
-use super::{Context, checks};
+use super::{Context, checks, exposure};
 use crate::config::Project;
 use crate::error::Error;
 use crate::runtime::{self, ContainerUser, FileKind, Runtime};
@@ -50,9 +50,18 @@ fn place(arg: &str) -> Place<'_> {
     }
 }
 
-pub fn cp(ctx: &Context, source: &str, dest: &str) -> Result<()> {
+/// How `cp` may copy.
+#[derive(Debug, Clone, Default)]
+pub struct CopyOptions {
+    /// A host path in or holding a secret may be pushed (`--allow-risky`).
+    pub allow_risky: bool,
+}
+
+pub fn cp(ctx: &Context, source: &str, dest: &str, options: &CopyOptions) -> Result<()> {
     match (place(source), place(dest)) {
-        (Place::Host(from), Place::Container { pattern, path }) => push(ctx, from, pattern, path),
+        (Place::Host(from), Place::Container { pattern, path }) => {
+            push(ctx, from, pattern, path, options)
+        }
         (Place::Container { pattern, path }, Place::Host(to)) => pull(ctx, pattern, path, to),
         (Place::Container { .. }, Place::Container { .. }) => Err(Error::Usage(
             "lxdev copies between the host and containers, not between two containers: \
@@ -68,7 +77,7 @@ pub fn cp(ctx: &Context, source: &str, dest: &str) -> Result<()> {
 }
 
 /// Host to every container `pattern` matches.
-fn push(ctx: &Context, from: &str, pattern: &str, path: &str) -> Result<()> {
+fn push(ctx: &Context, from: &str, pattern: &str, path: &str, options: &CopyOptions) -> Result<()> {
     check_path(path)?;
     let project = ctx.manager.load()?;
     let names = matching(&project, pattern)?;
@@ -77,6 +86,19 @@ fn push(ctx: &Context, from: &str, pattern: &str, path: &str) -> Result<()> {
     }
     let source = std::fs::canonicalize(from)
         .map_err(|err| Error::NotFound(format!("cannot copy `{from}`: {err}")))?;
+    // The path was typed here, so it may be outside the project; it is
+    // judged after links are followed (`./x` may lead to `~/.ssh/id_rsa`).
+    let allowed = exposure::Allowed {
+        outside: true,
+        risky: options.allow_risky,
+    };
+    let home = crate::process::invoking_user_home();
+    let project_dir = super::mount::canonical_dir(&project);
+    if let Some(why) =
+        exposure::refuse_source(&source, &project_dir, home.as_deref(), false, allowed)
+    {
+        return Err(Error::Usage(format!("cannot copy `{from}`: {why}")).into());
+    }
     let runtime = ctx.runtime(&project)?;
     for name in &names {
         checks::on_runtime(&project, name, runtime.name())?;
@@ -167,6 +189,16 @@ fn pull_one(
     let Some(kind) = runtime.file_kind(instance, &source)? else {
         return Err(Error::NotFound(format!("no `{source}` in {name} ({instance})")).into());
     };
+    // Asked before the client is: Incus 6.0 pulls a lone link as a link
+    // named after it in the client's current directory, wherever the
+    // copy was to go.
+    if kind == FileKind::Link {
+        return Err(Error::Conflict(format!(
+            "`{source}` in {name} ({instance}) is a symbolic link; lxdev never makes a host \
+             symlink that points outside what it copied: copy what it points to instead"
+        ))
+        .into());
+    }
     let last = source
         .trim_end_matches('/')
         .rsplit('/')
@@ -209,12 +241,113 @@ fn pull_one(
         runtime.pull_into(instance, &source, staging.path())
     })?;
     let staged: PathBuf = staging.path().join(last);
+    // A link that became one since it was looked at.
+    if let Ok(link) = std::fs::read_link(&staged) {
+        return Err(Error::Conflict(format!(
+            "`{source}` in {name} ({instance}) is a symbolic link to `{}`; lxdev never makes a \
+             host symlink that points outside what it copied: copy what it points to instead",
+            link.display()
+        ))
+        .into());
+    }
+    let left_out = drop_links_leading_out(&staged, Path::new(source.trim_end_matches('/')))
+        .map_err(|err| anyhow::anyhow!("cannot check the copy of `{source}`: {err}"))?;
     std::fs::rename(&staged, &target)
         .map_err(|err| anyhow::anyhow!("cannot move the copy to `{}`: {err}", target.display()))?;
+    if !left_out.is_empty() {
+        let shown: Vec<String> = left_out
+            .iter()
+            .map(|(link, to)| format!("{} -> {}", link.display(), to.display()))
+            .collect();
+        ctx.out.warn(format!(
+            "left out {} symbolic link(s) of {name}:{source} that point outside the copy \
+             (a host symlink there would lead to this machine's files): {}",
+            left_out.len(),
+            shown.join(", ")
+        ));
+    }
     Ok(format!(
         "copied {name}:{source} ({instance}) to {}",
         target.display()
     ))
+}
+
+/// Removes every symlink in the pulled tree `root` whose target is not
+/// inside `root` (absolute, or climbing out with `..`): made in a container,
+/// such a link would lead to the host's own files once it sits on the host
+/// (`ln -s /root/.ssh/id_rsa evil`, pulled, then pushed back, carried the
+/// host's key into the container). The client writes every link's target
+/// as an absolute path in the container (LXD 5.0: `ln -s f in` comes back
+/// as `in -> /tmp/tree/f`), so a link to a path inside the copied `source`
+/// is first made relative again, into the copy. Returns each link removed,
+/// relative to `root`, with its target.
+fn drop_links_leading_out(root: &Path, source: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
+    let mut dropped = Vec::new();
+    let mut walk = vec![root.to_path_buf()];
+    while let Some(path) = walk.pop() {
+        let meta = std::fs::symlink_metadata(&path)?;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path)? {
+                walk.push(entry?.path());
+            }
+            continue;
+        }
+        if !meta.is_symlink() {
+            continue;
+        }
+        let target = std::fs::read_link(&path)?;
+        let dir = path.parent().unwrap_or(root);
+        let into_copy = target
+            .strip_prefix(source)
+            .ok()
+            .filter(|_| target.is_absolute())
+            .map(|rel| relative_link(root, dir, rel));
+        match into_copy {
+            Some(relative) if lexically_within(root, &dir.join(&relative)) => {
+                std::fs::remove_file(&path)?;
+                std::os::unix::fs::symlink(&relative, &path)?;
+            }
+            _ if target.is_relative() && lexically_within(root, &dir.join(&target)) => {}
+            _ => {
+                std::fs::remove_file(&path)?;
+                let shown = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                dropped.push((shown, target));
+            }
+        }
+    }
+    dropped.sort();
+    Ok(dropped)
+}
+
+/// The relative target that leads from folder `dir` (inside `root`) to
+/// `rel` (relative to `root`).
+fn relative_link(root: &Path, dir: &Path, rel: &Path) -> PathBuf {
+    let depth = dir.strip_prefix(root).map_or(0, |d| d.components().count());
+    let mut link: PathBuf = std::iter::repeat_n("..", depth).collect();
+    link.push(rel);
+    if link.as_os_str().is_empty() {
+        link.push(".");
+    }
+    link
+}
+
+/// Whether `path`, its `.` and `..` read as written (no link followed), is
+/// `root` or inside it.
+fn lexically_within(root: &Path, path: &Path) -> bool {
+    use std::path::Component;
+    let mut clean = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                if !clean.pop() {
+                    return false;
+                }
+            }
+            Component::CurDir => {}
+            other => clean.push(other),
+        }
+    }
+    clean.starts_with(root)
 }
 
 /// What the copy needs to know of a container, read from the file once
@@ -352,6 +485,37 @@ mod tests {
         assert_eq!(expand_home("~/a", None), "/root/a");
         assert_eq!(expand_home("~x", None), "~x");
         assert_eq!(expand_home("/etc", Some(&dev)), "/etc");
+    }
+
+    #[test]
+    fn pulled_links_stay_only_when_they_lead_into_the_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("f"), "x").unwrap();
+        let link = |target: &str, at: &str| {
+            std::os::unix::fs::symlink(target, root.join(at)).unwrap();
+        };
+        link("f", "in");
+        link("../f", "sub/up-in");
+        link("../../x", "sub/up-out");
+        link("/etc/shadow", "abs-out");
+        // The client's absolute spelling of a link inside the copied path.
+        link("/srv/tree/f", "sub/abs-in");
+        let dropped = drop_links_leading_out(&root, Path::new("/srv/tree")).unwrap();
+        let names: Vec<String> = dropped
+            .iter()
+            .map(|(l, _)| l.display().to_string())
+            .collect();
+        assert_eq!(names, ["abs-out", "sub/up-out"]);
+        let read = |at: &str| std::fs::read_link(root.join(at)).unwrap();
+        assert_eq!(read("in"), Path::new("f"));
+        assert_eq!(read("sub/up-in"), Path::new("../f"));
+        assert_eq!(read("sub/abs-in"), Path::new("../f"));
+        assert_eq!(
+            std::fs::read_to_string(root.join("sub/abs-in")).unwrap(),
+            "x"
+        );
     }
 
     #[test]

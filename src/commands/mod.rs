@@ -346,7 +346,12 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
             };
             proxy::proxy(ctx, &args.name, mode)
         }
-        Command::Cp(args) => files::cp(ctx, &args.source, &args.dest),
+        Command::Cp(args) => {
+            let options = files::CopyOptions {
+                allow_risky: args.allow_risky,
+            };
+            files::cp(ctx, &args.source, &args.dest, &options)
+        }
         Command::Sync(args) => match (args.command, args.name) {
             (
                 Some(SyncCommand::Add {

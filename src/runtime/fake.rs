@@ -351,6 +351,9 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     } else if meta.is_dir() {
         std::fs::create_dir(to)
             .with_context(|| format!("fake runtime: failed to make `{}`", to.display()))?;
+        // Its mode, as a copy through LXD keeps it: never wider than the
+        // source's (a 0700 folder stays 0700).
+        std::fs::set_permissions(to, meta.permissions())?;
         for entry in std::fs::read_dir(from)? {
             let entry = entry?;
             copy_tree(&entry.path(), &to.join(entry.file_name()))?;
@@ -667,6 +670,7 @@ impl Runtime for FakeRuntime {
         let host = self.file_path(instance, path)?;
         Ok(match std::fs::symlink_metadata(&host) {
             Ok(meta) if meta.is_dir() => Some(FileKind::Dir),
+            Ok(meta) if meta.is_symlink() => Some(FileKind::Link),
             Ok(_) => Some(FileKind::File),
             Err(_) => None,
         })

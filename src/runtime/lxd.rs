@@ -367,11 +367,23 @@ impl LxdRuntime {
     /// under a full parallel test run) did nothing: that call is made
     /// again, up to 3 times, after 0.5, 1 and 2 s.
     fn try_run<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Result<String, Failure>> {
+        self.try_run_in(None, args)
+    }
+
+    /// [`Self::try_run`] with the client's working directory set to `dir`.
+    fn try_run_in<S: AsRef<OsStr>>(
+        &self,
+        dir: Option<&std::path::Path>,
+        args: &[S],
+    ) -> Result<Result<String, Failure>> {
         let cmdline = self.cmdline(args);
         let mut pause = Duration::from_millis(500);
         for tries in 1.. {
-            let out = self
-                .command(args)
+            let mut command = self.command(args);
+            if let Some(dir) = dir {
+                command.current_dir(dir);
+            }
+            let out = command
                 .output()
                 .with_context(|| format!("failed to run `{cmdline}`"))?;
             if out.status.success() {

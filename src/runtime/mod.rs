@@ -304,6 +304,9 @@ pub fn merged_idmap(
 pub enum FileKind {
     File,
     Dir,
+    /// A symbolic link, whatever it points to: it means a path in the
+    /// container, and on the host it would mean one of the host's.
+    Link,
 }
 
 /// Checks a path inside an instance before any runtime sees it: absolute,

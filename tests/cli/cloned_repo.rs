@@ -394,3 +394,76 @@ fn a_sync_source_outside_the_project_needs_this_machines_approval() {
         .code(2)
         .stderr(predicate::str::contains("never"));
 }
+
+// --- 4. `cp` never carries a host secret through a link -------------------
+
+#[test]
+fn a_link_made_in_the_container_is_never_pulled_as_a_host_link() {
+    let (project, home) = project_syncing(&[]);
+    let tmp = rootfs(&project).join("tmp");
+    std::fs::create_dir_all(tmp.join("tree")).unwrap();
+    // `ln -s /root/.ssh/id_rsa /tmp/evil` in a real container: in the fake
+    // one, a link to the host's key.
+    symlink(home.join(".ssh/id_rsa"), tmp.join("evil")).unwrap();
+    std::fs::write(tmp.join("tree/f"), "x\n").unwrap();
+    symlink(home.join(".ssh/id_rsa"), tmp.join("tree/out")).unwrap();
+    symlink("../../../../../../../etc/shadow", tmp.join("tree/up")).unwrap();
+    symlink("f", tmp.join("tree/in")).unwrap();
+    project
+        .lxdev(["cp", "web:/tmp/evil", "x"])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("symbolic link"));
+    assert!(std::fs::symlink_metadata(project.dir().join("x")).is_err());
+    project
+        .lxdev(["cp", "web:/tmp/tree", "tree"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("left out 2 symbolic link(s)"));
+    let tree_dir = project.dir().join("tree");
+    assert!(std::fs::symlink_metadata(tree_dir.join("out")).is_err());
+    assert!(std::fs::symlink_metadata(tree_dir.join("up")).is_err());
+    assert_eq!(
+        std::fs::read_link(tree_dir.join("in")).unwrap(),
+        Path::new("f")
+    );
+    assert_eq!(std::fs::read_to_string(tree_dir.join("f")).unwrap(), "x\n");
+}
+
+#[test]
+fn a_push_is_held_to_the_secret_rules_and_keeps_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    let (project, home) = project_syncing(&[]);
+    // What a pull used to leave: a host link to the user's key.
+    symlink(home.join(".ssh/id_rsa"), project.dir().join("x")).unwrap();
+    let pushed = tree(&rootfs(&project));
+    for source in ["x", "home/me/.ssh", "/etc", "/proc/self/environ"] {
+        project
+            .lxdev(["cp", source, "web:/tmp/y"])
+            .env("HOME", &home)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("cannot copy"));
+        assert_eq!(tree(&rootfs(&project)), pushed, "{source} was pushed");
+    }
+    // Asked for by name, it goes, and stays as private as it was.
+    let mode = |path: &Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    mode(&home.join(".ssh/id_rsa"), 0o600);
+    mode(&home.join(".ssh"), 0o700);
+    project
+        .lxdev(["cp", "home/me/.ssh", "web:/tmp/ssh", "--allow-risky"])
+        .env("HOME", &home)
+        .assert()
+        .success();
+    let mode_of = |rel: &str| {
+        std::fs::metadata(rootfs(&project).join(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode_of("tmp/ssh"), 0o700);
+    assert_eq!(mode_of("tmp/ssh/id_rsa"), 0o600);
+}

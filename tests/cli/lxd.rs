@@ -1761,5 +1761,60 @@ fn cp_trees_files_and_globs_on_a_real_distro() {
                 "root"
             );
         }
+
+        // Modes are kept, never widened: a 0600 file and a 0700 folder.
+        std::fs::create_dir(dir.join("private")).unwrap();
+        std::fs::write(dir.join("private/key"), "k\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &std::path::Path, mode| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        mode(&dir.join("private/key"), 0o600);
+        mode(&dir.join("private"), 0o700);
+        lxd.ok(["cp", "private", "web1:~/private"]);
+        lxd.ok(["cp", "private/key", "web1:~/key"]);
+        let modes = lxd
+            .lxdev([
+                "exec",
+                "web1",
+                "--",
+                "stat",
+                "-c",
+                "%a %n",
+                "private",
+                "private/key",
+                "key",
+            ])
+            .assert()
+            .success();
+        assert_eq!(
+            String::from_utf8_lossy(&modes.get_output().stdout),
+            "700 private\n600 private/key\n600 key\n"
+        );
+
+        // A link made inside the container never becomes a host link to
+        // this machine's files: alone it is refused, in a folder left out.
+        let instance = lxd.instance("web1");
+        let planted = lxd.rt.run(&[
+            "exec",
+            &instance,
+            "--",
+            "sh",
+            "-c",
+            "ln -s /root/.ssh/id_rsa /tmp/evil && mkdir /tmp/tree && echo x >/tmp/tree/f \
+             && ln -s /etc/shadow /tmp/tree/out && ln -s f /tmp/tree/in",
+        ]);
+        assert!(planted.status.success(), "{planted:?}");
+        lxd.fails(["cp", "web1:/tmp/evil", "evil"], 4)
+            .stderr(predicate::str::contains("symbolic link"));
+        assert!(std::fs::symlink_metadata(dir.join("evil")).is_err());
+        lxd.ok(["cp", "web1:/tmp/tree", "tree"])
+            .stderr(predicate::str::contains("out -> /etc/shadow"));
+        assert!(std::fs::symlink_metadata(dir.join("tree/out")).is_err());
+        assert_eq!(
+            std::fs::read_link(dir.join("tree/in")).unwrap(),
+            std::path::Path::new("f"),
+            "a link inside the copy stays"
+        );
     }
 }

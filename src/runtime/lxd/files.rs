@@ -20,9 +20,10 @@ use super::LxdRuntime;
 use crate::config::names::RuntimeName;
 use crate::runtime::{ContainerUser, FileKind};
 
-/// Prints `dir` or `file` for what is at `$1`, nothing when nothing is.
+/// Prints `link`, `dir` or `file` for what is at `$1`, nothing when
+/// nothing is.
 const KIND_SCRIPT: &str = r#"
-if [ -d "$1" ]; then echo dir; elif [ -e "$1" ] || [ -L "$1" ]; then echo file; fi
+if [ -L "$1" ]; then echo link; elif [ -d "$1" ]; then echo dir; elif [ -e "$1" ]; then echo file; fi
 "#;
 
 /// Makes directory `$1` and its missing parents, giving the ones it made
@@ -75,6 +76,7 @@ impl LxdRuntime {
         Ok(match out.success(&format!("looking at `{path}`"))?.trim() {
             "dir" => Some(FileKind::Dir),
             "file" => Some(FileKind::File),
+            "link" => Some(FileKind::Link),
             _ => None,
         })
     }
@@ -159,7 +161,12 @@ impl LxdRuntime {
             self.client.at(&format!("{instance}{source}")).into(),
             target.into(),
         ]);
-        self.run(&args).map(drop)
+        // In `dir`: Incus 6.0 writes a pulled link into its current
+        // directory, not where it was asked to; `dir` is the caller's
+        // staging folder, removed with whatever lands there.
+        self.try_run_in(Some(dir), &args)?
+            .map(drop)
+            .map_err(super::Failure::into_error)
     }
 }
 
