@@ -124,11 +124,12 @@ for ((r = 0; r < rounds; r++)); do
     fail "round $r: doctor --fix exited $drc: $(head -c 300 "$WORK/doctor.out")"
     break
   fi
-  # A create killed during a provisioning step is left failed, naming the
-  # step (its container exists but is not fully set up): the same name
-  # must then be removable, and is removed here.
+  # A create killed during a provisioning step, or after the runtime made
+  # the instance but before the first step, is left failed, naming what
+  # was not done (its container exists but is not fully set up): the same
+  # name must then be removable, and is removed here.
   for name in $(awk '$1 == "C" && $3 == "failed" { print $2 }' <<<"$state"); do
-    if ! lx --json list 2>/dev/null | grep -q "provisioning stopped at step"; then
+    if ! lx --json list 2>/dev/null | grep -Eq "provisioning stopped at step|never provisioned"; then
       fail "round $r: $name is failed, but not by a provisioning step a kill stopped"
       break 2
     fi

@@ -35,6 +35,7 @@ pub fn create(ctx: &Context, name: &str, image: &str, provision: &ProvisionArgs)
         };
         let ticket = Ticket::new(project, Target::Container(name.into()), Effect::Makes);
         project.insert_container(name, &new, Some(op))?;
+        project.set_pending_steps(name, plan.steps())?;
         plan.record_devices(project, name)?;
         Ok(ticket)
     })?;
@@ -93,6 +94,7 @@ pub(super) fn create_recorded(ctx: &Context, name: &str, no_provision: bool) -> 
         let target = Target::Container(name.into());
         let ticket = Ticket::new(project, target.clone(), Effect::MakesRecorded);
         project.begin(&target, ContainerState::Creating, op)?;
+        project.set_pending_steps(name, plan.steps())?;
         Ok((ticket, image))
     })?;
     match runner.runtime.status(&ticket.instance) {
@@ -197,6 +199,7 @@ pub fn clone(
         };
         let ticket = Ticket::new(project, Target::Container(name.into()), Effect::Makes);
         project.insert_container(name, &new, Some(op))?;
+        project.set_pending_steps(name, plan.steps())?;
         plan.record_devices(project, name)?;
         Ok((project.instance_name(source), ticket))
     })?;

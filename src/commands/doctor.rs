@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::Context;
 use super::runner::{self, Outcome};
-use crate::config::ledger::{Effect, Target};
+use crate::config::ledger::{Effect, Step, Target};
 use crate::config::model::{Container, Operation};
 use crate::config::{NewContainer, Project, Record, names};
 use crate::runtime::{Belonging, Instance};
@@ -37,6 +37,14 @@ enum Finding {
     },
     /// A failed entry.
     Failed { target: Target, error: String },
+    /// A failed container that was never fully provisioned: its
+    /// `pending_steps` were not done. `--fix` leaves it failed: ready must
+    /// mean fully provisioned.
+    Unprovisioned {
+        target: Target,
+        error: String,
+        pending: Vec<Step>,
+    },
     /// A ready entry the runtime does not have: deleted behind lxdev's
     /// back, or not created on this machine yet (a checked-in file). Only
     /// the user can tell which, so `--fix` leaves it.
@@ -97,6 +105,7 @@ impl Finding {
         match self {
             Finding::StaleOperation { .. } => "stale_operation",
             Finding::Failed { .. } => "failed",
+            Finding::Unprovisioned { .. } => "unprovisioned",
             Finding::MissingFromRuntime { .. } => "missing_from_runtime",
             Finding::MissingFromConfig { .. } => "missing_from_config",
             Finding::TempFile { .. } => "temp_file",
@@ -117,6 +126,19 @@ impl Finding {
                 reason,
             } => format!("{target} was left `{state}` {} ({reason})", by(op)),
             Finding::Failed { target, error } => format!("{target} failed: {error}"),
+            Finding::Unprovisioned {
+                target,
+                error,
+                pending,
+            } => {
+                let steps: Vec<&str> = pending.iter().map(|s| s.as_str()).collect();
+                format!(
+                    "{target} failed before it was fully provisioned (not done: {}): {error}; \
+                     remove it (`lxdev container remove {}`) and create it again",
+                    steps.join(", "),
+                    target.container()
+                )
+            }
             Finding::MissingFromRuntime {
                 target: target @ Target::Container(c),
                 runtime,
@@ -339,6 +361,16 @@ fn file_findings(
             .record(&target)
             .and_then(|r| operation_finding(&target, r))
         {
+            let f = match f {
+                Finding::Failed { target, error } if !c.pending_steps.is_empty() => {
+                    Finding::Unprovisioned {
+                        target,
+                        error,
+                        pending: c.pending_steps.clone(),
+                    }
+                }
+                other => other,
+            };
             findings.push(f);
             // Its snapshots' own operations still count (a create killed
             // while taking `initial-state` left one); what the runtime has
@@ -490,6 +522,7 @@ fn settle(
         | Finding::MissingFromConfig { target } => target,
         Finding::TempFile { .. } => return Ok(Some("removed".into())),
         Finding::MissingFromRuntime { .. }
+        | Finding::Unprovisioned { .. }
         | Finding::InFlight { .. }
         | Finding::OtherRuntime { .. }
         | Finding::Warning { .. }
@@ -511,6 +544,12 @@ fn settle(
     };
     let effect = record.effect.unwrap_or(Effect::Makes);
     let step = record.operation.and_then(|op| op.step);
+    let unprovisioned = matches!(target, Target::Container(_))
+        && current
+            .config()
+            .containers
+            .get(target.container())
+            .is_some_and(|c| !c.pending_steps.is_empty());
     runner::apply(
         current,
         target,
@@ -520,6 +559,9 @@ fn settle(
     )?;
     Ok(Some(match (exists, step) {
         (true, Some(step)) => format!("provisioning stopped at step `{step}`: marked failed"),
+        (true, None) if unprovisioned => {
+            "the runtime has it, but it was never provisioned: marked failed".into()
+        }
         (true, None) => "the runtime has it: marked ready".into(),
         (false, _) if effect == Effect::MakesRecorded => format!(
             "the runtime does not have it: the entry, recorded before, is kept ready; \

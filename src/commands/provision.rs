@@ -149,6 +149,12 @@ impl Plan {
         Ok(())
     }
 
+    /// The steps to run, in order: what a reserved entry records as its
+    /// `pending_steps`.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
     /// Whether the dev user was set up (for the closing message).
     pub fn made_user(&self) -> bool {
         self.steps.contains(&Step::User)
@@ -160,12 +166,17 @@ impl Plan {
     pub fn run(&self, runner: &Runner<'_>, ticket: &Ticket) -> Vec<(Ticket, Result<()>)> {
         let mut ticket = ticket.clone();
         let mut warnings: Vec<String> = Vec::new();
-        for &step in &self.steps {
+        let container = ticket.target.container().to_owned();
+        for (done, &step) in self.steps.iter().enumerate() {
             if step == Step::InitialSnapshot {
                 ticket.warning = (!warnings.is_empty()).then(|| warnings.join("; "));
                 return self.initial_snapshot(runner, ticket);
             }
-            let result = runner.step(&ticket, step, |_, _| Ok(())).and_then(|()| {
+            let pending = &self.steps[done..];
+            let begun = runner.step(&ticket, step, |project, _| {
+                project.set_pending_steps(&container, pending)
+            });
+            let result = begun.and_then(|()| {
                 runner.work(format!("{}: {}", ticket.instance, describe(step)), || {
                     if step == Step::Devices {
                         return super::devices::apply_recorded(
@@ -200,6 +211,7 @@ impl Plan {
             INITIAL_SNAPSHOT.into(),
         );
         let reserved = runner.step(&ticket, step, |project, op| {
+            project.set_pending_steps(target.container(), &[step])?;
             let snapshot = Ticket::new(project, target.clone(), Effect::Makes);
             project.insert_snapshot(
                 target.container(),

@@ -257,6 +257,21 @@ pub fn apply(
     was_failed: Option<&str>,
     outcome: &Outcome,
 ) -> Result<()> {
+    // The provisioning steps a container has not done: whatever else
+    // happened, it is not ready while it has some.
+    let pending: Vec<Step> = match target {
+        Target::Container(name) => project
+            .config()
+            .containers
+            .get(name)
+            .map(|c| c.pending_steps.clone())
+            .unwrap_or_default(),
+        Target::Snapshot(..) | Target::Device(..) => Vec::new(),
+    };
+    let words = || {
+        let words: Vec<&str> = pending.iter().map(|s| s.as_str()).collect();
+        words.join(", ")
+    };
     match (outcome, effect) {
         (
             Outcome::Abandoned {
@@ -267,8 +282,23 @@ pub fn apply(
         ) => project.fail(
             target,
             &format!(
-                "provisioning stopped at step `{step}`: the process doing it is gone; remove \
-                 the container and create it again"
+                "provisioning stopped at step `{step}` (not done: {}): the process doing it is \
+                 gone; remove the container and create it again",
+                words()
+            ),
+        ),
+        (
+            Outcome::Abandoned {
+                exists: true,
+                step: None,
+            },
+            Effect::Makes | Effect::MakesRecorded,
+        ) if !pending.is_empty() => project.fail(
+            target,
+            &format!(
+                "the process creating it is gone, and it was never provisioned (not done: {}); \
+                 remove the container and create it again",
+                words()
             ),
         ),
         // An entry recorded before the operation stays, whatever happened.

@@ -52,6 +52,9 @@ pub enum Value<'a> {
     /// A block sequence of mappings (`sync:` entries), written whole: an
     /// edit of one item rewrites the list, so comments inside it are lost.
     MapList(&'a [&'a [(&'a str, Value<'a>)]]),
+    /// A flow sequence of lxdev's own words (`[user, ssh]`): each plain,
+    /// lowercase letters and `_`, so no YAML reader reads it otherwise.
+    Words(&'a [&'a str]),
 }
 
 /// A parsed containers.yaml that can be edited and printed back.
@@ -185,6 +188,14 @@ impl Document {
             Value::Map(entries) => {
                 let node = block_mapping(entries, self.indent)?;
                 self.put(&map, entry, last, &node, true)
+            }
+            Value::Words(words) => {
+                let node = YamlFile::from_str(&flow_words(words))
+                    .ok()
+                    .and_then(|f| f.document())
+                    .and_then(|d| d.as_sequence())
+                    .context("cannot write the list as YAML")?;
+                self.put(&map, entry, last, &node, false)
             }
             Value::MapList([]) => self.put(&map, entry, last, &Vec::<YamlValue>::new(), false),
             Value::MapList(items) => {
@@ -537,7 +548,21 @@ fn write_value(text: &mut String, value: Value<'_>, key_column: usize, indent: u
             text.push('\n');
             write_items(text, items, nested, indent);
         }
+        Value::Words(words) => {
+            let _ = writeln!(text, " {}", flow_words(words));
+        }
     }
+}
+
+/// `[a, b]` for [`Value::Words`].
+fn flow_words(words: &[&str]) -> String {
+    debug_assert!(
+        words
+            .iter()
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_')),
+        "{words:?} are not plain words"
+    );
+    format!("[{}]", words.join(", "))
 }
 
 /// `items` as block sequence entries at `column`: `- key: value` and the

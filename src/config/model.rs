@@ -106,6 +106,12 @@ pub struct Container {
     /// could not be installed, ...).
     #[serde(default)]
     pub warning: Option<String>,
+    /// The provisioning steps a create or clone has not done yet: set when
+    /// it is reserved, shortened as each step begins, gone once every step
+    /// is done. A container that still has some is not ready, whatever
+    /// else happened to it (`doctor --fix` never marks it ready).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub pending_steps: Vec<Step>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

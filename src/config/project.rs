@@ -347,6 +347,16 @@ impl Project {
         self.set(&path, "step", Value::Str(step.as_str()))
     }
 
+    /// Records the provisioning steps container `name` has not done yet
+    /// (see `Container::pending_steps`); none removes the key.
+    pub fn set_pending_steps(&mut self, name: &str, steps: &[Step]) -> Result<()> {
+        if steps.is_empty() {
+            return self.remove_key(&["containers", name], "pending_steps");
+        }
+        let words: Vec<&str> = steps.iter().map(|s| s.as_str()).collect();
+        self.set(&["containers", name], "pending_steps", Value::Words(&words))
+    }
+
     /// Records (or clears) what provisioning could not do on `name`.
     pub fn set_warning(&mut self, name: &str, warning: Option<&str>) -> Result<()> {
         match warning {
@@ -355,11 +365,15 @@ impl Project {
         }
     }
 
-    /// The operation on `target` is over and it is ready.
+    /// The operation on `target` is over and it is ready (a container
+    /// has no provisioning step left either).
     pub fn finish(&mut self, target: &Target) -> Result<()> {
         let base = target.path();
         for key in ["state", "operation", "error"] {
             self.remove_key(&base, key)?;
+        }
+        if let Target::Container(name) = target {
+            self.set_pending_steps(name, &[])?;
         }
         Ok(())
     }

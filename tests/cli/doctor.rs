@@ -1,5 +1,7 @@
 use predicates::prelude::*;
 
+use lxdev::config::model::{ContainerState, Step};
+
 use crate::support::{Project, dead_operation, live_operation};
 
 #[test]
@@ -129,4 +131,87 @@ fn stale_snapshot_operations_are_settled() {
     );
     project.lxdev(["doctor", "--fix"]).assert().success();
     assert!(project.config().containers["dev"].snapshots.is_empty());
+}
+
+/// `ready` means fully provisioned: a create that failed or stopped
+/// before its last provisioning step stays failed through any number of
+/// `doctor --fix`, which names the steps not done.
+#[test]
+fn doctor_fix_never_marks_an_unprovisioned_container_ready() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "a", "busybox"])
+        .env("LXDEV_FAKE_FAIL", "provision_user:a")
+        .assert()
+        .code(1);
+    let entry = &project.config().containers["a"];
+    assert_eq!(entry.state, Some(ContainerState::Failed));
+    assert_eq!(
+        entry.pending_steps,
+        [Step::User, Step::Ssh, Step::InitialSnapshot]
+    );
+    for _ in 0..2 {
+        project
+            .lxdev(["doctor", "--fix"])
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains(
+                "not done: user, ssh, initial_snapshot",
+            ));
+        assert_eq!(
+            project.config().containers["a"].state,
+            Some(ContainerState::Failed)
+        );
+    }
+    // Removing it is how it is cleaned up.
+    project
+        .lxdev(["container", "remove", "a", "--yes"])
+        .assert()
+        .success();
+    assert!(project.config().containers.is_empty());
+}
+
+/// A create killed at a provisioning step, or after the runtime made the
+/// instance but before the first step, is failed by `doctor --fix`, and a
+/// second `doctor --fix` leaves it failed.
+#[test]
+fn a_killed_provisioning_stays_failed_through_every_doctor_fix() {
+    for (step, pending) in [
+        ("    step: ready\n", "[ready, user, ssh, initial_snapshot]"),
+        ("", "[ready, user, ssh, initial_snapshot]"),
+        ("    step: ssh\n", "[ssh, initial_snapshot]"),
+    ] {
+        let project = Project::new();
+        project.make_runtime_instance("demo-a");
+        project.append_containers(&format!(
+            "  a:\n    image: busybox\n    state: creating\n    pending_steps: {pending}\n{}{}",
+            dead_operation("create", "    "),
+            step.replace("    step", "      step"),
+        ));
+        project.lxdev(["doctor", "--fix"]).assert().success();
+        let entry = &project.config().containers["a"];
+        assert_eq!(entry.state, Some(ContainerState::Failed), "{step:?}");
+        for _ in 0..2 {
+            project.lxdev(["doctor", "--fix"]).assert().code(1);
+            assert_eq!(
+                project.config().containers["a"].state,
+                Some(ContainerState::Failed),
+                "{step:?}"
+            );
+        }
+    }
+}
+
+/// Without provisioning (`--no-provision`) nothing is pending: a create
+/// killed after the runtime made the instance is ready, as before.
+#[test]
+fn a_killed_bare_create_is_ready_once_the_runtime_has_it() {
+    let project = Project::new();
+    project.make_runtime_instance("demo-a");
+    project.append_containers(&format!(
+        "  a:\n    image: busybox\n    state: creating\n{}",
+        dead_operation("create", "    ")
+    ));
+    project.lxdev(["doctor", "--fix"]).assert().success();
+    assert_eq!(project.config().containers["a"].state, None);
 }

@@ -450,38 +450,55 @@ fn a_name_left_by_a_dead_create_says_so_and_how_to_settle_it() {
         );
 }
 
+/// The commit after the runtime made the instance fails (the file became
+/// read-only): the error says what exists, and `doctor --fix` settles it:
+/// ready when nothing was to be provisioned, failed (never ready) when the
+/// provisioning steps could not even be recorded.
 #[test]
 fn a_commit_that_fails_after_the_runtime_work_says_what_exists() {
-    let project = Project::new();
-    let child = project
-        .spawn_lxdev(["container", "create", "web", "busybox"])
-        .env("LXDEV_FAKE_DELAY_MS", "1500")
-        .env("LXDEV_LOCK_TIMEOUT", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
+    for (extra, settled) in [
+        (Some("--no-provision"), None),
+        (None, Some(ContainerState::Failed)),
+    ] {
+        let project = Project::new();
+        let mut args = vec!["container", "create", "web", "busybox"];
+        args.extend(extra);
+        let child = project
+            .spawn_lxdev(&args)
+            .env("LXDEV_FAKE_DELAY_MS", "1500")
+            .env("LXDEV_LOCK_TIMEOUT", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for(|| project.yaml().contains("state: creating"));
+        std::fs::set_permissions(
+            project.config_path(),
+            std::fs::Permissions::from_mode(0o444),
+        )
         .unwrap();
-    wait_for(|| project.yaml().contains("state: creating"));
-    std::fs::set_permissions(
-        project.config_path(),
-        std::fs::Permissions::from_mode(0o444),
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
-    std::fs::set_permissions(
-        project.config_path(),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{stderr}");
-    assert!(
-        stderr.contains("demo-web") && stderr.contains("exists") && stderr.contains("doctor --fix"),
-        "{stderr}"
-    );
-    project.lxdev(["doctor", "--fix"]).assert().success();
-    assert_eq!(project.config().containers["web"].state, None);
-    assert_eq!(project.runtime_instances(), ["demo-web"]);
+        let out = child.wait_with_output().unwrap();
+        std::fs::set_permissions(
+            project.config_path(),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains("demo-web")
+                && stderr.contains("exists")
+                && stderr.contains("doctor --fix"),
+            "{stderr}"
+        );
+        project.lxdev(["doctor", "--fix"]).assert().success();
+        assert_eq!(
+            project.config().containers["web"].state,
+            settled,
+            "{extra:?}"
+        );
+        assert_eq!(project.runtime_instances(), ["demo-web"]);
+    }
 }
 
 // --- Signals ----------------------------------------------------------------
