@@ -642,6 +642,37 @@ mod tests {
         }
     }
 
+    /// `ready` means fully provisioned: an abandoned create whose entry
+    /// still has pending steps is failed, whatever the runtime has.
+    #[test]
+    fn an_abandoned_create_with_pending_steps_is_failed_not_ready() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("containers.yaml");
+        std::fs::write(
+            &path,
+            "project: p\nruntime: fake\ncontainers:\n  c:\n    image: i\n    state: creating\n    \
+             pending_steps: [user, ssh]\n",
+        )
+        .unwrap();
+        let manager = ConfigManager::new(path);
+        for effect in [Effect::Makes, Effect::MakesRecorded] {
+            manager
+                .update(|project| {
+                    let outcome = Outcome::Abandoned {
+                        exists: true,
+                        step: None,
+                    };
+                    apply(project, &container(), effect, None, &outcome)
+                })
+                .unwrap();
+            let config = manager.load().unwrap().config().clone();
+            let c = &config.containers["c"];
+            assert_eq!(c.state, Some(ContainerState::Failed), "{effect:?}");
+            assert!(c.error.as_ref().unwrap().contains("not done: user, ssh"));
+            assert_eq!(c.pending_steps, [Step::User, Step::Ssh]);
+        }
+    }
+
     #[test]
     fn judging_a_failure_probes_the_runtime_only_then() {
         let ticket = |effect| Ticket {

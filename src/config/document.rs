@@ -1360,4 +1360,27 @@ mod map_tests {
         assert_eq!(value["c"]["op"]["kind"], "new");
         assert_eq!(value["c"]["keep"], 1);
     }
+
+    #[test]
+    fn words_are_written_as_a_flow_list_and_read_back() {
+        let mut d = Document::parse("project: p\ncontainers:\n  c:\n    image: i\n").unwrap();
+        d.set(
+            &["containers", "c", "pending_steps"],
+            Value::Words(&["user", "initial_snapshot"]),
+        )
+        .unwrap();
+        let text = d.text();
+        assert!(
+            text.contains("    pending_steps: [user, initial_snapshot]\n"),
+            "{text}"
+        );
+        let config = crate::config::model::parse(&text, std::path::Path::new("x")).unwrap();
+        assert_eq!(
+            config.containers["c"].pending_steps,
+            [
+                crate::config::ledger::Step::User,
+                crate::config::ledger::Step::InitialSnapshot
+            ]
+        );
+    }
 }
