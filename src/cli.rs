@@ -2,6 +2,7 @@
 //! text users read.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use clap_complete::{ArgValueCandidates, ArgValueCompleter};
@@ -45,10 +46,35 @@ pub struct GlobalArgs {
         long,
         value_name = "SECS",
         env = "LXDEV_LOCK_TIMEOUT",
-        default_value_t = 10.0,
+        default_value = "10",
+        value_parser = seconds,
         global = true
     )]
-    pub lock_timeout: f64,
+    pub lock_timeout: Duration,
+
+    /// Seconds to wait for the runtime's daemon (or a remote) to answer
+    /// lxdev's first call; an unreachable remote fails then, with exit 69
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "LXDEV_CONNECT_TIMEOUT",
+        default_value = "10",
+        value_parser = seconds,
+        global = true
+    )]
+    pub connect_timeout: Duration,
+
+    /// Seconds any one call to lxc/incus may take before lxdev stops it
+    /// (exit 69); `exec` and `ssh` sessions are not limited
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "LXDEV_RUNTIME_TIMEOUT",
+        default_value = "600",
+        value_parser = seconds,
+        global = true
+    )]
+    pub runtime_timeout: Duration,
 
     /// Container runtime: fake, lxd or incus [env: LXDEV_RUNTIME; default: the file's
     /// `runtime:`, else detected]. `init` records it (or the one it detects) in the
@@ -341,8 +367,8 @@ pub struct ProvisionArgs {
     #[arg(long = "ssh-key", value_name = "FILE")]
     pub ssh_keys: Vec<PathBuf>,
     /// Seconds to wait for the container to boot
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
-    pub ready_timeout: u64,
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = seconds)]
+    pub ready_timeout: Duration,
     /// Mount the project directory read-write at PATH [default:
     /// /home/<user>/<project>], recorded as device `project`
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
@@ -357,7 +383,7 @@ impl ProvisionArgs {
             no_provision,
             no_initial_snapshot: false,
             ssh_keys: Vec::new(),
-            ready_timeout: 120,
+            ready_timeout: Duration::from_secs(120),
             mount_project: None,
         }
     }
@@ -413,8 +439,8 @@ pub enum ContainerCommand {
         #[arg(long)]
         no_initial_snapshot: bool,
         /// Seconds to wait for the copy to boot
-        #[arg(long, value_name = "SECS", default_value_t = 120)]
-        ready_timeout: u64,
+        #[arg(long, value_name = "SECS", default_value = "120", value_parser = seconds)]
+        ready_timeout: Duration,
         #[command(flatten)]
         target: TargetArgs,
     },
@@ -617,4 +643,33 @@ pub fn typed_command(args: &[String]) -> String {
     } else {
         words.join(" ")
     }
+}
+
+/// The longest wait any `SECS` option takes: a year. Larger values would
+/// not fit a `Duration`, or would overflow a deadline (`Instant +
+/// Duration` panics), and no one means to wait longer.
+pub const MAX_SECONDS: f64 = 31_536_000.0;
+
+/// Parses a `SECS` option: a number of seconds (fractions allowed), from 0
+/// to [`MAX_SECONDS`]; anything else is clap's usage error (exit 2), so no
+/// value can reach a deadline computation and panic.
+pub fn seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text.trim().parse().map_err(|_| {
+        format!(
+            "must be a number of seconds, 0 or more and at most {MAX_SECONDS} (a year); got {text}"
+        )
+    })?;
+    // `!(a <= x <= b)` rather than `x < a || x > b`: NaN fails it too.
+    if !(0.0..=MAX_SECONDS).contains(&secs) {
+        // 1e300 would print as 301 digits.
+        let got = if secs.abs() >= 1e9 {
+            format!("{secs:e}")
+        } else {
+            secs.to_string()
+        };
+        return Err(format!(
+            "must be a number of seconds, 0 or more and at most {MAX_SECONDS} (a year); got {got}"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use lxdev::runtime::{ExecOptions, Placement, Runtime, Tags, lxd::LxdRuntime};
+use lxdev::runtime::{ExecOptions, Limits, Placement, Runtime, Tags, lxd::LxdRuntime};
 
 #[path = "common/runtimes.rs"]
 mod runtimes;
@@ -25,7 +25,7 @@ fn image() -> String {
 /// on one runtime are cleaned up before the next runtime starts.
 fn runtimes(test: &str) -> impl Iterator<Item = LxdRuntime> {
     runtimes::reachable(test).into_iter().map(|rt| {
-        LxdRuntime::open(rt.name, Placement::default())
+        LxdRuntime::open(rt.name, Placement::default(), Limits::default())
             .expect("lxd or incus")
             .unwrap_or_else(|err| panic!("{} answered the fixture but not lxdev: {err:#}", rt.name))
     })

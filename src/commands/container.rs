@@ -162,7 +162,7 @@ pub fn clone(
     name: &str,
     snapshot: Option<&str>,
     initial_snapshot: bool,
-    ready_timeout: u64,
+    ready_timeout: std::time::Duration,
 ) -> Result<()> {
     if let Some(snap) = snapshot {
         names::validate_snapshot(snap).map_err(Error::Usage)?;

@@ -58,6 +58,7 @@ pub fn init(ctx: &Context, args: &InitArgs) -> Result<()> {
                 remote: remote.clone(),
                 ..runtime::Placement::default()
             },
+            ctx.limits(),
             &project,
             dir,
         )?),

@@ -45,11 +45,6 @@ use outcome::Report;
 /// the lock: giving up would leave the entry in flight until `doctor`.
 const MIN_COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The longest `--lock-timeout` accepted, in seconds (a year). Larger
-/// values would not fit a `Duration` or would overflow the deadline
-/// (`Instant + Duration` panics), and no one means to wait longer.
-const MAX_LOCK_TIMEOUT_SECS: f64 = 31_536_000.0;
-
 /// What every command needs: where the project file is, how to reach the
 /// runtime, and how to talk to the user.
 pub struct Context {
@@ -57,6 +52,9 @@ pub struct Context {
     pub out: Output,
     runtime_override: Option<String>,
     remote_override: Option<String>,
+    /// How long runtime calls may take (`--connect-timeout`,
+    /// `--runtime-timeout`).
+    limits: runtime::Limits,
     /// What relative host paths on the command line are relative to: the
     /// current directory, or the one `-C` names.
     pub base_dir: std::path::PathBuf,
@@ -111,7 +109,7 @@ impl Context {
             project: config.runtime_project.clone(),
             target: self.target.clone(),
         };
-        let runtime = runtime::select(name, placement, project.name(), project.dir())?;
+        let runtime = runtime::select(name, placement, self.limits, project.name(), project.dir())?;
         if name.is_none() {
             self.out.note(format!(
                 "using the {0} runtime (detected); pin it with `runtime: {0}` in `{1}` or --runtime {0}",
@@ -120,6 +118,11 @@ impl Context {
             ));
         }
         Ok(runtime)
+    }
+
+    /// How long runtime calls may take.
+    pub fn limits(&self) -> runtime::Limits {
+        self.limits
     }
 
     /// The remote `--remote` names, checked like the file's `remote:`.
@@ -403,21 +406,6 @@ fn snapshot_command(ctx: &Context, command: SnapshotCommand) -> Result<()> {
 }
 
 fn context(global: &GlobalArgs, for_init: bool, cwd: &Path, report: Report) -> Result<Context> {
-    // `!(a <= x <= b)` rather than `x < a || x > b`: NaN fails it too.
-    let secs = global.lock_timeout;
-    if !(0.0..=MAX_LOCK_TIMEOUT_SECS).contains(&secs) {
-        // 1e300 would print as 301 digits.
-        let got = if secs.abs() >= 1e9 {
-            format!("{secs:e}")
-        } else {
-            secs.to_string()
-        };
-        return Err(Error::Usage(format!(
-            "--lock-timeout (or LXDEV_LOCK_TIMEOUT) must be a number of seconds, \
-             0 or more and at most {MAX_LOCK_TIMEOUT_SECS} (a year); got {got}"
-        ))
-        .into());
-    }
     let manager = if for_init && global.config.is_none() {
         let dir = global
             .dir
@@ -434,10 +422,14 @@ fn context(global: &GlobalArgs, for_init: bool, cwd: &Path, report: Report) -> R
     };
     Ok(Context {
         manager: manager
-            .with_lock_timeout(Duration::from_secs_f64(global.lock_timeout))
+            .with_lock_timeout(global.lock_timeout)
             .with_output(out),
         out,
         runtime_override: global.runtime.clone(),
+        limits: runtime::Limits {
+            connect: global.connect_timeout,
+            call: global.runtime_timeout,
+        },
         remote_override: global.remote.clone(),
         target: None,
         own_progress: AtomicBool::new(false),

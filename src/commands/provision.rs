@@ -89,7 +89,7 @@ impl Plan {
                 user,
                 password,
                 keys,
-                ready_timeout: Duration::from_secs(args.ready_timeout),
+                ready_timeout: args.ready_timeout,
             },
             policy: (!devices.is_empty()).then(|| super::devices::Policy::for_project(project)),
             devices,
@@ -103,7 +103,7 @@ impl Plan {
         source: &str,
         name: &str,
         initial_snapshot: bool,
-        ready_timeout: u64,
+        ready_timeout: Duration,
     ) -> Plan {
         let (user, _) = project.dev_user(name);
         // Its source's mounts come with the copy (not its forwarded ports,
@@ -123,7 +123,7 @@ impl Plan {
                 user,
                 password: None,
                 keys: Vec::new(),
-                ready_timeout: Duration::from_secs(ready_timeout),
+                ready_timeout,
             },
             policy: (!devices.is_empty()).then(|| super::devices::Policy::for_project(project)),
             devices,

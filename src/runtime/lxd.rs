@@ -38,7 +38,7 @@ use serde_json::Value;
 
 use super::client::{Client, Placement, Verb};
 use super::provision::{self, ContainerUser, Provisioning};
-use super::{DeviceSpec, ExecOptions, Instance, Runtime, Tags};
+use super::{DeviceSpec, ExecOptions, Instance, Limits, Runtime, Tags};
 use crate::config::devices::PORT_PREFIX;
 use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
@@ -77,26 +77,28 @@ pub struct LxdRuntime {
     /// The project directory, whose `.lxdev/locks` holds the per-instance
     /// queue locks (see `snapshot_queue`).
     project_dir: Option<PathBuf>,
+    /// How long each call may take before it is stopped.
+    limits: Limits,
 }
 
 impl LxdRuntime {
     /// LXD through `lxc`; fails with `RuntimeUnavailable` (exit 69) if the
     /// client is missing or cannot reach a daemon.
     pub fn lxd() -> Result<LxdRuntime> {
-        Self::connect("lxc", Placement::default())
+        Self::connect("lxc", Placement::default(), Limits::default())
     }
 
     /// Incus through `incus`; same failure rules as [`LxdRuntime::lxd`].
     pub fn incus() -> Result<LxdRuntime> {
-        Self::connect("incus", Placement::default())
+        Self::connect("incus", Placement::default(), Limits::default())
     }
 
     /// The runtime named `name` (`lxd` or `incus`) with its calls sent to
     /// `placement`'s remote and project; `None` for another name.
-    pub fn open(name: &str, placement: Placement) -> Option<Result<LxdRuntime>> {
+    pub fn open(name: &str, placement: Placement, limits: Limits) -> Option<Result<LxdRuntime>> {
         match name {
-            "lxd" => Some(Self::connect("lxc", placement)),
-            "incus" => Some(Self::connect("incus", placement)),
+            "lxd" => Some(Self::connect("lxc", placement, limits)),
+            "incus" => Some(Self::connect("incus", placement, limits)),
             _ => None,
         }
     }
@@ -175,12 +177,12 @@ impl LxdRuntime {
 
     /// `incus`, then `lxc`, whichever reaches a daemon first, with calls
     /// sent to `placement`.
-    pub fn detect(placement: Placement) -> Result<LxdRuntime> {
-        let incus = match Self::probe("incus", placement.clone()) {
+    pub fn detect(placement: Placement, limits: Limits) -> Result<LxdRuntime> {
+        let incus = match Self::probe("incus", placement.clone(), limits) {
             Ok(runtime) => return Ok(runtime),
             Err(why) => why,
         };
-        let lxc = match Self::probe("lxc", placement) {
+        let lxc = match Self::probe("lxc", placement, limits) {
             Ok(runtime) => return Ok(runtime),
             Err(why) => why,
         };
@@ -192,10 +194,10 @@ impl LxdRuntime {
 
     /// Checks that `client` exists and a daemon answers it; fails with
     /// `RuntimeUnavailable` saying what to install or start.
-    fn connect(client: &'static str, placement: Placement) -> Result<LxdRuntime> {
+    fn connect(client: &'static str, placement: Placement, limits: Limits) -> Result<LxdRuntime> {
         // The fake runtime has no remotes: no use suggesting it for one.
         let remote = placement.remote.is_some();
-        Self::probe(client, placement).map_err(|why| {
+        Self::probe(client, placement, limits).map_err(|why| {
             let why = if remote {
                 why
             } else {
@@ -208,22 +210,44 @@ impl LxdRuntime {
     /// [`Self::connect`]'s work: the runtime, or why not and what to do.
     /// `query /1.0` is the cheapest call that needs the daemon (about
     /// 20 ms).
-    fn probe(client: &'static str, placement: Placement) -> Result<LxdRuntime, String> {
+    fn probe(
+        client: &'static str,
+        placement: Placement,
+        limits: Limits,
+    ) -> Result<LxdRuntime, String> {
         let mut runtime = LxdRuntime {
             client: Client::new(client),
             project_dir: None,
+            limits,
         };
         runtime.client.placement = placement;
         let path = runtime.client.api("/1.0");
         let args = ["query", path.as_str()];
         let advice = Advice::for_client(client);
         let cmdline = runtime.cmdline(&args);
-        match runtime.command(&args).output() {
-            Ok(out) if out.status.success() => match &runtime.client.placement.remote {
+        match output_within(runtime.command(&args), &[], limits.connect) {
+            Ok(None) => {
+                let secs = limits.connect.as_secs_f64();
+                let what = match &runtime.client.placement.remote {
+                    Some(remote) => format!(
+                        "remote `{remote}` did not answer within {secs} s (`{cmdline}`): it may \
+                         accept connections and never answer; check that its daemon runs and \
+                         that `{client} remote list` shows its address"
+                    ),
+                    None => format!(
+                        "the {client} daemon did not answer within {secs} s (`{cmdline}`); {}",
+                        advice.start
+                    ),
+                };
+                Err(format!(
+                    "{what}, or raise --connect-timeout (LXDEV_CONNECT_TIMEOUT)"
+                ))
+            }
+            Ok(Some(out)) if out.status.success() => match &runtime.client.placement.remote {
                 Some(remote) => runtime.check_trusted(remote, &out.stdout).map(|()| runtime),
                 None => Ok(runtime),
             },
-            Ok(out) => {
+            Ok(Some(out)) => {
                 let stderr = one_line(&out.stderr, out.status);
                 match &runtime.client.placement.remote {
                     Some(remote) => Err(runtime.remote_failed(remote, &cmdline, stderr)),
@@ -383,9 +407,9 @@ impl LxdRuntime {
             if let Some(dir) = dir {
                 command.current_dir(dir);
             }
-            let out = command
-                .output()
-                .with_context(|| format!("failed to run `{cmdline}`"))?;
+            let out = output_within(command, &[], self.limits.call)
+                .with_context(|| format!("failed to run `{cmdline}`"))?
+                .ok_or_else(|| self.timed_out(&cmdline, self.limits.call))?;
             if out.status.success() {
                 return Ok(Ok(String::from_utf8_lossy(&out.stdout).into_owned()));
             }
@@ -401,6 +425,22 @@ impl LxdRuntime {
             pause *= 2;
         }
         unreachable!("the loop returns")
+    }
+
+    /// The error for a call stopped after `limit`: exit 69, naming the
+    /// call, where it went, and the knob.
+    pub(super) fn timed_out(&self, cmdline: &str, limit: Duration) -> anyhow::Error {
+        let place = match &self.client.placement.remote {
+            Some(remote) => format!("remote `{remote}`"),
+            None => format!("the {} daemon", self.client.program),
+        };
+        Error::RuntimeUnavailable(format!(
+            "`{cmdline}` did not finish within {} s and was stopped: {place} is not answering, \
+             or the work is slow; the daemon may still be doing it (`lxdev doctor` shows what \
+             is left); raise --runtime-timeout (LXDEV_RUNTIME_TIMEOUT) for slow work",
+            limit.as_secs_f64()
+        ))
+        .into()
     }
 
     /// `GET path` through `<client> query`, parsed; `None` on 404.
@@ -506,6 +546,48 @@ impl LxdRuntime {
             args.push(snapshot.into());
         }
         args
+    }
+}
+
+/// Runs `command` to its end, `input` on its stdin, stdout and stderr
+/// captured, and kills it once it has run for `limit`: `Ok(None)` then.
+/// The child is reaped only by the waiting thread, so until that thread
+/// returns its pid cannot be reused and the kill reaches it alone.
+pub(super) fn output_within(
+    mut command: Command,
+    input: &[u8],
+    limit: Duration,
+) -> io::Result<Option<std::process::Output>> {
+    use std::io::Write as _;
+    use std::sync::mpsc;
+    command
+        .stdin(if input.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A client that exits early closes its stdin: not our failure.
+        let _ = stdin.write_all(input);
+    }
+    let pid = rustix::process::Pid::from_child(&child);
+    let (done, finished) = mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(out) => out.map(Some),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            let _ = finished.recv();
+            Ok(None)
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err(io::Error::other("the thread waiting for the client ended"))
+        }
     }
 }
 
@@ -1254,7 +1336,12 @@ mod tests {
 
     #[test]
     fn connect_without_the_client_says_what_to_install() {
-        let err = LxdRuntime::connect("lxdev-no-such-client", Placement::default()).unwrap_err();
+        let err = LxdRuntime::connect(
+            "lxdev-no-such-client",
+            Placement::default(),
+            Limits::default(),
+        )
+        .unwrap_err();
         let message = unavailable_message(err);
         assert_eq!(
             message,
@@ -1276,8 +1363,9 @@ mod tests {
                 .to_owned()
                 .into_boxed_str(),
         );
-        let message =
-            unavailable_message(LxdRuntime::connect(missing, Placement::default()).unwrap_err());
+        let message = unavailable_message(
+            LxdRuntime::connect(missing, Placement::default(), Limits::default()).unwrap_err(),
+        );
         assert!(message.contains("is not installed"), "{message}");
         assert!(
             message.contains("Debian's `incus` package: `apt install incus`"),
@@ -1291,8 +1379,9 @@ mod tests {
     fn connect_without_a_daemon_names_the_command_its_stderr_and_the_fix() {
         let dir = tempfile::tempdir().unwrap();
         let client = client_without_daemon(dir.path(), "lxc");
-        let message =
-            unavailable_message(LxdRuntime::connect(client, Placement::default()).unwrap_err());
+        let message = unavailable_message(
+            LxdRuntime::connect(client, Placement::default(), Limits::default()).unwrap_err(),
+        );
         assert_eq!(
             message,
             format!(
@@ -1308,8 +1397,9 @@ mod tests {
     fn connect_without_an_incus_daemon_says_how_to_start_it() {
         let dir = tempfile::tempdir().unwrap();
         let client = client_without_daemon(dir.path(), "incus");
-        let message =
-            unavailable_message(LxdRuntime::connect(client, Placement::default()).unwrap_err());
+        let message = unavailable_message(
+            LxdRuntime::connect(client, Placement::default(), Limits::default()).unwrap_err(),
+        );
         assert!(message.contains("failed: Error: dial unix"), "{message}");
         assert!(
             message.contains("start the Incus daemon with `systemctl start incus`"),
@@ -1326,6 +1416,7 @@ mod tests {
         let rt = LxdRuntime {
             client: Client::new("lxdev-no-such-client"),
             project_dir: None,
+            limits: Limits::default(),
         };
         let tags = Tags {
             project: "web",
@@ -1386,6 +1477,65 @@ mod tests {
         Box::leak(client.to_str().unwrap().to_owned().into_boxed_str())
     }
 
+    /// A client that answers `query /1.0` at once and hangs on anything
+    /// else (`hang_probe`: on that too), as a remote that accepts TCP and
+    /// never answers TLS does.
+    fn hanging_client(dir: &std::path::Path, hang_probe: bool) -> &'static str {
+        use std::os::unix::fs::PermissionsExt;
+        let client = dir.join("lxc");
+        let probe = if hang_probe {
+            ""
+        } else {
+            "[ \"$2\" = far:/1.0 ] && { echo '{\"auth\":\"trusted\"}'; exit 0; }\n"
+        };
+        std::fs::write(&client, format!("#!/bin/sh\n{probe}exec sleep 60\n")).unwrap();
+        std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Box::leak(client.to_str().unwrap().to_owned().into_boxed_str())
+    }
+
+    #[test]
+    fn a_remote_that_never_answers_is_given_up_on_with_exit_69() {
+        let limits = Limits {
+            connect: Duration::from_millis(300),
+            call: Duration::from_millis(500),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let silent = hanging_client(dir.path(), true);
+        let started = Instant::now();
+        let err = LxdRuntime::connect(silent, on_remote("far"), limits).unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(crate::exit_code::for_error(&err), 69);
+        let message = unavailable_message(err);
+        assert!(
+            message.contains("remote `far` did not answer within 0.3 s")
+                && message.contains("--connect-timeout"),
+            "{message}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let slow = hanging_client(dir.path(), false);
+        let runtime = LxdRuntime::connect(slow, on_remote("far"), limits).unwrap();
+        let started = Instant::now();
+        let err = runtime.status("web-a").unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(crate::exit_code::for_error(&err), 69);
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("did not finish within 0.5 s")
+                && message.contains("remote `far`")
+                && message.contains("--runtime-timeout"),
+            "{message}"
+        );
+    }
+
     fn on_remote(remote: &str) -> Placement {
         Placement {
             remote: Some(remote.to_owned()),
@@ -1405,7 +1555,7 @@ mod tests {
             "Error: The remote \"nosuch\" doesn'\\''t exist",
             1,
         );
-        let err = LxdRuntime::connect(unknown, on_remote("nosuch")).unwrap_err();
+        let err = LxdRuntime::connect(unknown, on_remote("nosuch"), Limits::default()).unwrap_err();
         assert_eq!(crate::exit_code::for_error(&err), 69);
         let message = unavailable_message(err);
         assert!(
@@ -1428,7 +1578,7 @@ mod tests {
              ([dial tcp 127.0.0.1:9: connect: connection refused])",
             1,
         );
-        let err = LxdRuntime::connect(refused, on_remote("far")).unwrap_err();
+        let err = LxdRuntime::connect(refused, on_remote("far"), Limits::default()).unwrap_err();
         assert_eq!(crate::exit_code::for_error(&err), 69);
         let message = unavailable_message(err);
         assert!(
@@ -1442,7 +1592,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let untrusted = stub_client(dir.path(), r#"{"auth": "untrusted"}"#, "", 0);
-        let err = LxdRuntime::connect(untrusted, on_remote("far")).unwrap_err();
+        let err = LxdRuntime::connect(untrusted, on_remote("far"), Limits::default()).unwrap_err();
         assert_eq!(crate::exit_code::for_error(&err), 69);
         let message = unavailable_message(err);
         assert!(
@@ -1453,7 +1603,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let trusted = stub_client(dir.path(), r#"{"auth": "trusted"}"#, "", 0);
-        let runtime = LxdRuntime::connect(trusted, on_remote("far")).unwrap();
+        let runtime = LxdRuntime::connect(trusted, on_remote("far"), Limits::default()).unwrap();
         assert_eq!(runtime.location(), "lxd (remote far)");
     }
 
@@ -1480,6 +1630,7 @@ mod tests {
                     client.to_str().unwrap().to_owned().into_boxed_str(),
                 )),
                 project_dir: None,
+                limits: Limits::default(),
             };
             rt.client.placement = Placement {
                 remote: Some("far".into()),
@@ -1648,6 +1799,7 @@ mod tests {
         let rt = LxdRuntime {
             client: Client::new(stub_client(dir.path(), "", "", 0)),
             project_dir: None,
+            limits: Limits::default(),
         };
         assert_eq!(rt.busy("lxdevnoops-a").unwrap(), None);
     }

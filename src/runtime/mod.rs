@@ -354,6 +354,26 @@ pub struct Image {
     pub created_at: String,
 }
 
+/// How long a runtime's calls may take: every `lxc`/`incus` call is
+/// stopped (and reported, exit 69) once it runs past its limit, so a
+/// remote that accepts a connection and never answers cannot hang lxdev.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The first call, which finds out whether the daemon answers at all.
+    pub connect: std::time::Duration,
+    /// Any other call (`exec` and `ssh` sessions are not limited).
+    pub call: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            connect: std::time::Duration::from_secs(10),
+            call: std::time::Duration::from_secs(600),
+        }
+    }
+}
+
 /// The runtime names `--runtime` accepts.
 pub const NAMES: &[&str] = &["fake", "lxd", "incus"];
 
@@ -380,6 +400,7 @@ fn unknown(name: &str) -> crate::error::Error {
 pub fn select(
     name: Option<&str>,
     placement: Placement,
+    limits: Limits,
     project: &str,
     project_dir: &Path,
 ) -> Result<Box<dyn Runtime>> {
@@ -393,11 +414,11 @@ pub fn select(
             .into());
         }
         Some("fake") => return Ok(Box::new(fake::FakeRuntime::open(project_dir, project)?)),
-        Some(other) => match lxd::LxdRuntime::open(other, placement) {
+        Some(other) => match lxd::LxdRuntime::open(other, placement, limits) {
             Some(runtime) => runtime?,
             None => return Err(unknown(other).into()),
         },
-        None => lxd::LxdRuntime::detect(placement)?,
+        None => lxd::LxdRuntime::detect(placement, limits)?,
     };
     Ok(Box::new(lxd.with_project_dir(project_dir.to_path_buf())))
 }

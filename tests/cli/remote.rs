@@ -416,3 +416,66 @@ fn doctor_waits_for_a_client_still_working_on_the_remote() {
         assert_eq!(on_remote(&lxd, &remote), set(&[]));
     }
 }
+
+/// A remote that accepts the connection and never answers (a TLS
+/// handshake that never comes) hung `up --all` and `list` for minutes.
+/// Every call is bounded now: the first by --connect-timeout, with exit 69
+/// naming the remote; `list` still shows the file, with a warning.
+#[test]
+fn a_remote_that_accepts_and_never_answers_is_given_up_on() {
+    let test = "a_remote_that_accepts_and_never_answers_is_given_up_on";
+    for (lxd, remote) in Remote::each(test) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // Accepts, and holds every connection open without a word.
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream);
+            }
+        });
+        let config = remote.conf.path().join("config.yml");
+        let text = std::fs::read_to_string(&config).unwrap().replace(
+            "aliases: {}",
+            &format!(
+                "  silent:\n    addr: https://127.0.0.1:{port}\n    protocol: {}\n    \
+                 public: false\naliases: {{}}",
+                remote.rt.name
+            ),
+        );
+        std::fs::write(&config, text).unwrap();
+        lxd.project
+            .append_containers(&format!("  web:\n    image: {IMAGE}\n"));
+        let before = lxd.project.bytes();
+        for (args, code) in [
+            (&["--remote", "silent", "up", "--all"][..], 69),
+            (&["--remote", "silent", "list"][..], 0),
+        ] {
+            let started = std::time::Instant::now();
+            let out = lxd
+                .spawn(args)
+                .env("LXDEV_CONNECT_TIMEOUT", "2")
+                .output()
+                .unwrap();
+            let elapsed = started.elapsed();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+            assert!(
+                elapsed < std::time::Duration::from_secs(30),
+                "{args:?}: {elapsed:?}"
+            );
+            assert!(
+                stderr.contains("remote `silent` did not answer within 2 s")
+                    && stderr.contains("--connect-timeout"),
+                "{args:?}: {stderr}"
+            );
+            assert_eq!(lxd.project.bytes(), before, "{args:?}");
+        }
+        let listed = lxd
+            .spawn(["--remote", "silent", "list"])
+            .env("LXDEV_CONNECT_TIMEOUT", "2")
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&listed.stdout).contains("web"));
+    }
+}

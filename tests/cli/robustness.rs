@@ -355,3 +355,38 @@ fn fake_exec_says_once_that_it_runs_on_the_host() {
     assert_eq!(stderr.matches("runs on the host").count(), 1, "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+/// Every `SECS` option is capped when the command line is read, as
+/// --lock-timeout is: `--ready-timeout 18446744073709551615` overflowed a
+/// deadline on LXD (exit 101) and left the entry `creating`.
+#[test]
+fn every_duration_option_is_capped_before_anything_runs() {
+    let project = project_with_dev();
+    let before = project.bytes();
+    let commands: &[&[&str]] = &[
+        &["container", "create", "x", "busybox", "--ready-timeout"],
+        &["container", "clone", "dev", "x", "--ready-timeout"],
+        &["--connect-timeout"],
+        &["--runtime-timeout"],
+        &["--lock-timeout"],
+    ];
+    for args in commands {
+        for bad in ["18446744073709551615", "-1", "NaN", "inf", "2e9", "ten"] {
+            // `--opt=VALUE`: how a user gets a leading `-` past the parser.
+            let (flag, words) = args.split_last().unwrap();
+            let option = format!("{flag}={bad}");
+            let mut full: Vec<&str> = words.to_vec();
+            full.push(&option);
+            if words.is_empty() {
+                full.push("list");
+            }
+            project.lxdev(&full).assert().code(2).stdout("").stderr(
+                predicate::str::contains("a number of seconds")
+                    .and(predicate::str::contains("at most 31536000"))
+                    .and(predicate::str::contains("panicked").not()),
+            );
+        }
+    }
+    assert_eq!(project.bytes(), before);
+    assert_eq!(project.container_names(), ["dev"]);
+}

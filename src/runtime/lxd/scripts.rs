@@ -3,12 +3,11 @@
 //! client itself failed the exec.
 
 use std::ffi::OsString;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::{EXEC_TRIES, LxdRuntime, check_names};
+use super::{EXEC_TRIES, LxdRuntime, check_names, output_within};
 use crate::config::names::RuntimeName;
 use crate::runtime::provision;
 
@@ -23,13 +22,26 @@ impl LxdRuntime {
         args: &[&str],
         input: &[u8],
     ) -> Result<ScriptOutput> {
+        self.exec_script_within(instance, script, args, input, self.limits.call)
+    }
+
+    /// [`Self::exec_script`], stopped after `limit` (a script with a wait
+    /// of its own may need longer than a plain call).
+    fn exec_script_within(
+        &self,
+        instance: &str,
+        script: &str,
+        args: &[&str],
+        input: &[u8],
+        limit: Duration,
+    ) -> Result<ScriptOutput> {
         // Under load, LXD 5.0 sometimes fails an exec it accepted ("Failed
         // to retrieve PID of executing child process", status 255, seen in
         // the races): the client's own error, not the script's. The
         // scripts are safe to run again, so such a failure is retried.
         let mut tries = 0;
         loop {
-            let out = self.exec_script_once(instance, script, args, input)?;
+            let out = self.exec_script_once(instance, script, args, input, limit)?;
             let clients_error = out.status == 255 && out.stderr.trim_start().starts_with("Error:");
             tries += 1;
             if !clients_error || tries == EXEC_TRIES {
@@ -45,8 +57,8 @@ impl LxdRuntime {
         script: &str,
         args: &[&str],
         input: &[u8],
+        limit: Duration,
     ) -> Result<ScriptOutput> {
-        use std::io::Write as _;
         check_names(&[RuntimeName::Instance(instance)])?;
         let mut argv = self.client.word("exec");
         argv.push("--force-noninteractive".into());
@@ -54,20 +66,9 @@ impl LxdRuntime {
         argv.extend(["sh", "-c", script, "lxdev"].map(OsString::from));
         argv.extend(args.iter().map(OsString::from));
         let shown = format!("{} exec {instance} -- sh -c ...", self.client);
-        let mut child = self
-            .command(&argv)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("failed to run `{shown}`"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            // A script that exits early closes its stdin: not our failure.
-            let _ = stdin.write_all(input);
-        }
-        let out = child
-            .wait_with_output()
-            .with_context(|| format!("failed to run `{shown}`"))?;
+        let out = output_within(self.command(&argv), input, limit)
+            .with_context(|| format!("failed to run `{shown}`"))?
+            .ok_or_else(|| self.timed_out(&shown, limit))?;
         Ok(ScriptOutput {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -97,7 +98,16 @@ impl LxdRuntime {
             .saturating_duration_since(Instant::now())
             .as_secs()
             .max(1);
-        let out = self.exec_script(instance, provision::READY_SCRIPT, &[&left.to_string()], &[])?;
+        // The script waits `left` seconds itself; the call gets that and
+        // a margin.
+        let limit = self.limits.call.max(Duration::from_secs(left + 30));
+        let out = self.exec_script_within(
+            instance,
+            provision::READY_SCRIPT,
+            &[&left.to_string()],
+            &[],
+            limit,
+        )?;
         out.success("waiting for the container to boot").map(drop)
     }
 }
