@@ -36,8 +36,40 @@ pub fn stdout_closed() -> bool {
     STDOUT_CLOSED.load(Ordering::Relaxed)
 }
 
-/// Writes `text` and a newline to stdout, unless it was found closed.
+/// `text` as it may reach a terminal: every control character (but the
+/// line break and the tab of lxdev's own layout) and every bidirectional
+/// override written out as `\u{..}`. Names, owners, descriptions and
+/// errors come from containers.yaml, which a cloned repository ships: an
+/// `\e]52;...` there would write the clipboard, `\e[2J` clear the screen,
+/// U+202E turn the rest of the line around.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            shown.extend(c.escape_unicode());
+        } else {
+            shown.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(shown)
+}
+
+/// Writes `text` (made [`printable`]) and a newline to stdout, unless it
+/// was found closed.
 fn print_line(text: &str) {
+    print_raw_line(&printable(text));
+}
+
+/// Writes `text` as it is and a newline to stdout (JSON, which escapes
+/// its own control characters), unless stdout was found closed.
+fn print_raw_line(text: &str) {
     if stdout_closed() {
         return;
     }
@@ -50,9 +82,10 @@ fn print_line(text: &str) {
     }
 }
 
-/// Writes `text` and a newline to stderr, ignoring errors.
+/// Writes `text` (made [`printable`]) and a newline to stderr, ignoring
+/// errors.
 fn eprint_line(text: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", printable(text));
 }
 
 /// Prints the one `error: ...` line for a failed command (from `main`).
@@ -129,16 +162,17 @@ impl Output {
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
             spinner.set_style(style);
         }
-        spinner.set_message(message);
+        spinner.set_message(printable(&message).into_owned());
         spinner.enable_steady_tick(Duration::from_millis(100));
         let result = work();
         spinner.finish_and_clear();
         result
     }
 
-    /// Prints a JSON document (stdout).
+    /// Prints a JSON document (stdout), exact: JSON escapes control
+    /// characters itself.
     pub fn json(&self, value: &serde_json::Value) {
-        print_line(&serde_json::to_string_pretty(value).unwrap_or_default());
+        print_raw_line(&serde_json::to_string_pretty(value).unwrap_or_default());
     }
 }
 
@@ -218,6 +252,6 @@ impl Outcome {
     pub fn print(mut self) {
         let warned = std::mem::take(&mut *WARNINGS.lock().unwrap_or_else(|e| e.into_inner()));
         self.warnings.get_or_insert_with(Vec::new).extend(warned);
-        print_line(&serde_json::to_string(&self).unwrap_or_default());
+        print_raw_line(&serde_json::to_string(&self).unwrap_or_default());
     }
 }

@@ -501,6 +501,18 @@ fn runtime_statuses(ctx: &Context, project: &Project) -> Option<Vec<crate::runti
 }
 
 pub(super) fn print_table<const N: usize>(ctx: &Context, header: [&str; N], rows: &[[String; N]]) {
+    // A cell is one line, escaped as printed (so the widths are right): a
+    // line break or tab in it (from the file) would break the columns.
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| {
+            row.clone().map(|cell| {
+                let one_line = cell.replace('\n', "\\n").replace('\t', "\\t");
+                crate::output::printable(&one_line).into_owned()
+            })
+        })
+        .collect();
+    let rows = &rows[..];
     let mut widths = header.map(str::len);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -467,3 +467,47 @@ fn a_push_is_held_to_the_secret_rules_and_keeps_modes() {
     assert_eq!(mode_of("tmp/ssh"), 0o700);
     assert_eq!(mode_of("tmp/ssh/id_rsa"), 0o600);
 }
+
+// --- 9. text from the file is data, not terminal commands ----------------
+
+#[test]
+fn control_characters_from_the_file_never_reach_the_terminal() {
+    // OSC 52 writes the clipboard; CSI 2J clears the screen; U+202E turns
+    // the rest of a line around.
+    let osc52 = "\\e]52;c;aGVsbG8=\\a";
+    let yaml = format!(
+        "project: demo\nruntime: fake\ncontainers:\n  web:\n    image: \"busy\\e[2Jbox\"\n    \
+         owner: \"{osc52}\"\n    snapshots:\n      s1:\n        description: \"a\\u202Eb\\e[31m\"\n        \
+         created_at: \"2026-01-01T00:00:00Z\"\n  bad:\n    image: busybox\n    state: failed\n    \
+         error: \"boom\\e]0;pwned\\a\"\n"
+    );
+    let project = Project::with_yaml(&yaml);
+    project.make_runtime_instance("demo-web");
+    let raw = |c: char| c.is_control() && c != '\n';
+    for args in [
+        &["list"][..],
+        &["snapshot", "list", "web"][..],
+        &["doctor"][..],
+        &["container", "remove", "web", "--yes"][..],
+    ] {
+        let out = project.lxdev(args).output().unwrap();
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text.chars().any(|c| raw(c) || c == '\u{202e}'),
+                "{args:?} printed a control character: {text:?}"
+            );
+        }
+    }
+    // `--json` stays exact: the document says what the file says.
+    let out = project.lxdev(["--json", "list"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let web = json["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "web")
+        .unwrap()
+        .clone();
+    assert_eq!(web["owner"], "\u{1b}]52;c;aGVsbG8=\u{7}");
+}
