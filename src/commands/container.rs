@@ -348,7 +348,7 @@ pub(super) fn refuse_foreign_instances(
 
 pub fn list(ctx: &Context) -> Result<()> {
     let project = ctx.manager.load()?;
-    let statuses = runtime_statuses(ctx, &project);
+    let statuses = runtime_statuses(ctx, &project)?;
     // By name: a linear search per entry made `list` quadratic (10,000
     // entries spent most of their time comparing names).
     let statuses: Option<std::collections::HashMap<&str, &crate::runtime::Instance>> = statuses
@@ -486,16 +486,21 @@ fn forwarded(c: &crate::config::model::Container) -> Vec<serde_json::Value> {
 }
 
 /// What the runtime says of the project's instances, or `None` (with a
-/// warning) when it cannot be asked: listing still works without it.
-fn runtime_statuses(ctx: &Context, project: &Project) -> Option<Vec<crate::runtime::Instance>> {
+/// warning) when it cannot be asked: listing still works without it. A
+/// command line that is wrong (`--remote=-x`) is still an error (exit 2).
+fn runtime_statuses(
+    ctx: &Context,
+    project: &Project,
+) -> Result<Option<Vec<crate::runtime::Instance>>> {
     let found = ctx
         .runtime(project)
         .and_then(|runtime| runtime.list(project.name()));
     match found {
-        Ok(found) => Some(found),
+        Ok(found) => Ok(Some(found)),
+        Err(err) if matches!(err.downcast_ref::<Error>(), Some(Error::Usage(_))) => Err(err),
         Err(err) => {
             ctx.out.warn(format!("runtime status unknown: {err:#}"));
-            None
+            Ok(None)
         }
     }
 }

@@ -8,11 +8,12 @@
 
 use anyhow::{Result, anyhow};
 
+use super::lifecycle::RUNNING;
 use super::runner::{Runner, Ticket};
 use super::{Context, checks};
 use crate::config::Project;
 use crate::config::devices::{PORT_PREFIX, Spec};
-use crate::config::ledger::{Effect, OperationKind, Target};
+use crate::config::ledger::{Effect, OperationKind, Step, Target};
 use crate::config::model::DeviceState;
 use crate::error::Error;
 use crate::runtime::Runtime;
@@ -40,7 +41,8 @@ pub fn add(
 ) -> Result<Changed> {
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::DeviceAdd)?;
-    ctx.own_instance(runner.runtime.as_ref(), &project, name)?;
+    let found = ctx.own_instance(runner.runtime.as_ref(), &project, name)?;
+    let running = found.is_some_and(|i| i.status == RUNNING);
     let mut changed = Changed::default();
     let tickets = runner.reserve(|project, op| {
         // A copy: the transaction's view of the file does not change as
@@ -61,8 +63,12 @@ pub fn add(
                 }
                 return Err(taken(name, device, existing).into());
             }
-            tickets.push(Ticket::new(project, target, Effect::Makes));
+            tickets.push(Ticket::new(project, target.clone(), Effect::Makes));
             project.insert_device(name, device, spec, Some(op))?;
+            // A mount may restart the running container (a new ID map).
+            if running && spec.kind == "disk" {
+                project.set_step(&target, Step::Restart)?;
+            }
         }
         Ok(tickets)
     })?;

@@ -56,6 +56,13 @@ enum Finding {
     MissingFromConfig { target: Target },
     /// A temp file left by a save that was killed.
     TempFile { path: PathBuf },
+    /// A running container that a killed operation (an image publish, a
+    /// mount's restart) stopped and never started again: `--fix` starts it.
+    LeftStopped {
+        target: Target,
+        instance: String,
+        op: Operation,
+    },
     /// What provisioning could not do on a ready container (SSH off, ...):
     /// told, not a problem.
     Warning { target: Target, warning: String },
@@ -98,6 +105,7 @@ impl Finding {
                 | Finding::Failed { .. }
                 | Finding::MissingFromConfig { .. }
                 | Finding::TempFile { .. }
+                | Finding::LeftStopped { .. }
         )
     }
 
@@ -109,6 +117,7 @@ impl Finding {
             Finding::MissingFromRuntime { .. } => "missing_from_runtime",
             Finding::MissingFromConfig { .. } => "missing_from_config",
             Finding::TempFile { .. } => "temp_file",
+            Finding::LeftStopped { .. } => "left_stopped",
             Finding::InFlight { .. } => "in_flight",
             Finding::OtherRuntime { .. } => "other_runtime",
             Finding::Warning { .. } => "warning",
@@ -181,6 +190,15 @@ impl Finding {
                 "temp file `{}` was left by an interrupted save",
                 path.display()
             ),
+            Finding::LeftStopped {
+                target,
+                instance,
+                op,
+            } => format!(
+                "{target} (`{instance}`) is stopped: it was running when {} began, which \
+                 stops and restarts it and was killed in between",
+                operation::describe(op)
+            ),
             Finding::InFlight {
                 target,
                 state,
@@ -232,6 +250,7 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
             }
         }
     }
+    findings.extend(left_stopped(&project, &findings, &instances));
     findings.extend(
         ctx.manager
             .leftover_temp_files()?
@@ -262,6 +281,12 @@ pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
             .any(|f| matches!(f, Finding::TempFile { .. }))
         {
             ctx.manager.sweep_temp_files()?;
+        }
+        for finding in &findings {
+            if let Finding::LeftStopped { instance, .. } = finding {
+                ctx.work(format!("starting {instance}"), || runtime.start(instance))?;
+                fixed.push(format!("{}: started it again", finding.describe()));
+            }
         }
     }
 
@@ -444,6 +469,41 @@ fn file_findings(
     findings
 }
 
+/// The containers a stale operation at step `restart` stopped and left
+/// stopped (see [`Finding::LeftStopped`]). Only those: a container the
+/// user stopped is theirs to start.
+fn left_stopped(project: &Project, findings: &[Finding], instances: &[Instance]) -> Vec<Finding> {
+    let mut stopped: Vec<Finding> = Vec::new();
+    for finding in findings {
+        let Finding::StaleOperation {
+            target,
+            op: Some(op),
+            ..
+        } = finding
+        else {
+            continue;
+        };
+        if op.step != Some(Step::Restart) {
+            continue;
+        }
+        let instance = project.instance_name(target.container());
+        let is_stopped = instances
+            .iter()
+            .any(|i| i.name == instance && i.status != "Running");
+        let seen = stopped
+            .iter()
+            .any(|f| matches!(f, Finding::LeftStopped { instance: i, .. } if *i == instance));
+        if is_stopped && !seen {
+            stopped.push(Finding::LeftStopped {
+                target: Target::Container(target.container().to_owned()),
+                instance,
+                op: op.clone(),
+            });
+        }
+    }
+    stopped
+}
+
 /// The records a container holds: its snapshots and its devices.
 fn children<'a>(name: &'a str, c: &'a Container) -> impl Iterator<Item = Target> + 'a {
     let snapshots = c
@@ -521,6 +581,8 @@ fn settle(
         | Finding::Failed { target, .. }
         | Finding::MissingFromConfig { target } => target,
         Finding::TempFile { .. } => return Ok(Some("removed".into())),
+        // Started once the file is settled (runtime work, outside the lock).
+        Finding::LeftStopped { .. } => return Ok(None),
         Finding::MissingFromRuntime { .. }
         | Finding::Unprovisioned { .. }
         | Finding::InFlight { .. }
@@ -543,7 +605,11 @@ fn settle(
         return adopt(current, target, exists, runtime);
     };
     let effect = record.effect.unwrap_or(Effect::Makes);
-    let step = record.operation.and_then(|op| op.step);
+    // `restart` is no provisioning step.
+    let step = record
+        .operation
+        .and_then(|op| op.step)
+        .filter(|s| *s != Step::Restart);
     let unprovisioned = matches!(target, Target::Container(_))
         && current
             .config()

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::runner::{Runner, Ticket};
 use super::{Context, checks};
-use crate::config::ledger::{Effect, OperationKind, Target};
+use crate::config::ledger::{Effect, OperationKind, Step, Target};
 use crate::config::model::ContainerState;
 use crate::config::names;
 use crate::error::Error;
@@ -26,7 +26,8 @@ pub fn create(ctx: &Context, container: &str, alias: &str) -> Result<()> {
     names::validate_alias(alias).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::Publish)?;
-    ctx.own_instance(runner.runtime.as_ref(), &project, container)?;
+    let found = ctx.own_instance(runner.runtime.as_ref(), &project, container)?;
+    let running = found.is_some_and(|i| i.status == RUNNING);
     refuse_taken(runner.runtime.as_ref(), alias)?;
     let ticket = runner.reserve(|project, op| {
         checks::ready_container(project, container)?;
@@ -37,6 +38,11 @@ pub fn create(ctx: &Context, container: &str, alias: &str) -> Result<()> {
         let target = Target::Container(container.into());
         let ticket = Ticket::new(project, target.clone(), Effect::Keeps);
         project.begin(&target, ContainerState::Publishing, op)?;
+        // Publishing stops it and starts it again: a kill in between leaves
+        // it stopped, for `doctor --fix` to start.
+        if running {
+            project.set_step(&target, Step::Restart)?;
+        }
         Ok(ticket)
     })?;
     let instance = ticket.instance.clone();

@@ -252,6 +252,7 @@ fn describe(step: Step) -> &'static str {
         Step::Ssh => "enabling SSH",
         Step::Devices => "adding its devices",
         Step::InitialSnapshot => "taking the initial-state snapshot",
+        Step::Restart => "restarting it",
     }
 }
 

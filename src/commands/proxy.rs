@@ -188,6 +188,14 @@ fn free_near(port: u16) -> Option<u16> {
 
 /// Says what each port is now; `--json` gets the mapping and the devices.
 fn report(ctx: &Context, command: &str, name: &str, ports: &[Port], changed: &Changed) {
+    // `ports: [8080, 8080]` is one forwarding: said once.
+    let mut unique: Vec<Port> = Vec::new();
+    for port in ports {
+        if !unique.contains(port) {
+            unique.push(*port);
+        }
+    }
+    let ports = &unique[..];
     let mapping: Vec<serde_json::Value> = ports
         .iter()
         .map(|p| {

@@ -257,6 +257,18 @@ pub fn apply(
     was_failed: Option<&str>,
     outcome: &Outcome,
 ) -> Result<()> {
+    // `restart` is no provisioning step: an operation stopped there is
+    // settled as one that recorded none (doctor starts the container).
+    let outcome = &match outcome {
+        Outcome::Abandoned {
+            exists,
+            step: Some(Step::Restart),
+        } => Outcome::Abandoned {
+            exists: *exists,
+            step: None,
+        },
+        other => other.clone(),
+    };
     // The provisioning steps a container has not done: whatever else
     // happened, it is not ready while it has some.
     let pending: Vec<Step> = match target {

@@ -182,6 +182,11 @@ yaml_words! {
         Devices = "devices",
         /// The `initial-state` snapshot.
         InitialSnapshot = "initial_snapshot",
+        /// Not a provisioning step: the container ran when the operation
+        /// began, and the operation (an image publish, a mount's new ID
+        /// map) may stop it and start it again. Killed in between, it
+        /// leaves it stopped; `doctor --fix` starts it again.
+        Restart = "restart",
     }
 }
 

@@ -354,7 +354,7 @@ impl ConfigManager {
         let base = last.as_ref().map(|l| (l.text.as_str(), &*l.config));
         let (checked, staged) = std::thread::scope(|scope| {
             let check = scope.spawn(|| model::parse_changed(text, base, &self.path));
-            let staged = atomic::stage(&self.path, text.as_bytes());
+            let staged = atomic::stage(&self.path, text.as_bytes()).map_err(|err| self.denied(err));
             (check.join(), staged)
         });
         drop(last);
@@ -411,6 +411,33 @@ impl ConfigManager {
         .into())
     }
 
+    /// `err` as a refusal (exit 77) when the file system said no: the
+    /// folder is not writable for this user, or the file system is
+    /// read-only. Anything else is returned as it is.
+    fn denied(&self, err: anyhow::Error) -> anyhow::Error {
+        let why = err.chain().find_map(|cause| {
+            let io = cause.downcast_ref::<std::io::Error>()?;
+            match io.kind() {
+                std::io::ErrorKind::ReadOnlyFilesystem => Some("its file system is read-only"),
+                std::io::ErrorKind::PermissionDenied => {
+                    Some("this user may not write in its folder")
+                }
+                _ => None,
+            }
+        });
+        let Some(why) = why else {
+            return err;
+        };
+        let dir = self.real_path.parent().unwrap_or(Path::new("."));
+        Error::PermissionDenied(format!(
+            "cannot change `{}`: {why} (`{}`); lxdev writes a lock file and a new copy of the \
+             project file beside it, so that folder must be writable: {err:#}",
+            self.path.display(),
+            dir.display()
+        ))
+        .into()
+    }
+
     fn lock(&self, timeout: Duration) -> Result<FileLock> {
         // The lock file sits beside the link's target; a target that does
         // not exist gets no lock file made beside it.
@@ -434,7 +461,8 @@ impl ConfigManager {
             ));
         };
         let mut lock =
-            FileLock::acquire_pinned(&self.lock_path, timeout, WAIT_NOTICE_AFTER, &mut on_wait)?;
+            FileLock::acquire_pinned(&self.lock_path, timeout, WAIT_NOTICE_AFTER, &mut on_wait)
+                .map_err(|err| self.denied(err))?;
         self.out.step(format!(
             "lock acquired after {:.3} ms",
             started.elapsed().as_secs_f64() * 1000.0

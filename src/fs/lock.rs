@@ -229,8 +229,16 @@ fn open_lock_file(path: &Path) -> anyhow::Result<File> {
     };
     let file = match open(true) {
         // flock(2) works on a read-only descriptor, so a lock file created
-        // by another user can still be locked; only write_holder fails then.
-        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => open(false).or(Err(err)),
+        // by another user, or on a read-only file system, can still be
+        // locked; only write_holder fails then.
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            open(false).or(Err(err))
+        }
         other => other,
     };
     let file = match file {

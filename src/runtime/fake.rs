@@ -433,9 +433,16 @@ impl Runtime for FakeRuntime {
             // As LXD's copy: the devices come along, except forwarded
             // ports, which the source still listens on.
             let devices = self.require_instance(source)?.join("devices");
+            // As with LXD, a copy gets no forwarded port, whatever its name:
+            // its source still listens on it.
+            let source_devices = self
+                .read_instance(source)
+                .map(|i| i.devices)
+                .unwrap_or_default();
             for entry in std::fs::read_dir(&devices).into_iter().flatten().flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') || name.starts_with(crate::config::devices::PORT_PREFIX) {
+                let proxy = source_devices.get(&name).is_some_and(|d| d.kind == "proxy");
+                if name.starts_with('.') || proxy {
                     continue;
                 }
                 let target = self.dir(instance).join("devices");

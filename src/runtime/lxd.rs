@@ -39,7 +39,6 @@ use serde_json::Value;
 use super::client::{Client, Placement, Verb};
 use super::provision::{self, ContainerUser, Provisioning};
 use super::{DeviceSpec, ExecOptions, Instance, Limits, Runtime, Tags};
-use crate::config::devices::PORT_PREFIX;
 use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
 use crate::error::Error;
@@ -485,8 +484,15 @@ impl LxdRuntime {
             _ => bail!("`{made_by}` reported success but instance `{instance}` does not exist"),
         };
         // A copy carries its source's forwarded ports, which its source
-        // still listens on: it would not start.
-        for device in found.devices.keys().filter(|d| d.starts_with(PORT_PREFIX)) {
+        // still listens on: it would not start. Every proxy goes, whatever
+        // its name (one written into the file by hand is not `lxdev-port-*`).
+        let proxies: Vec<&String> = found
+            .devices
+            .iter()
+            .filter(|(_, spec)| spec.kind == "proxy")
+            .map(|(name, _)| name)
+            .collect();
+        for device in proxies {
             self.device_remove(instance, device)?;
         }
         if let Err(err) = self.start(instance) {
@@ -1203,7 +1209,7 @@ impl Runtime for LxdRuntime {
             Step::Ssh => self
                 .exec_script(instance, provision::SSH_SCRIPT, &[], &[])?
                 .done_or_warning("enabling SSH"),
-            Step::InitialSnapshot | Step::Devices => {
+            Step::InitialSnapshot | Step::Devices | Step::Restart => {
                 bail!("step `{step}` is runtime work, not a script")
             }
         }

@@ -16,6 +16,7 @@ mod hostile;
 mod image;
 mod init;
 mod json;
+mod leftovers;
 mod locking;
 mod lxd;
 mod project;

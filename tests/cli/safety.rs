@@ -339,6 +339,57 @@ fn a_non_owners_failed_remove_leaves_the_owners_container_as_it_was() {
     assert_eq!(project.runtime_instances(), ["demo-rootc"]);
 }
 
+/// A folder this user may not write in, or a read-only file system, is a
+/// refusal (exit 77) naming the folder, with the file unchanged: not a
+/// plain failure (exit 1).
+#[test]
+fn an_unwritable_folder_or_read_only_file_system_is_exit_77() {
+    if !is_root() {
+        eprintln!("skipped: an_unwritable_folder_...: needs root for setpriv and mount");
+        return;
+    }
+    let project = Project::new();
+    let before = project.bytes();
+    // The file is anyone's to write, its folder is root's (0755).
+    std::fs::set_permissions(
+        project.config_path(),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    for lock in [false, true] {
+        if lock {
+            std::fs::write(project.lock_path(), "").unwrap();
+            std::fs::set_permissions(project.lock_path(), std::fs::Permissions::from_mode(0o666))
+                .unwrap();
+        }
+        let out = as_nobody(project.dir(), &["container", "create", "web", "busybox"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(77),
+            "lock file there: {lock}: {stderr}"
+        );
+        assert!(stderr.contains("may not write in its folder"), "{stderr}");
+        assert_eq!(project.bytes(), before);
+    }
+    // A read-only bind mount of the project, in a mount namespace of its own.
+    let dir = project.dir().display().to_string();
+    let lxdev = assert_cmd::cargo::cargo_bin("lxdev");
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount --bind '{dir}' '{dir}' && mount -o remount,ro,bind '{dir}' && \
+             cd '{dir}' && LXDEV_RUNTIME=fake '{}' container create web busybox",
+            lxdev.display()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(77), "{stderr}");
+    assert!(stderr.contains("read-only"), "{stderr}");
+    assert_eq!(project.bytes(), before);
+}
+
 // --- Aliases and anchors ---------------------------------------------------
 
 #[test]
