@@ -73,6 +73,32 @@ struct Parsed {
     doc: Option<Frozen>,
 }
 
+/// Refuses (exit 77) a project file found above the current directory
+/// that another user owns, as git refuses another user's repository: in
+/// a shared folder (`/tmp`), anyone may leave a containers.yaml that
+/// every command run below it would otherwise act on, as whoever runs
+/// it. `-C DIR` or `--config FILE` names such a file on purpose.
+fn refuse_someone_elses(found: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(found) else {
+        return Ok(());
+    };
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() == me {
+        return Ok(());
+    }
+    Err(Error::PermissionDenied(format!(
+        "`{}`, found above the current directory, belongs to {}, not to {}; lxdev does not act \
+         on another user's project file it finds by searching upward: pass -C {} (or --config \
+         FILE) to use it on purpose",
+        found.display(),
+        process::user_name(meta.uid()),
+        process::user_name(me),
+        found.parent().unwrap_or(Path::new(".")).display()
+    ))
+    .into())
+}
+
 impl ConfigManager {
     /// A manager for the project file at `path` (which may not exist yet).
     pub fn new(path: PathBuf) -> ConfigManager {
@@ -97,19 +123,21 @@ impl ConfigManager {
             (Some(file), _) => cwd.join(file),
             (None, Some(dir)) => cwd.join(dir).join(FILE_NAME),
             (None, None) => {
-                return cwd
+                let found = cwd
                     .ancestors()
                     .map(|d| d.join(FILE_NAME))
                     .find(|p| p.exists() || p.is_symlink())
-                    .map(ConfigManager::new)
                     .ok_or_else(|| {
                         Error::NotFound(format!(
                             "no {FILE_NAME} in `{}` or any parent directory; \
                              run `lxdev init` to start a project, or pass -C DIR",
                             cwd.display()
                         ))
-                        .into()
-                    });
+                    })?;
+                if found.parent() != Some(cwd) {
+                    refuse_someone_elses(&found)?;
+                }
+                return Ok(ConfigManager::new(found));
             }
         };
         Ok(ConfigManager::new(path))
@@ -159,8 +187,16 @@ impl ConfigManager {
     /// lxdev must neither hang on nor quote in an error.
     fn read_bytes(&self) -> Result<Vec<u8>> {
         use std::io::Read as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
         let context = || format!("failed to read `{}`", self.path.display());
-        let mut file = match std::fs::File::open(&self.path) {
+        // O_NONBLOCK: opening a FIFO planted at the path (or reached
+        // through a link) would wait for a writer forever; it is then
+        // refused as not a regular file. No effect on a regular file.
+        let open = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(&self.path);
+        let mut file = match open {
             Ok(file) => file,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 return Err(self.dangling().unwrap_or_else(|| {

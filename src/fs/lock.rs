@@ -247,6 +247,9 @@ fn open_lock_file(path: &Path) -> anyhow::Result<File> {
         Err(err) if err.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
             return Err(untrusted(path, "it is a symbolic link").into());
         }
+        Err(err) if err.raw_os_error() == Some(rustix::io::Errno::ISDIR.raw_os_error()) => {
+            return Err(untrusted(path, "it is a folder").into());
+        }
         Err(err) => {
             return Err(err).with_context(|| format!("failed to lock `{}`", path.display()));
         }

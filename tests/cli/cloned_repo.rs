@@ -511,3 +511,65 @@ fn control_characters_from_the_file_never_reach_the_terminal() {
         .clone();
     assert_eq!(web["owner"], "\u{1b}]52;c;aGVsbG8=\u{7}");
 }
+
+// --- Variants found by a second hostile pass -----------------------------
+
+#[test]
+fn a_fifo_for_the_project_file_is_refused_without_hanging() {
+    let repo = Repo::new(ONE_ENTRY);
+    std::fs::remove_file(repo.dir().join("containers.yaml")).unwrap();
+    let fifo = repo.dir().join("containers.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut cmd = repo.lxdev(&["list"]);
+    cmd.timeout(std::time::Duration::from_secs(20));
+    cmd.assert()
+        .code(65)
+        .stderr(predicate::str::contains("not a regular file"));
+}
+
+#[test]
+fn a_folder_for_the_lock_file_is_refused() {
+    let repo = Repo::new(ONE_ENTRY);
+    std::fs::create_dir(repo.dir().join("containers.yaml.lock")).unwrap();
+    repo.lxdev(&["container", "create", "db", "busybox", "--no-provision"])
+        .assert()
+        .code(77)
+        .stderr(predicate::str::contains("it is a folder"));
+}
+
+/// Another user's containers.yaml above the current directory (left in a
+/// shared folder such as /tmp) is not acted on unless named with -C.
+#[test]
+fn another_users_project_file_found_upward_is_refused() {
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(1)
+        != 0
+    {
+        eprintln!("skipped: another_users_project_file_found_upward_is_refused: needs root");
+        return;
+    }
+    let repo = Repo::new(ONE_ENTRY);
+    let file = repo.dir().join("containers.yaml");
+    std::os::unix::fs::chown(&file, Some(1500), Some(1500)).unwrap();
+    let below = repo.dir().join("mywork");
+    std::fs::create_dir(&below).unwrap();
+    let mut cmd = repo.lxdev(&["up", "web"]);
+    cmd.current_dir(&below);
+    cmd.assert()
+        .code(77)
+        .stderr(predicate::str::contains("belongs to").and(predicate::str::contains("-C")));
+    assert!(!fake_instances(&repo.dir()).exists(), "nothing was made");
+    assert!(!repo.dir().join("containers.yaml.lock").exists());
+    // Named on purpose, it is used.
+    let mut cmd = repo.lxdev(&["-C", "..", "list"]);
+    cmd.current_dir(&below);
+    cmd.assert()
+        .success()
+        .stdout(predicate::str::contains("web"));
+}
