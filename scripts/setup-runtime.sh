@@ -131,11 +131,12 @@ setup_pool() {
         why="${INIT[*]} --preseed with a btrfs pool failed (error above)"
     fi
     no_btrfs "initialising ${INIT[0]}: dir storage pool 'default', no network; not btrfs: $why"
-    preseed_pool dir '{}' || die "${INIT[*]} --preseed failed"
+    preseed_pool dir '' || die "${INIT[*]} --preseed failed"
 }
 
 # preseed_pool DRIVER CONFIG: pool `default` and the default profile's root
-# disk on it. CONFIG is the pool's config as a YAML flow mapping.
+# disk on it. CONFIG is the pool's config, as the inside of a YAML flow
+# mapping ("size: 8GiB"; empty for none).
 preseed_pool() {
     "${INIT[@]}" --preseed <<EOT
 config: {}
