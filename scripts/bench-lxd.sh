@@ -194,11 +194,16 @@ lxdev_init() {
 
 # The keys lxdev gives at init (so Docker works inside); free at init.
 NEST=(-c security.nesting=true -c security.syscalls.intercept.mknod=true -c security.syscalls.intercept.setxattr=true)
-# Early in boot systemctl cannot reach systemd yet: ask again until it can.
+# Early in boot systemctl cannot reach systemd yet: ask again until it can,
+# within 120 s (lxdev's default --ready-timeout). `timeout`: under load a
+# container's systemd was seen stuck in "initializing" for good, and
+# `--wait` then never returns.
 # shellcheck disable=SC2016 # runs in the container
-WAIT_BOOT='for i in $(seq 600); do
-    s=$(systemctl is-system-running --wait 2>/dev/null)
+WAIT_BOOT='end=$(($(date +%s) + 120))
+while :; do
+    s=$(timeout 120 systemctl is-system-running --wait 2>/dev/null)
     case $s in running | degraded) exit 0 ;; esac
+    [ "$(date +%s)" -lt "$end" ] || break
     sleep 0.2
 done
 echo "not booted: $s" >&2
@@ -230,15 +235,30 @@ step() {
     local what=$1
     shift
     "$@" || {
-        echo "=== by hand: $what failed" >&2
+        echo "=== by hand: $what failed (exit $?): $*" >&2
         return 1
     }
+}
+# wait_boot KIND NAME: WAIT_BOOT, again when the exec itself ended without
+# the script's answer (0 or 1). With 4 fresh containers starting at once
+# the boot wait's shell was seen killed (exit 137) or the exec ending with
+# 255 and no message; each retry is logged, so the count can be read back.
+wait_boot() {
+    local i rc
+    for ((i = 0; i < 5; i++)); do
+        rc=0
+        c "$1" exec "$2" -- sh -c "$WAIT_BOOT" </dev/null || rc=$?
+        ((rc == 0 || rc == 1)) && return "$rc"
+        echo "=== by hand: the boot wait's exec ended with $rc in $2; again" >&2
+        sleep 0.2
+    done
+    return 1
 }
 plain_bare() { step init c "$1" init "$IMAGE" "$2" "${NEST[@]}" && step start c "$1" start "$2"; }
 plain_ready() {
     plain_bare "$1" "$2" &&
         step "exec to work" wait_exec "$1" "$2" &&
-        step boot c "$1" exec "$2" -- sh -c "$WAIT_BOOT" </dev/null &&
+        step boot wait_boot "$1" "$2" &&
         step user c "$1" exec "$2" -- sh -c "$ADD_USER" <"$KEY" &&
         step ssh c "$1" exec "$2" -- systemctl enable --now ssh </dev/null &&
         step snapshot c "$1" "${SNAP[@]}" "$2" initial-state
@@ -247,7 +267,7 @@ plain_clone() {
     step copy c "$1" copy --instance-only "$2" "$3" &&
         step start c "$1" start "$3" &&
         step "exec to work" wait_exec "$1" "$3" &&
-        step boot c "$1" exec "$3" -- sh -c "$WAIT_BOOT" </dev/null &&
+        step boot wait_boot "$1" "$3" &&
         step snapshot c "$1" "${SNAP[@]}" "$3" initial-state
 }
 
