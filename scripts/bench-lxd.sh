@@ -569,6 +569,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 report
+echo "by-hand boot waits run again after a killed exec: $(grep -c "^=== by hand: the boot wait's exec ended" "$LOG" || true)"
 if [[ -n ${failed[*]} ]]; then
     # Kept for reading: the exit cleanup removes the temp directory.
     cp "$LOG" "/tmp/lxdev-bench-lxd-$$.log"
