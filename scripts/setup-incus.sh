@@ -12,8 +12,14 @@
 #   1b. let the daemon map host uid/gid 1500 (scripts/allow-idmap.sh);
 #   2. start the daemon if no daemon answers (`incusd --group root`,
 #      detached; `systemctl start incus` where systemd runs);
-#   3. preseed a `dir` storage pool `default` and a default profile with a
-#      root disk on it, and no network: these machines have no bridge;
+#   3. storage (scripts/setup-runtime.sh, `setup_pool`): on a fresh daemon,
+#      preseed a storage pool `default` and a default profile with a root
+#      disk on it, and no network (these machines have no bridge); the pool
+#      is btrfs on a loop file when the kernel has btrfs (installing
+#      btrfs-progs), else `dir`, saying why. On a daemon that has a pool,
+#      that pool is left alone: a btrfs pool `lxdev-btrfs` is added beside
+#      it and the profile's root disk moved there, when no instance relies
+#      on the profile's root disk;
 #   4. build the busybox image (scripts/busybox-image.sh, as setup-lxd.sh
 #      does) and import it as image alias `busybox`;
 #   5. launch, exec, snapshot, copy and delete a throwaway container.
@@ -22,6 +28,7 @@
 #   LXDEV_INCUS_LOG  daemon log when this script starts incusd
 #                    (default /var/log/incus-lxdev.log)
 #   LXDEV_IMAGE      image alias to create (default busybox)
+#   LXDEV_POOL_DRIVER, LXDEV_POOL_GIB  see setup-runtime.sh (auto, 8)
 set -euo pipefail
 
 LOG=${LXDEV_INCUS_LOG:-/var/log/incus-lxdev.log}
@@ -106,6 +113,7 @@ fi
 
 # --- 3, 4 and 6, shared with the other setup script --------------------------
 
+VARDIR=${INCUS_DIR:-/var/lib/incus}
 SETUP=setup-incus CLIENT=incus INIT=(incus admin init) SNAP=(incus snapshot create)
 # shellcheck source=scripts/setup-runtime.sh
 . "$(dirname "${BASH_SOURCE[0]}")/setup-runtime.sh"
@@ -120,4 +128,4 @@ bash "$(dirname "${BASH_SOURCE[0]}")/image-debian.sh" incus
 
 check_runtime
 
-echo "Incus is ready: incus $(incus --version), storage pool 'default' (dir), image '$ALIAS', no network"
+echo "Incus is ready: incus $(incus --version), $(pool_summary), image '$ALIAS', no network"

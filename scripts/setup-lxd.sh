@@ -7,8 +7,14 @@
 #   1. install Debian's `lxd` and `busybox-static` packages if missing;
 #   1b. let the daemon map host uid/gid 1500 (scripts/allow-idmap.sh);
 #   2. start the daemon if no daemon answers (`lxd --group root`, detached);
-#   3. preseed a `dir` storage pool `default` and a default profile with a
-#      root disk on it, and no network: these machines have no bridge;
+#   3. storage (scripts/setup-runtime.sh, `setup_pool`): on a fresh daemon,
+#      preseed a storage pool `default` and a default profile with a root
+#      disk on it, and no network (these machines have no bridge); the pool
+#      is btrfs on a loop file when the kernel has btrfs (installing
+#      btrfs-progs), else `dir`, saying why. On a daemon that has a pool,
+#      that pool is left alone: a btrfs pool `lxdev-btrfs` is added beside
+#      it and the profile's root disk moved there, when no instance relies
+#      on the profile's root disk;
 #   4. build a busybox rootfs and import it as image alias `busybox`;
 #   5. import a Debian 12 image as `debian-12` (scripts/image-debian.sh);
 #   6. launch, exec, snapshot, copy and delete a throwaway container.
@@ -17,6 +23,7 @@
 #   LXDEV_LXD_LOG    daemon log when this script starts it
 #                    (default /var/log/lxd-lxdev.log)
 #   LXDEV_IMAGE      image alias to create (default busybox)
+#   LXDEV_POOL_DRIVER, LXDEV_POOL_GIB  see setup-runtime.sh (auto, 8)
 set -euo pipefail
 
 LOG=${LXDEV_LXD_LOG:-/var/log/lxd-lxdev.log}
@@ -82,6 +89,7 @@ fi
 
 # --- 3, 4 and 6, shared with the other setup script --------------------------
 
+VARDIR=${LXD_DIR:-/var/lib/lxd}
 SETUP=setup-lxd CLIENT=lxc INIT=(lxd init) SNAP=(lxc snapshot)
 # shellcheck source=scripts/setup-runtime.sh
 . "$(dirname "${BASH_SOURCE[0]}")/setup-runtime.sh"
@@ -96,4 +104,4 @@ bash "$(dirname "${BASH_SOURCE[0]}")/image-debian.sh" lxc
 
 check_runtime
 
-echo "LXD is ready: lxd $(lxd --version), storage pool 'default' (dir), image '$ALIAS', no network"
+echo "LXD is ready: lxd $(lxd --version), $(pool_summary), image '$ALIAS', no network"
