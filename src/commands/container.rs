@@ -13,7 +13,7 @@ use crate::config::{NewContainer, Project, names};
 use crate::error::Error;
 use crate::output::Outcome;
 use crate::process;
-use crate::runtime::{self, Runtime, Tags};
+use crate::runtime::{Runtime, Tags};
 
 pub fn create(ctx: &Context, name: &str, image: &str, provision: &ProvisionArgs) -> Result<()> {
     let project = ctx.manager.load()?;
@@ -106,7 +106,7 @@ pub(super) fn create_recorded(ctx: &Context, name: &str, no_provision: bool) -> 
         // Could not ask: put the record back as it was.
         Err(err) => {
             return runner
-                .settle(ticket, Err(runtime::refused(err)))
+                .settle(ticket, Err(crate::error::refused(err)))
                 .map(|()| false);
         }
     }
@@ -252,7 +252,7 @@ pub fn remove(ctx: &Context, names: &[String], force: bool, yes: bool) -> Result
             let message = format!("{refused:#}");
             tickets
                 .iter()
-                .map(|_| Err(runtime::refused(anyhow::anyhow!("{message}"))))
+                .map(|_| Err(crate::error::refused(anyhow::anyhow!("{message}"))))
                 .collect()
         });
     let settled = runner.settle_all(tickets.iter().cloned().zip(results).collect())?;

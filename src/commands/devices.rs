@@ -235,7 +235,7 @@ fn fan_out(
             let message = format!("{err:#}");
             let mut all = vec![Err(err)];
             all.extend(
-                (1..tickets.len()).map(|_| Err(crate::runtime::refused(anyhow!("{message}")))),
+                (1..tickets.len()).map(|_| Err(crate::error::refused(anyhow!("{message}")))),
             );
             all
         }
@@ -321,7 +321,7 @@ pub fn map_owner(
     }
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(source).map_err(|err| {
-        crate::runtime::refused(anyhow!("cannot read the mount's source `{source}`: {err}"))
+        crate::error::refused(anyhow!("cannot read the mount's source `{source}`: {err}"))
     })?;
     if meta.uid() == 0 {
         return Ok(Some(format!(

@@ -165,7 +165,7 @@ impl Context {
         work: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
         if let Some(signal) = interrupt::received() {
-            return Err(runtime::refused(anyhow::anyhow!(
+            return Err(crate::error::refused(anyhow::anyhow!(
                 "{} arrived before the runtime was asked",
                 interrupt::name(signal)
             )));

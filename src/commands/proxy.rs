@@ -161,7 +161,7 @@ fn free_on_host(port: u16) -> Result<()> {
                 Some((pid, comm)) => format!("process {pid} ({comm})"),
                 None => "another process".to_owned(),
             };
-            Err(crate::runtime::refused(
+            Err(crate::error::refused(
                 Error::Conflict(format!(
                     "host port {port} is in use by {holder}: stop it, or forward another \
                      host port{}",
@@ -174,7 +174,7 @@ fn free_on_host(port: u16) -> Result<()> {
                 .into(),
             ))
         }
-        Err(err) => Err(crate::runtime::refused(anyhow::anyhow!(
+        Err(err) => Err(crate::error::refused(anyhow::anyhow!(
             "cannot check host port {port}: {err}"
         ))),
     }

@@ -22,7 +22,7 @@ use crate::config::Project;
 use crate::config::ledger::{Effect, OperationKind, Step, Target};
 use crate::config::model::Operation;
 use crate::operation;
-use crate::runtime::{self, Runtime};
+use crate::runtime::Runtime;
 
 /// One record this process reserved, to be settled.
 #[derive(Debug, Clone)]
@@ -238,7 +238,7 @@ pub fn judge(ticket: &Ticket, result: &Result<()>, exists: impl FnOnce() -> bool
     match ticket.effect {
         // Gone is gone, whatever the call said.
         Effect::Deletes if !exists => Outcome::Done,
-        _ if runtime::changed_nothing(err) => Outcome::Unchanged,
+        _ if crate::error::changed_nothing(err) => Outcome::Unchanged,
         Effect::Makes | Effect::MakesRecorded if !exists => Outcome::Unchanged,
         Effect::Makes
         | Effect::MakesRecorded
@@ -694,7 +694,7 @@ mod tests {
             was_failed: None,
             warning: None,
         };
-        let refused = || Err(runtime::refused(anyhow::anyhow!("no")));
+        let refused = || Err(crate::error::refused(anyhow::anyhow!("no")));
         let failed = || Err(anyhow::anyhow!("boom"));
         assert_eq!(
             judge(&ticket(Effect::Makes), &Ok(()), || panic!("probed")),

@@ -129,8 +129,8 @@ impl FakeRuntime {
     /// injected failure after it.
     fn mutate(&self, op: &str, target: &str, change: impl FnOnce() -> Result<()>) -> Result<()> {
         match self.step(op, target) {
-            Some(Failure::Before) => Err(super::refused(self.injected(op, target))),
-            Some(Failure::Interrupted) => Err(super::refused(anyhow::anyhow!(
+            Some(Failure::Before) => Err(crate::error::refused(self.injected(op, target))),
+            Some(Failure::Interrupted) => Err(crate::error::refused(anyhow::anyhow!(
                 "fake runtime: {op} of `{target}` was interrupted before it started"
             ))),
             Some(Failure::After) => {
@@ -170,7 +170,7 @@ impl FakeRuntime {
     fn require_instance(&self, instance: &str) -> Result<PathBuf> {
         let dir = self.dir(instance);
         if !is_real_dir(&dir) {
-            return Err(super::refused(anyhow::anyhow!(
+            return Err(crate::error::refused(anyhow::anyhow!(
                 "fake runtime: instance `{instance}` does not exist"
             )));
         }
@@ -184,7 +184,7 @@ impl FakeRuntime {
         if let Some(found) = self.read_instance(instance)
             && found.status != "Running"
         {
-            return Err(super::refused(anyhow::anyhow!(
+            return Err(crate::error::refused(anyhow::anyhow!(
                 "instance `{instance}` is {}, not running: start it first",
                 found.status.to_lowercase()
             )));
@@ -209,7 +209,7 @@ impl FakeRuntime {
                 folder.push(part);
             }
             if std::fs::symlink_metadata(&folder).is_ok_and(|m| m.is_symlink()) {
-                return Err(super::refused(anyhow::anyhow!(
+                return Err(crate::error::refused(anyhow::anyhow!(
                     "fake runtime: `{path}` in `{instance}` passes through a symlink; the fake \
                      runtime keeps a container as a host folder and follows no link in it"
                 )));
@@ -254,7 +254,7 @@ impl FakeRuntime {
         self.require_instance(instance)?;
         let dir = self.snapshot_dir(instance, snapshot);
         if !dir.is_dir() {
-            return Err(super::refused(anyhow::anyhow!(
+            return Err(crate::error::refused(anyhow::anyhow!(
                 "fake runtime: snapshot `{instance}/{snapshot}` does not exist"
             )));
         }
@@ -386,7 +386,7 @@ impl FakeRuntime {
     fn require_image(&self, alias: &str) -> Result<PathBuf> {
         let dir = self.image_dir(alias);
         if !is_real_dir(&dir) {
-            return Err(super::refused(anyhow::anyhow!(
+            return Err(crate::error::refused(anyhow::anyhow!(
                 "fake runtime: image `{alias}` does not exist"
             )));
         }
@@ -467,7 +467,7 @@ impl Runtime for FakeRuntime {
             // A failed rename changed nothing.
             std::fs::rename(&dir, &trash)
                 .with_context(|| format!("fake runtime: failed to remove `{instance}`"))
-                .map_err(super::refused)?;
+                .map_err(crate::error::refused)?;
             std::fs::remove_dir_all(&trash)
                 .with_context(|| format!("failed to delete `{}`", trash.display()))
         })
@@ -589,7 +589,7 @@ impl Runtime for FakeRuntime {
         self.require_instance(instance)?;
         let path = self.device_path(instance, name);
         if !path.exists() {
-            return Err(super::refused(anyhow::anyhow!(
+            return Err(crate::error::refused(anyhow::anyhow!(
                 "fake runtime: device `{name}` does not exist on `{instance}`"
             )));
         }
@@ -602,8 +602,9 @@ impl Runtime for FakeRuntime {
         check_names(&[RuntimeName::Instance(instance)])?;
         let dir = self.require_instance(instance)?;
         let current = std::fs::read_to_string(dir.join("raw.idmap")).ok();
-        let merged = super::merged_idmap(current.as_deref(), host, inside)
-            .map_err(|m| super::refused(Error::Conflict(format!("`{instance}`: {m}")).into()))?;
+        let merged = super::merged_idmap(current.as_deref(), host, inside).map_err(|m| {
+            crate::error::refused(Error::Conflict(format!("`{instance}`: {m}")).into())
+        })?;
         let Some(merged) = merged else {
             return Ok(());
         };

@@ -717,11 +717,11 @@ impl Failure {
 
     /// The error for a failed client command: one the daemon refused
     /// before doing anything (what it names does not exist, or it could not
-    /// be reached) is marked [`super::Refused`], so callers put their record
+    /// be reached) is marked [`crate::error::Refused`], so callers put their record
     /// back as it was; anything else may have changed something.
     fn into_error(self) -> anyhow::Error {
         if self.kind() == FailureKind::NotClustered {
-            return super::refused(
+            return crate::error::refused(
                 Error::Usage(format!(
                     "{}; --target names a member of a cluster, and this server is not one: \
                      drop --target",
@@ -739,7 +739,11 @@ impl Failure {
                 | FailureKind::Overloaded
         );
         let err = anyhow!(self.message);
-        if refused { super::refused(err) } else { err }
+        if refused {
+            crate::error::refused(err)
+        } else {
+            err
+        }
     }
 }
 

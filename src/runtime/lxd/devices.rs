@@ -67,16 +67,17 @@ impl LxdRuntime {
     ) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
         let _turn = self.instance_queue(instance, "config")?;
-        let found = self
-            .status(instance)?
-            .ok_or_else(|| runtime::refused(anyhow!("instance `{instance}` does not exist")))?;
-        let merged = runtime::merged_idmap(found.idmap.as_deref(), host, inside)
-            .map_err(|m| runtime::refused(Error::Conflict(format!("`{instance}`: {m}")).into()))?;
+        let found = self.status(instance)?.ok_or_else(|| {
+            crate::error::refused(anyhow!("instance `{instance}` does not exist"))
+        })?;
+        let merged = runtime::merged_idmap(found.idmap.as_deref(), host, inside).map_err(|m| {
+            crate::error::refused(Error::Conflict(format!("`{instance}`: {m}")).into())
+        })?;
         let Some(merged) = merged else {
             return Ok(());
         };
         if self.client.placement.remote.is_none() {
-            allowed_to_map(host).map_err(|m| runtime::refused(anyhow!(m)))?;
+            allowed_to_map(host).map_err(|m| crate::error::refused(anyhow!(m)))?;
         }
         let mut args = self.client.word("config");
         args.extend(["set".into(), "--".into()]);
