@@ -7,7 +7,6 @@
 
 pub mod cli;
 mod commands;
-pub mod completion;
 pub mod config;
 pub mod env;
 pub mod error;

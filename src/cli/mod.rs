@@ -1,13 +1,18 @@
 //! The command line, as clap derive types. The `///` comments are the help
 //! text users read.
+//!
+//! Besides the types: the `SECS` parser, the words of a line clap could not
+//! parse (for `--json`), and the hooks of shell completion that need
+//! [`Cli`] itself; what completion offers is in `completion.rs`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::engine::CompletionCandidate;
 use clap_complete::{ArgValueCandidates, ArgValueCompleter};
 
-use crate::completion;
+pub mod completion;
 
 /// Dev containers on LXD/Incus for a project, recorded in containers.yaml.
 ///
@@ -194,7 +199,7 @@ pub struct SyncArgs {
     #[command(subcommand)]
     pub command: Option<SyncCommand>,
     /// Container whose entries to push
-    #[arg(required = true, add = ArgValueCandidates::new(completion::containers))]
+    #[arg(required = true, add = ArgValueCandidates::new(containers))]
     pub name: Option<String>,
 }
 
@@ -203,7 +208,7 @@ pub enum SyncCommand {
     /// Record a file to push (an entry with the same SOURCE gets the new DEST)
     Add {
         /// Container name
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
+        #[arg(add = ArgValueCandidates::new(containers))]
         name: String,
         /// Host file or folder: relative to the project directory, or absolute
         source: String,
@@ -221,7 +226,7 @@ pub enum SyncCommand {
     /// Forget the entry whose source is SOURCE
     Rm {
         /// Container name
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
+        #[arg(add = ArgValueCandidates::new(containers))]
         name: String,
         /// The source, as `sync list` shows it
         source: String,
@@ -229,7 +234,7 @@ pub enum SyncCommand {
     /// List a container's entries
     List {
         /// Container name
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
+        #[arg(add = ArgValueCandidates::new(containers))]
         name: String,
     },
 }
@@ -244,7 +249,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct MountArgs {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
     /// Host folder (relative to the current directory), inside the project
     /// directory unless --allow-outside
@@ -275,7 +280,7 @@ pub struct MountArgs {
 #[derive(Debug, Args)]
 pub struct UnmountArgs {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
     /// Device name, or the mount's absolute path inside the container
     #[arg(value_name = "DEV|PATH")]
@@ -288,7 +293,7 @@ pub struct UnmountArgs {
 #[derive(Debug, Args)]
 pub struct MountsArgs {
     /// Container name [default: every container]
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: Option<String>,
     /// Fix the side that is wrong: add missing devices to the runtime,
     /// record untracked ones in containers.yaml
@@ -299,7 +304,7 @@ pub struct MountsArgs {
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
     /// Stop forwarding: remove the port devices
     #[arg(long, conflicts_with = "foreground")]
@@ -312,11 +317,11 @@ pub struct ProxyArgs {
 #[derive(Debug, Args)]
 pub struct CpArgs {
     /// What to copy: a host path, or NAME:PATH in a container
-    #[arg(add = ArgValueCompleter::new(completion::cp_endpoint))]
+    #[arg(add = ArgValueCompleter::new(cp_endpoint))]
     pub source: String,
     /// Where to: NAME:PATH (NAME may be `*` or `PREFIX*`), or a host path;
     /// an existing directory (or a path ending in `/`) receives the copy inside it
-    #[arg(add = ArgValueCompleter::new(completion::cp_endpoint))]
+    #[arg(add = ArgValueCompleter::new(cp_endpoint))]
     pub dest: String,
     /// Accepted for lxc-dev-manager's `mv -y`: lxdev never asks, and makes
     /// missing directories of the destination
@@ -331,7 +336,7 @@ pub struct CpArgs {
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// Containers to remove
-    #[arg(required = true, add = ArgValueCandidates::new(completion::containers))]
+    #[arg(required = true, add = ArgValueCandidates::new(containers))]
     pub names: Vec<String>,
     /// Remove even containers owned by another user, without asking
     /// (lxc-dev-manager's `-f`)
@@ -345,7 +350,7 @@ pub struct RemoveArgs {
 #[derive(Debug, Args)]
 pub struct SshArgs {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
     /// Log in as this user instead of the container's dev user (`root` for root)
     #[arg(short, long, value_name = "USER")]
@@ -427,13 +432,13 @@ pub enum ContainerCommand {
     /// Copy a container (or one of its snapshots) to a new container
     Clone {
         /// The container to copy
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
+        #[arg(add = ArgValueCandidates::new(containers))]
         source: String,
         /// Name of the new container
         name: String,
         /// Copy this snapshot of SOURCE instead of its current state
         #[arg(short, long, value_name = "SNAP",
-            add = ArgValueCandidates::new(|| completion::snapshots("source")))]
+            add = ArgValueCandidates::new(|| snapshots("source")))]
         snapshot: Option<String>,
         /// Skip the copy's own `initial-state` snapshot
         #[arg(long)]
@@ -446,11 +451,11 @@ pub enum ContainerCommand {
     },
     /// Bring a container back to a snapshot: stop, restore, start
     Reset {
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
+        #[arg(add = ArgValueCandidates::new(containers))]
         name: String,
         /// The snapshot to go back to
         #[arg(default_value = "initial-state",
-            add = ArgValueCandidates::new(|| completion::snapshots("name")))]
+            add = ArgValueCandidates::new(|| snapshots("name")))]
         snapshot: String,
         /// Reset even a container owned by another user
         #[arg(long)]
@@ -459,7 +464,7 @@ pub enum ContainerCommand {
     /// Remove containers, from the runtime and from containers.yaml
     Remove {
         /// Containers to remove
-        #[arg(required = true, add = ArgValueCandidates::new(completion::containers))]
+        #[arg(required = true, add = ArgValueCandidates::new(containers))]
         names: Vec<String>,
         /// Remove even containers owned by another user, without asking
         #[arg(short, long)]
@@ -479,7 +484,7 @@ pub enum ContainerCommand {
 pub enum SnapshotCommand {
     /// Take a snapshot of a container
     Create {
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
+        #[arg(add = ArgValueCandidates::new(containers))]
         container: String,
         snapshot: String,
         /// A note stored with the snapshot
@@ -488,9 +493,9 @@ pub enum SnapshotCommand {
     },
     /// Delete a snapshot
     Delete {
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
+        #[arg(add = ArgValueCandidates::new(containers))]
         container: String,
-        #[arg(add = ArgValueCandidates::new(|| completion::snapshots("container")))]
+        #[arg(add = ArgValueCandidates::new(|| snapshots("container")))]
         snapshot: String,
         /// Delete even if the container is owned by another user
         #[arg(long)]
@@ -498,14 +503,14 @@ pub enum SnapshotCommand {
     },
     /// List a container's snapshots
     List {
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
+        #[arg(add = ArgValueCandidates::new(containers))]
         container: String,
     },
     /// Roll a container back to a snapshot
     Restore {
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
+        #[arg(add = ArgValueCandidates::new(containers))]
         container: String,
-        #[arg(add = ArgValueCandidates::new(|| completion::snapshots("container")))]
+        #[arg(add = ArgValueCandidates::new(|| snapshots("container")))]
         snapshot: String,
         /// Restore even if the container is owned by another user
         #[arg(long)]
@@ -539,7 +544,7 @@ pub enum ImageCommand {
     /// Publish a container as an image (stopped meanwhile, then restarted)
     Create {
         /// The container to publish
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
+        #[arg(add = ArgValueCandidates::new(containers))]
         container: String,
         /// Alias of the new image: letters, digits, `-`, `_` and `.`
         alias: String,
@@ -570,7 +575,7 @@ pub struct BulkArgs {
     #[arg(
         required_unless_present = "all",
         conflicts_with = "all",
-        add = ArgValueCandidates::new(completion::containers)
+        add = ArgValueCandidates::new(containers)
     )]
     pub names: Vec<String>,
     /// Every container of the project
@@ -601,14 +606,14 @@ pub struct DoctorArgs {
 #[derive(Debug, Args)]
 pub struct NameArg {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
     /// Run as this user instead of the container's dev user (`root` for root)
     #[arg(short, long, value_name = "USER")]
@@ -672,4 +677,26 @@ pub fn seconds(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Answers a completion request and exits when lxdev was run by a
+/// registered script; returns at once otherwise (see `completion`).
+pub fn complete_if_asked() {
+    completion::complete_if_asked(Cli::command);
+}
+
+/// Tab completion of a container argument.
+fn containers() -> Vec<CompletionCandidate> {
+    completion::containers(Cli::command)
+}
+
+/// Tab completion of a snapshot argument, of the container that the
+/// argument `container_arg` names.
+fn snapshots(container_arg: &str) -> Vec<CompletionCandidate> {
+    completion::snapshots(Cli::command, container_arg)
+}
+
+/// Tab completion of `cp`'s SOURCE and DEST.
+fn cp_endpoint(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    completion::cp_endpoint(Cli::command, current)
 }
