@@ -14,6 +14,7 @@ pub mod exit_code;
 pub mod fs;
 pub mod interrupt;
 pub mod operation;
+mod ops;
 pub mod output;
 pub mod process;
 pub mod runtime;

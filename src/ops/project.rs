@@ -13,8 +13,8 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Result;
 
-use super::Context;
 use super::container::{self, in_parallel, reserve_removal};
+use super::context::Context;
 use super::runner::Runner;
 use crate::config::ledger::OperationKind;
 use crate::output::Outcome;

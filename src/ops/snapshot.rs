@@ -4,8 +4,9 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::container::print_table;
+use super::context::Context;
 use super::runner::{Runner, Ticket};
-use super::{Context, checks, lifecycle};
+use super::{checks, lifecycle};
 use crate::config::ledger::{Effect, OperationKind, READY, Target};
 use crate::config::model::SnapshotState;
 use crate::config::names;

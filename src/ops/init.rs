@@ -7,7 +7,7 @@
 
 use anyhow::Result;
 
-use super::Context;
+use super::context::Context;
 use crate::cli::InitArgs;
 use crate::config::model::Port;
 use crate::config::names;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::json;
 
-use super::Context;
+use super::context::Context;
 use super::devices::{self, Changed};
 use crate::config::Project;
 use crate::config::devices::{PORT_PREFIX, Spec};

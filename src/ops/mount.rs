@@ -12,8 +12,9 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::container::print_table;
+use super::context::Context;
 use super::devices::{self, Changed};
-use super::{Context, checks, exposure};
+use super::{checks, exposure};
 use crate::config::devices::{PORT_PREFIX, Spec};
 use crate::config::model::DeviceState;
 use crate::config::{Project, names};

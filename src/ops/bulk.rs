@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::Context;
+use super::context::Context;
 use crate::error::Error;
 use crate::exit_code;
 use crate::output::{Outcome, Output};

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde_json::json;
 
-use super::Context;
+use super::context::Context;
 use super::runner::{self, Outcome};
 use crate::config::ledger::{Effect, Step, Target};
 use crate::config::model::{Container, Operation};

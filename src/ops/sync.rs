@@ -19,8 +19,9 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::container::print_table;
+use super::context::Context;
 use super::exposure::{Allowed, Approvals};
-use super::{Context, checks, files};
+use super::{checks, files};
 use crate::config::Project;
 use crate::error::Error;
 use crate::runtime::FileKind;

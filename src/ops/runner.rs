@@ -17,7 +17,8 @@
 
 use anyhow::{Context as _, Result};
 
-use super::{Context, checks};
+use super::checks;
+use super::context::Context;
 use crate::config::Project;
 use crate::config::ledger::{Effect, OperationKind, Step, Target};
 use crate::config::model::Operation;

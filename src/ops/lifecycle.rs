@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::bulk::{self, Line};
-use super::{Context, checks, container};
+use super::context::Context;
+use super::{checks, container};
 use crate::config::ledger::Step;
 use crate::config::model::ContainerState;
 use crate::config::names;

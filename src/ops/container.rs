@@ -3,9 +3,10 @@
 use anyhow::Result;
 use serde_json::json;
 
+use super::checks;
+use super::context::Context;
 use super::provision::Plan;
 use super::runner::{Runner, Ticket};
-use super::{Context, checks};
 use crate::cli::ProvisionArgs;
 use crate::config::ledger::{Effect, OperationKind, READY, Target};
 use crate::config::model::{ContainerState, SnapshotState};

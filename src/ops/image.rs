@@ -11,8 +11,9 @@
 use anyhow::Result;
 use serde_json::json;
 
+use super::checks;
+use super::context::Context;
 use super::runner::{Runner, Ticket};
-use super::{Context, checks};
 use crate::config::ledger::{Effect, OperationKind, Step, Target};
 use crate::config::model::ContainerState;
 use crate::config::names;

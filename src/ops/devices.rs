@@ -8,9 +8,10 @@
 
 use anyhow::{Result, anyhow};
 
+use super::checks;
+use super::context::Context;
 use super::lifecycle::RUNNING;
 use super::runner::{Runner, Ticket};
-use super::{Context, checks};
 use crate::config::Project;
 use crate::config::devices::{PORT_PREFIX, Spec};
 use crate::config::ledger::{Effect, OperationKind, Step, Target};

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::bulk::{self, Line};
-use super::{Context, checks, exposure};
+use super::context::Context;
+use super::{checks, exposure};
 use crate::config::Project;
 use crate::error::Error;
 use crate::runtime::{self, ContainerUser, FileKind, Runtime};
