@@ -365,7 +365,7 @@ pub fn list(ctx: &Context) -> Result<()> {
                 .as_ref()
                 .map(|all| all.get(instance.as_str()).copied());
             let status = match found {
-                Some(Some(i)) => i.status.clone(),
+                Some(Some(i)) => i.status.to_string(),
                 Some(None) => "missing".to_string(),
                 None => "unknown".to_string(),
             };

@@ -10,7 +10,6 @@ use anyhow::{Result, anyhow};
 
 use super::checks;
 use super::context::Context;
-use super::lifecycle::RUNNING;
 use super::runner::{Runner, Ticket};
 use crate::config::Project;
 use crate::config::devices::{PORT_PREFIX, Spec};
@@ -43,7 +42,7 @@ pub fn add(
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::DeviceAdd)?;
     let found = ctx.own_instance(runner.runtime.as_ref(), &project, name)?;
-    let running = found.is_some_and(|i| i.status == RUNNING);
+    let running = found.is_some_and(|i| i.status.is_running());
     let mut changed = Changed::default();
     let tickets = runner.reserve(|project, op| {
         // A copy: the transaction's view of the file does not change as

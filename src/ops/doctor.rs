@@ -489,7 +489,7 @@ fn left_stopped(project: &Project, findings: &[Finding], instances: &[Instance])
         let instance = project.instance_name(target.container());
         let is_stopped = instances
             .iter()
-            .any(|i| i.name == instance && i.status != "Running");
+            .any(|i| i.name == instance && !i.status.is_running());
         let seen = stopped
             .iter()
             .any(|f| matches!(f, Finding::LeftStopped { instance: i, .. } if *i == instance));

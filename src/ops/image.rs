@@ -20,15 +20,12 @@ use crate::config::names;
 use crate::error::Error;
 use crate::runtime::{Image, Runtime};
 
-/// The runtime's status word for a running instance.
-const RUNNING: &str = "Running";
-
 pub fn create(ctx: &Context, container: &str, alias: &str) -> Result<()> {
     names::validate_alias(alias).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::Publish)?;
     let found = ctx.own_instance(runner.runtime.as_ref(), &project, container)?;
-    let running = found.is_some_and(|i| i.status == RUNNING);
+    let running = found.is_some_and(|i| i.status.is_running());
     refuse_taken(runner.runtime.as_ref(), alias)?;
     let ticket = runner.reserve(|project, op| {
         checks::ready_container(project, container)?;
@@ -64,7 +61,7 @@ pub fn create(ctx: &Context, container: &str, alias: &str) -> Result<()> {
 fn publish(runtime: &dyn Runtime, instance: &str, alias: &str, project: &str) -> Result<()> {
     let was_running = runtime
         .status(instance)?
-        .is_some_and(|found| found.status == RUNNING);
+        .is_some_and(|found| found.status.is_running());
     if was_running {
         runtime.stop(instance)?;
     }

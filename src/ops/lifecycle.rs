@@ -17,12 +17,8 @@ use crate::config::ledger::Step;
 use crate::config::model::ContainerState;
 use crate::config::names;
 use crate::error::Error;
-use crate::runtime::{ContainerUser, ExecOptions, Provisioning, Runtime};
+use crate::runtime::{ContainerUser, ExecOptions, InstanceStatus, Provisioning, Runtime};
 use crate::{interrupt, operation};
-
-/// The runtime's status words `up` and `down` aim for.
-pub(super) const RUNNING: &str = "Running";
-const STOPPED: &str = "Stopped";
 
 /// How long `up` waits for a container to boot.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -135,7 +131,7 @@ fn up_one(ctx: &Context, name: &str, line: &Line, no_provision: bool) -> Result<
             }
         }
         line.set("starting");
-        let changed = bring_to(runtime, &instance, RUNNING, || {
+        let changed = bring_to(runtime, &instance, InstanceStatus::Running, || {
             ctx.work(format!("starting {instance}"), || runtime.start(&instance))
         })?;
         // Ready to use, not just started: wait until it has booted, then
@@ -179,7 +175,7 @@ fn down_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
         ));
     }
     line.set("stopping");
-    let changed = bring_to(runtime.as_ref(), &instance, STOPPED, || {
+    let changed = bring_to(runtime.as_ref(), &instance, InstanceStatus::Stopped, || {
         ctx.work(format!("stopping {instance}"), || runtime.stop(&instance))
     })?;
     Ok(if changed {
@@ -197,7 +193,7 @@ fn down_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
 pub(super) fn bring_to(
     runtime: &dyn Runtime,
     instance: &str,
-    want: &str,
+    want: InstanceStatus,
     change: impl FnOnce() -> Result<()>,
 ) -> Result<bool> {
     let is_there = || -> Result<bool> {

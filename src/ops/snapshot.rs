@@ -11,6 +11,7 @@ use crate::config::ledger::{Effect, OperationKind, READY, Target};
 use crate::config::model::SnapshotState;
 use crate::config::names;
 use crate::error::Error;
+use crate::runtime::InstanceStatus;
 use crate::{operation, process};
 
 pub fn create(
@@ -147,7 +148,7 @@ fn restore_to(
             lifecycle::bring_to(
                 runner.runtime.as_ref(),
                 &instance,
-                lifecycle::RUNNING,
+                InstanceStatus::Running,
                 || runner.runtime.start(&instance),
             )?;
         }

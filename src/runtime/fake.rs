@@ -33,7 +33,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use super::{
-    ContainerUser, DeviceSpec, ExecOptions, FileKind, Image, Instance, Provisioning, Runtime, Tags,
+    ContainerUser, DeviceSpec, ExecOptions, FileKind, Image, Instance, InstanceStatus,
+    Provisioning, Runtime, Tags,
 };
 use crate::config::ledger::Step;
 use crate::config::names::{self, RuntimeName};
@@ -164,7 +165,7 @@ impl FakeRuntime {
         write("image", image)?;
         write("project", tags.project)?;
         write("config", &tags.config_path.to_string_lossy())?;
-        write("status", "Running")
+        write("status", InstanceStatus::Running.as_str())
     }
 
     fn require_instance(&self, instance: &str) -> Result<PathBuf> {
@@ -182,11 +183,11 @@ impl FakeRuntime {
     fn require_running(&self, instance: &str) -> Result<PathBuf> {
         let dir = self.require_instance(instance)?;
         if let Some(found) = self.read_instance(instance)
-            && found.status != "Running"
+            && !found.status.is_running()
         {
             return Err(crate::error::refused(anyhow::anyhow!(
                 "instance `{instance}` is {}, not running: start it first",
-                found.status.to_lowercase()
+                found.status.as_str().to_lowercase()
             )));
         }
         Ok(dir)
@@ -313,7 +314,7 @@ impl FakeRuntime {
             name: name.to_string(),
             // Metadata is written just after the mkdir that creates the
             // instance; a reader in between sees it as running.
-            status: read("status").unwrap_or_else(|| "Running".into()),
+            status: read("status").map_or(InstanceStatus::Running, InstanceStatus::from),
             snapshots,
             project_tag: read("project"),
             config_tag: read("config"),
@@ -325,9 +326,9 @@ impl FakeRuntime {
         self.dir(instance).join("devices").join(name)
     }
 
-    fn set_status(&self, instance: &str, status: &str) -> Result<()> {
+    fn set_status(&self, instance: &str, status: &InstanceStatus) -> Result<()> {
         let dir = self.require_instance(instance)?;
-        std::fs::write(dir.join("status"), status)
+        std::fs::write(dir.join("status"), status.as_str())
             .with_context(|| format!("failed to write status of `{instance}`"))
     }
 }
@@ -550,12 +551,16 @@ impl Runtime for FakeRuntime {
 
     fn start(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
-        self.mutate("start", instance, || self.set_status(instance, "Running"))
+        self.mutate("start", instance, || {
+            self.set_status(instance, &InstanceStatus::Running)
+        })
     }
 
     fn stop(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
-        self.mutate("stop", instance, || self.set_status(instance, "Stopped"))
+        self.mutate("stop", instance, || {
+            self.set_status(instance, &InstanceStatus::Stopped)
+        })
     }
 
     fn device_add(&self, instance: &str, name: &str, spec: &DeviceSpec) -> Result<()> {
@@ -621,11 +626,11 @@ impl Runtime for FakeRuntime {
     fn exec(&self, instance: &str, command: &[String], _options: &ExecOptions) -> Result<i32> {
         let dir = self.require_instance(instance)?;
         if let Some(found) = self.read_instance(instance)
-            && found.status != "Running"
+            && !found.status.is_running()
         {
             bail!(
                 "instance `{instance}` is {}, not running: start it first",
-                found.status.to_lowercase()
+                found.status.as_str().to_lowercase()
             );
         }
         crate::output::notice(&format!(

@@ -844,7 +844,7 @@ impl From<ApiInstance> for Instance {
             devices,
             idmap,
             name: api.name,
-            status: api.status,
+            status: api.status.into(),
             snapshots,
             project_tag,
             config_tag,
@@ -1123,7 +1123,7 @@ impl Runtime for LxdRuntime {
             Err(err) => err,
         };
         match self.status(instance)? {
-            Some(found) if found.status == "Running" => {
+            Some(found) if found.status.is_running() => {
                 stop(&["--force"]).map_err(|forced| anyhow!("{clean:#}; then {forced:#}"))?;
                 Ok(())
             }
@@ -1145,9 +1145,9 @@ impl Runtime for LxdRuntime {
                 ))
                 .into());
             }
-            Some(found) if found.status != "Running" => bail!(
+            Some(found) if !found.status.is_running() => bail!(
                 "instance `{instance}` is {}, not running: start it first",
-                found.status.to_lowercase()
+                found.status.as_str().to_lowercase()
             ),
             Some(_) => {}
         }

@@ -24,8 +24,8 @@ pub use provision::{ContainerUser, Provisioning};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
     pub name: String,
-    /// The runtime's word for it: `Running`, `Stopped`, ...
-    pub status: String,
+    /// Whether it runs, in the runtime's word.
+    pub status: InstanceStatus,
     /// Snapshot names, in the runtime's order.
     pub snapshots: Vec<String>,
     /// The `user.lxdev.project` tag, when lxdev created it.
@@ -39,6 +39,60 @@ pub struct Instance {
     pub devices: BTreeMap<String, DeviceSpec>,
     /// Its `raw.idmap`: extra host IDs mapped into it (`uid H C` lines).
     pub idmap: Option<String>,
+}
+
+/// An instance's state as the runtime reports it. lxdev acts on two of
+/// them; any other (`Frozen`, `Error`, ...) is kept as the runtime spells
+/// it, for listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstanceStatus {
+    Running,
+    Stopped,
+    Other(String),
+}
+
+impl InstanceStatus {
+    /// The runtime's word: `Running`, `Stopped`, or the other as reported.
+    pub fn as_str(&self) -> &str {
+        match self {
+            InstanceStatus::Running => "Running",
+            InstanceStatus::Stopped => "Stopped",
+            InstanceStatus::Other(word) => word,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        *self == InstanceStatus::Running
+    }
+}
+
+impl From<String> for InstanceStatus {
+    fn from(word: String) -> InstanceStatus {
+        match word.as_str() {
+            "Running" => InstanceStatus::Running,
+            "Stopped" => InstanceStatus::Stopped,
+            _ => InstanceStatus::Other(word),
+        }
+    }
+}
+
+/// Compares with the runtime's word (`status == "Running"`).
+impl PartialEq<&str> for InstanceStatus {
+    fn eq(&self, word: &&str) -> bool {
+        self.as_str() == *word
+    }
+}
+
+impl std::fmt::Display for InstanceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for InstanceStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// Whose an instance is, by the tags lxdev puts on what it creates; never by

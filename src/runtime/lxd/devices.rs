@@ -83,7 +83,7 @@ impl LxdRuntime {
         args.extend(["set".into(), "--".into()]);
         args.extend([self.client.at(instance), "raw.idmap".into(), merged].map(OsString::from));
         self.config_retried(|| self.run(&args).map(drop))?;
-        if found.status == "Running" {
+        if found.status.is_running() {
             // The new map applies at the next start; the daemon remaps the
             // root file system then.
             self.stop(instance)?;
