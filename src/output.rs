@@ -169,6 +169,48 @@ impl Output {
         result
     }
 
+    /// A table on stdout (see [`Output::say`]): a header, then a row per
+    /// line, columns two spaces apart and as wide as their widest cell.
+    pub fn table<const N: usize>(&self, header: [&str; N], rows: &[[String; N]]) {
+        // A cell is one line, escaped as printed (so the widths are right): a
+        // line break or tab in it (from the file) would break the columns.
+        let rows: Vec<[String; N]> = rows
+            .iter()
+            .map(|row| {
+                row.clone().map(|cell| {
+                    let one_line = cell.replace('\n', "\\n").replace('\t', "\\t");
+                    printable(&one_line).into_owned()
+                })
+            })
+            .collect();
+        let rows = &rows[..];
+        let mut widths = header.map(str::len);
+        for row in rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        // Padded by hand: `format!("{c:<w$}")` panics when `w` is above
+        // `u16::MAX`, and a description or image can be that long.
+        let line = |cells: Vec<&str>| {
+            let mut line = String::new();
+            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                line.push_str(cell);
+                let pad = width.saturating_sub(cell.chars().count());
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+            line.truncate(line.trim_end().len());
+            line
+        };
+        self.say(line(header.to_vec()));
+        for row in rows {
+            self.say(line(row.iter().map(String::as_str).collect()));
+        }
+    }
+
     /// Prints a JSON document (stdout), exact: JSON escapes control
     /// characters itself.
     pub fn json(&self, value: &serde_json::Value) {

@@ -19,8 +19,8 @@ use crate::interrupt;
 use crate::ops::context::{Context, Settings};
 use crate::ops::outcome::Report;
 use crate::ops::{
-    container, doctor, exposure, files, image, init, lifecycle, mount, project, proxy, snapshot,
-    sync,
+    create, doctor, exec, exposure, files, image, init, lifecycle, list, mounts, proxy, remove,
+    snapshot, sync,
 };
 use crate::output::Output;
 use crate::runtime;
@@ -91,7 +91,7 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
                 image,
                 provision,
                 target: _,
-            } => container::create(ctx, &name, &image, &provision),
+            } => create::create(ctx, &name, &image, &provision),
             ContainerCommand::Clone {
                 source,
                 name,
@@ -99,7 +99,7 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
                 no_initial_snapshot,
                 ready_timeout,
                 target: _,
-            } => container::clone(
+            } => create::clone(
                 ctx,
                 &source,
                 &name,
@@ -113,12 +113,12 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
                 force,
             } => snapshot::reset(ctx, &name, &snapshot, force),
             ContainerCommand::Remove { names, force, yes } => {
-                container::remove(ctx, &names, force, yes)
+                remove::remove(ctx, &names, force, yes)
             }
-            ContainerCommand::List => container::list(ctx),
+            ContainerCommand::List => list::list(ctx),
             ContainerCommand::Snapshot(command) => snapshot_command(ctx, command),
         },
-        Command::List => container::list(ctx),
+        Command::List => list::list(ctx),
         Command::Snapshot(command) => snapshot_command(ctx, command),
         Command::Doctor(args) => doctor::doctor(ctx, args.fix),
         Command::Up(args) => lifecycle::up(
@@ -138,29 +138,31 @@ fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
             ImageCommand::Rename { old, new } => image::rename(ctx, &old, &new),
         },
         Command::Images(args) => image::list(ctx, args.all),
-        Command::Project(ProjectCommand::Delete { force, yes }) => project::delete(ctx, force, yes),
+        Command::Project(ProjectCommand::Delete { force, yes }) => {
+            remove::delete_project(ctx, force, yes)
+        }
         Command::Exec(args) => {
-            let request = lifecycle::ExecRequest {
+            let request = exec::ExecRequest {
                 user: args.user.as_deref(),
                 cwd: args.cwd.as_deref(),
                 env: &args.env,
             };
-            return lifecycle::exec(ctx, &args.name, &args.command, &request);
+            return exec::exec(ctx, &args.name, &args.command, &request);
         }
-        Command::Ssh(args) => return lifecycle::ssh(ctx, &args.name, args.user.as_deref()),
-        Command::Remove(args) => container::remove(ctx, &args.names, args.force, args.yes),
+        Command::Ssh(args) => return exec::ssh(ctx, &args.name, args.user.as_deref()),
+        Command::Remove(args) => remove::remove(ctx, &args.names, args.force, args.yes),
         Command::Mount(args) => {
-            let options = mount::MountOptions {
+            let options = mounts::MountOptions {
                 device: args.device,
                 writable: args.rw,
                 shift: args.shift,
                 allow_outside: args.allow_outside,
                 allow_risky: args.allow_risky,
             };
-            mount::mount(ctx, &args.name, &args.source, &args.path, &options)
+            mounts::mount(ctx, &args.name, &args.source, &args.path, &options)
         }
-        Command::Unmount(args) => mount::unmount(ctx, &args.name, &args.device),
-        Command::Mounts(args) => mount::mounts(ctx, args.name.as_deref(), args.sync),
+        Command::Unmount(args) => mounts::unmount(ctx, &args.name, &args.device),
+        Command::Mounts(args) => mounts::mounts(ctx, args.name.as_deref(), args.sync),
         Command::Proxy(args) => {
             let mode = match (args.stop, args.foreground) {
                 (true, _) => proxy::Mode::Stop,

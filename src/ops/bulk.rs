@@ -44,11 +44,6 @@ pub struct Done {
     pub result: Result<String>,
 }
 
-/// The number of jobs to run when `--jobs` is not given: one per CPU.
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// Runs `work` for every name, at most `jobs` at a time. `work` returns
 /// the line saying what it did. Returns every outcome, in the order of
 /// `names`.

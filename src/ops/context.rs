@@ -173,6 +173,24 @@ impl Context {
         checks::own_instance(runtime, project, &self.manager.canonical_path(), name)
     }
 
+    /// Entry `name`, which must be ready, with its runtime and its
+    /// instance there (if the runtime has one, and never another
+    /// project's).
+    pub fn ready_instance(&self, name: &str) -> Result<ReadyInstance> {
+        let project = self.manager.load()?;
+        checks::ready_container(&project, name)?;
+        let runtime = self.runtime(&project)?;
+        checks::on_runtime(&project, name, runtime.name())?;
+        let found = self.own_instance(runtime.as_ref(), &project, name)?;
+        let (user, _) = project.dev_user(name);
+        Ok(ReadyInstance {
+            runtime,
+            instance: project.instance_name(name),
+            user,
+            found,
+        })
+    }
+
     /// Runs runtime work (no lock held), with a spinner on a terminal. Once
     /// SIGINT or SIGTERM has asked lxdev to stop, work not yet started is
     /// refused instead: the caller then settles its record as unchanged.
@@ -217,4 +235,16 @@ impl Context {
         let timeout = self.manager.lock_timeout().max(MIN_COMMIT_TIMEOUT);
         self.manager.update_with_timeout(timeout, change)
     }
+}
+
+/// A ready container as `exec`, `ssh` and `down` need it.
+pub struct ReadyInstance {
+    pub runtime: Box<dyn Runtime>,
+    /// The runtime's name for it.
+    pub instance: String,
+    /// The configured dev user.
+    pub user: String,
+    /// The runtime's instance, if it has one (never another project's:
+    /// see [`checks::own_instance`]).
+    pub found: Option<runtime::Instance>,
 }

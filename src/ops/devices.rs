@@ -351,7 +351,7 @@ impl Policy {
     pub fn for_project(project: &Project) -> Policy {
         let config = std::fs::canonicalize(project.path()).unwrap_or(project.path().to_path_buf());
         Policy {
-            project_dir: super::mount::canonical_dir(project),
+            project_dir: super::exposure::canonical_dir(project),
             home: crate::process::invoking_user_home(),
             approvals: super::exposure::Approvals::load(&config),
         }

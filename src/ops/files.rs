@@ -18,6 +18,7 @@ use anyhow::Result;
 
 use super::bulk::{self, Line};
 use super::context::Context;
+use super::parallel;
 use super::{checks, exposure};
 use crate::config::Project;
 use crate::error::Error;
@@ -94,7 +95,7 @@ fn push(ctx: &Context, from: &str, pattern: &str, path: &str, options: &CopyOpti
         risky: options.allow_risky,
     };
     let home = crate::process::invoking_user_home();
-    let project_dir = super::mount::canonical_dir(&project);
+    let project_dir = exposure::canonical_dir(&project);
     if let Some(why) =
         exposure::refuse_source(&source, &project_dir, home.as_deref(), false, allowed)
     {
@@ -107,7 +108,7 @@ fn push(ctx: &Context, from: &str, pattern: &str, path: &str, options: &CopyOpti
     }
     let runtime = runtime.as_ref();
     let targets = Targets::of(&project, &names);
-    let done = bulk::run(ctx, &names, bulk::default_jobs(), |name, line| {
+    let done = bulk::run(ctx, &names, parallel::default_jobs(), |name, line| {
         push_one(ctx, runtime, targets.get(name), &source, path, line)
     });
     bulk::outcome(ctx, "receive the copy", done)

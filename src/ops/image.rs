@@ -141,11 +141,8 @@ pub fn list(ctx: &Context, all: bool) -> Result<()> {
             ]
         })
         .collect();
-    super::container::print_table(
-        ctx,
-        ["ALIAS", "FINGERPRINT", "PROJECT", "DESCRIPTION"],
-        &table,
-    );
+    ctx.out
+        .table(["ALIAS", "FINGERPRINT", "PROJECT", "DESCRIPTION"], &table);
     Ok(())
 }
 

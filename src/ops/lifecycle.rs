@@ -1,6 +1,6 @@
-//! `lxdev up|down|exec|ssh`: runtime actions on recorded containers.
-//! They change nothing in containers.yaml and take no lock, except `up` of
-//! an entry the runtime lacks, which is created through the runner first.
+//! `lxdev up|down`: starting and stopping recorded containers. They change
+//! nothing in containers.yaml and take no lock, except `up` of an entry the
+//! runtime lacks, which is created through the runner first.
 //!
 //! `up` and `down` are idempotent: a container already in the wanted state
 //! is reported as such and left alone, judged by the status the runtime
@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::bulk::{self, Line};
-use super::context::Context;
-use super::{checks, container};
+use super::context::{Context, ReadyInstance};
+use super::parallel;
+use super::{checks, create};
 use crate::config::ledger::Step;
 use crate::config::model::ContainerState;
-use crate::config::names;
 use crate::error::Error;
-use crate::runtime::{ContainerUser, ExecOptions, InstanceStatus, Provisioning, Runtime};
+use crate::runtime::{InstanceStatus, Provisioning, Runtime};
 use crate::{interrupt, operation};
 
 /// How long `up` waits for a container to boot.
@@ -41,7 +41,7 @@ pub fn up(
     let done = bulk::run(
         ctx,
         &names,
-        jobs.unwrap_or_else(bulk::default_jobs),
+        jobs.unwrap_or_else(parallel::default_jobs),
         |name, line| up_one(ctx, name, line, no_provision),
     );
     bulk::outcome(ctx, "come up", done)
@@ -53,7 +53,7 @@ pub fn down(ctx: &Context, names: &[String], all: bool, jobs: Option<usize>) -> 
     let done = bulk::run(
         ctx,
         &names,
-        jobs.unwrap_or_else(bulk::default_jobs),
+        jobs.unwrap_or_else(parallel::default_jobs),
         |name, line| down_one(ctx, name, line),
     );
     bulk::outcome(ctx, "stop", done)
@@ -121,7 +121,7 @@ fn up_one(ctx: &Context, name: &str, line: &Line, no_provision: bool) -> Result<
         checks::on_runtime(&project, name, runtime.name())?;
         if ctx.own_instance(runtime, &project, name)?.is_none() {
             line.set(format!("creating from {}", entry.image));
-            match container::create_recorded(ctx, name, no_provision) {
+            match create::create_recorded(ctx, name, no_provision) {
                 Ok(made) => created = made,
                 // Reserved by another lxdev since this one looked: wait.
                 Err(err) if matches!(err.downcast_ref::<Error>(), Some(Error::Busy(_))) => {
@@ -168,7 +168,7 @@ fn down_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
         instance,
         found,
         ..
-    } = ready_instance(ctx, name)?;
+    } = ctx.ready_instance(name)?;
     if found.is_none() {
         return Ok(format!(
             "{name} ({instance}) is not created on this machine; nothing to stop"
@@ -190,7 +190,7 @@ fn down_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
 /// reports `want` counts as done: another process got there between the
 /// check and the change (`lxc start` then exits 1, "The instance is already
 /// running").
-pub(super) fn bring_to(
+pub fn bring_to(
     runtime: &dyn Runtime,
     instance: &str,
     want: InstanceStatus,
@@ -209,118 +209,4 @@ pub(super) fn bring_to(
         Err(_) if is_there().unwrap_or(false) => Ok(false),
         Err(err) => Err(err),
     }
-}
-
-/// How `exec` and `ssh` were asked to run.
-pub struct ExecRequest<'a> {
-    /// `-u USER`; else the container's configured user.
-    pub user: Option<&'a str>,
-    pub cwd: Option<&'a str>,
-    /// `--env K=V`, as typed.
-    pub env: &'a [String],
-}
-
-/// Runs `command` in the container as the configured user (or `-u USER`);
-/// returns its exit status, which becomes lxdev's. Without the user in the
-/// container (provisioning skipped), runs as root and says so once.
-pub fn exec(
-    ctx: &Context,
-    name: &str,
-    command: &[String],
-    request: &ExecRequest<'_>,
-) -> Result<u8> {
-    let ReadyInstance {
-        runtime,
-        instance,
-        user: configured,
-        ..
-    } = ready_instance(ctx, name)?;
-    let mut options = ExecOptions {
-        user: run_as(ctx, runtime.as_ref(), &instance, request.user, &configured)?,
-        cwd: request.cwd.map(str::to_string),
-        env: Vec::new(),
-    };
-    for pair in request.env {
-        let Some((key, value)) = pair.split_once('=').filter(|(k, _)| !k.is_empty()) else {
-            return Err(Error::Usage(format!("--env `{pair}` is not KEY=VALUE")).into());
-        };
-        options.env.push((key.to_string(), value.to_string()));
-    }
-    let status = runtime.exec(&instance, command, &options)?;
-    Ok(u8::try_from(status).unwrap_or(1))
-}
-
-/// Opens a login shell in the container as the configured user (or
-/// `-u USER`; `-u root` gives root's).
-pub fn ssh(ctx: &Context, name: &str, user: Option<&str>) -> Result<u8> {
-    let ReadyInstance {
-        runtime,
-        instance,
-        user: configured,
-        ..
-    } = ready_instance(ctx, name)?;
-    let options = ExecOptions {
-        user: run_as(ctx, runtime.as_ref(), &instance, user, &configured)?,
-        ..ExecOptions::default()
-    };
-    let status = runtime.exec(&instance, &[], &options)?;
-    Ok(u8::try_from(status).unwrap_or(1))
-}
-
-/// The user to run as: `None` for root. An explicit user must exist; the
-/// configured one falls back to root, with a note, when it does not.
-fn run_as(
-    ctx: &Context,
-    runtime: &dyn Runtime,
-    instance: &str,
-    asked: Option<&str>,
-    configured: &str,
-) -> Result<Option<ContainerUser>> {
-    let name = asked.unwrap_or(configured);
-    if name == ROOT {
-        return Ok(None);
-    }
-    names::validate_user(name).map_err(Error::Usage)?;
-    match runtime.container_user(instance, name)? {
-        Some(user) => Ok(Some(user)),
-        None if asked.is_some() => {
-            Err(Error::NotFound(format!("container `{instance}` has no user `{name}`")).into())
-        }
-        None => {
-            ctx.out.note(format!(
-                "container `{instance}` has no user `{name}` (was it created with \
-                 --no-provision?); running as root"
-            ));
-            Ok(None)
-        }
-    }
-}
-
-const ROOT: &str = "root";
-
-/// A ready container as `exec`, `ssh` and `down` need it.
-struct ReadyInstance {
-    runtime: Box<dyn Runtime>,
-    /// The runtime's name for it.
-    instance: String,
-    /// The configured dev user.
-    user: String,
-    /// The runtime's instance, if it has one (never another project's:
-    /// see [`checks::own_instance`]).
-    found: Option<crate::runtime::Instance>,
-}
-
-fn ready_instance(ctx: &Context, name: &str) -> Result<ReadyInstance> {
-    let project = ctx.manager.load()?;
-    checks::ready_container(&project, name)?;
-    let runtime = ctx.runtime(&project)?;
-    checks::on_runtime(&project, name, runtime.name())?;
-    let found = ctx.own_instance(runtime.as_ref(), &project, name)?;
-    let (user, _) = project.dev_user(name);
-    Ok(ReadyInstance {
-        runtime,
-        instance: project.instance_name(name),
-        user,
-        found,
-    })
 }

@@ -5,20 +5,24 @@
 
 pub mod bulk;
 pub mod checks;
-pub mod container;
 pub mod context;
+pub mod create;
 pub mod devices;
 pub mod doctor;
+pub mod exec;
 pub mod exposure;
 pub mod files;
 pub mod image;
 pub mod init;
 pub mod lifecycle;
-pub mod mount;
+pub mod list;
+pub mod mounts;
 pub mod outcome;
-pub mod project;
+pub mod parallel;
+pub mod prompt;
 pub mod provision;
 pub mod proxy;
+pub mod remove;
 pub mod runner;
 pub mod snapshot;
 pub mod sync;

@@ -3,7 +3,6 @@
 use anyhow::Result;
 use serde_json::json;
 
-use super::container::print_table;
 use super::context::Context;
 use super::runner::{Runner, Ticket};
 use super::{checks, lifecycle};
@@ -209,6 +208,7 @@ pub fn list(ctx: &Context, container: &str) -> Result<()> {
             ]
         })
         .collect();
-    print_table(ctx, ["NAME", "STATE", "CREATED", "DESCRIPTION"], &table);
+    ctx.out
+        .table(["NAME", "STATE", "CREATED", "DESCRIPTION"], &table);
     Ok(())
 }

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde_json::json;
 
-use super::container::print_table;
 use super::context::Context;
 use super::exposure::{Allowed, Approvals};
 use super::{checks, files};
@@ -98,7 +97,7 @@ pub fn list(ctx: &Context, name: &str) -> Result<()> {
         .iter()
         .map(|e| [e.source.clone(), e.dest.clone()])
         .collect();
-    print_table(ctx, ["SOURCE", "DEST"], &rows);
+    ctx.out.table(["SOURCE", "DEST"], &rows);
     Ok(())
 }
 
@@ -205,7 +204,7 @@ fn check_exposure(
         risky: asked.risky || approved.risky,
     };
     let home = crate::process::invoking_user_home();
-    let project_dir = super::mount::canonical_dir(project);
+    let project_dir = super::exposure::canonical_dir(project);
     match super::exposure::refuse_source(source, &project_dir, home.as_deref(), false, allowed) {
         Some(why) => Err(Error::Usage(format!(
             "cannot sync `{}`: {why}",

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde_json::json;
 
-use super::container::print_table;
 use super::context::Context;
 use super::devices::{self, Changed};
 use super::{checks, exposure};
@@ -59,7 +58,7 @@ pub fn mount(
         ))
         .into());
     }
-    let project_dir = canonical_dir(&project);
+    let project_dir = exposure::canonical_dir(&project);
     let recorded = exposure::recorded_source(&source, &project_dir);
     let spec = Spec::disk(&recorded, &path, options.writable, options.shift);
     let runtime_spec = spec.for_runtime(&project_dir);
@@ -229,7 +228,8 @@ pub fn mounts(ctx: &Context, name: Option<&str>, sync: bool) -> Result<()> {
             ]
         })
         .collect();
-    print_table(ctx, ["CONTAINER", "DEVICE", "WHAT", "STATUS"], &table);
+    ctx.out
+        .table(["CONTAINER", "DEVICE", "WHAT", "STATUS"], &table);
     Ok(())
 }
 
@@ -347,7 +347,7 @@ fn source_of(
     let home = crate::process::invoking_user_home();
     match exposure::refuse_source(
         &canonical,
-        &canonical_dir(project),
+        &exposure::canonical_dir(project),
         home.as_deref(),
         options.writable,
         allowed,
@@ -355,12 +355,6 @@ fn source_of(
         Some(why) => Err(Error::Usage(why).into()),
         None => Ok(canonical),
     }
-}
-
-/// The project directory, canonical (the file records sources relative
-/// to it).
-pub fn canonical_dir(project: &Project) -> PathBuf {
-    std::fs::canonicalize(project.dir()).unwrap_or_else(|_| project.dir().to_path_buf())
 }
 
 /// A device name from the source folder's name (lxc-dev-manager's rule):

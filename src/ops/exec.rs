@@ -1,0 +1,96 @@
+//! `lxdev exec|ssh`: a command or a login shell in a container, as its dev
+//! user. They change nothing in containers.yaml and take no lock.
+
+use anyhow::Result;
+
+use super::context::{Context, ReadyInstance};
+use crate::config::names;
+use crate::error::Error;
+use crate::runtime::{ContainerUser, ExecOptions, Runtime};
+
+/// How `exec` and `ssh` were asked to run.
+pub struct ExecRequest<'a> {
+    /// `-u USER`; else the container's configured user.
+    pub user: Option<&'a str>,
+    pub cwd: Option<&'a str>,
+    /// `--env K=V`, as typed.
+    pub env: &'a [String],
+}
+
+/// Runs `command` in the container as the configured user (or `-u USER`);
+/// returns its exit status, which becomes lxdev's. Without the user in the
+/// container (provisioning skipped), runs as root and says so once.
+pub fn exec(
+    ctx: &Context,
+    name: &str,
+    command: &[String],
+    request: &ExecRequest<'_>,
+) -> Result<u8> {
+    let ReadyInstance {
+        runtime,
+        instance,
+        user: configured,
+        ..
+    } = ctx.ready_instance(name)?;
+    let mut options = ExecOptions {
+        user: run_as(ctx, runtime.as_ref(), &instance, request.user, &configured)?,
+        cwd: request.cwd.map(str::to_string),
+        env: Vec::new(),
+    };
+    for pair in request.env {
+        let Some((key, value)) = pair.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+            return Err(Error::Usage(format!("--env `{pair}` is not KEY=VALUE")).into());
+        };
+        options.env.push((key.to_string(), value.to_string()));
+    }
+    let status = runtime.exec(&instance, command, &options)?;
+    Ok(u8::try_from(status).unwrap_or(1))
+}
+
+/// Opens a login shell in the container as the configured user (or
+/// `-u USER`; `-u root` gives root's).
+pub fn ssh(ctx: &Context, name: &str, user: Option<&str>) -> Result<u8> {
+    let ReadyInstance {
+        runtime,
+        instance,
+        user: configured,
+        ..
+    } = ctx.ready_instance(name)?;
+    let options = ExecOptions {
+        user: run_as(ctx, runtime.as_ref(), &instance, user, &configured)?,
+        ..ExecOptions::default()
+    };
+    let status = runtime.exec(&instance, &[], &options)?;
+    Ok(u8::try_from(status).unwrap_or(1))
+}
+
+/// The user to run as: `None` for root. An explicit user must exist; the
+/// configured one falls back to root, with a note, when it does not.
+fn run_as(
+    ctx: &Context,
+    runtime: &dyn Runtime,
+    instance: &str,
+    asked: Option<&str>,
+    configured: &str,
+) -> Result<Option<ContainerUser>> {
+    let name = asked.unwrap_or(configured);
+    if name == ROOT {
+        return Ok(None);
+    }
+    names::validate_user(name).map_err(Error::Usage)?;
+    match runtime.container_user(instance, name)? {
+        Some(user) => Ok(Some(user)),
+        None if asked.is_some() => {
+            Err(Error::NotFound(format!("container `{instance}` has no user `{name}`")).into())
+        }
+        None => {
+            ctx.out.note(format!(
+                "container `{instance}` has no user `{name}` (was it created with \
+                 --no-provision?); running as root"
+            ));
+            Ok(None)
+        }
+    }
+}
+
+const ROOT: &str = "root";
