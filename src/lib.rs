@@ -48,7 +48,7 @@ pub fn parse_failed(err: &clap::Error) -> u8 {
             .map(str::trim)
             .collect::<Vec<_>>()
             .join(" ");
-        let mut outcome = output::Outcome::new(cli::typed_command(&args), None);
+        let mut outcome = ops::report::Outcome::new(cli::typed_command(&args), None);
         outcome.fail(&error::Error::Usage(message.trim_start_matches("error: ").into()).into());
         outcome.print();
     }

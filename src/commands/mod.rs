@@ -1,13 +1,23 @@
-//! One function per subcommand. Mutating commands follow the same three
-//! steps: reserve (a short transaction that validates and records the
-//! operation in flight), do the runtime work with no lock held, commit (a
-//! second transaction that records the outcome).
+//! One thin handler per subcommand, grouped by noun: each turns clap's
+//! arguments into its operation's options and calls the operation in
+//! `ops/`. This file holds [`run`] and the one `match` on [`Command`],
+//! which says for each command both what its `--json` outcome is about and
+//! which handler runs it.
 
 mod completions;
+mod container;
+mod devices;
+mod doctor;
+mod exec;
+mod files;
+mod image;
+mod project;
+mod snapshot;
 
 use std::path::Path;
 
 use anyhow::Result;
+use serde_json::Value;
 
 use crate::cli::{
     Cli, Command, ContainerCommand, GlobalArgs, ImageCommand, ProjectCommand, SnapshotCommand,
@@ -17,49 +27,39 @@ use crate::config::ConfigManager;
 use crate::error::Error;
 use crate::interrupt;
 use crate::ops::context::{Context, Settings};
-use crate::ops::outcome::Report;
-use crate::ops::{
-    create, doctor, exec, exposure, files, image, init, lifecycle, list, mounts, proxy, remove,
-    snapshot, sync,
-};
+use crate::ops::report::{About, Report};
 use crate::output::Output;
 use crate::runtime;
 
 /// Runs one parsed command line; returns the exit status to use on success
 /// (`exec` passes on its command's status).
 ///
-/// With `--json` the command's [`Outcome`] is printed at the end, failed
-/// or not, even when the project file could not be read.
+/// With `--json` the command's outcome is printed at the end, failed or
+/// not, even when the project file could not be read.
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
-    if let Command::Completions(args) = &cli.command {
-        return completions::completions(args.shell);
-    }
-    let target = match &cli.command {
-        Command::Container(
-            ContainerCommand::Create { target, .. } | ContainerCommand::Clone { target, .. },
-        ) => target.target.clone(),
-        _ => None,
+    let Cli { global, command } = cli;
+    let job = job(command);
+    let work = match job.work {
+        // Needs no project file.
+        Work::Alone(work) => return work(),
+        Work::InProject(work) => work,
     };
-    let report = Report::new(&cli.command);
-    let for_init = matches!(
-        cli.command,
-        Command::Init(_) | Command::Project(ProjectCommand::Create(_))
-    );
-    let ctx = match context(&cli.global, for_init, cwd, report) {
-        Ok(ctx) => ctx,
+    let report = Report::new(job.words, job.name, job.about, job.details);
+    let manager = match manager(&global, job.file, cwd) {
+        Ok(manager) => manager,
         Err(err) => {
             let err = Err(err);
-            if cli.global.json {
-                Report::new(&cli.command).print(None, &err);
+            if global.json {
+                report.print(None, &err);
             }
             return err;
         }
     };
-    let ctx = ctx.with_target(target);
-    if !matches!(cli.command, Command::Exec(_) | Command::Ssh(_)) {
+    let ctx = context(&global, manager, cwd, report);
+    if job.signals {
         interrupt::install().map_err(|err| anyhow::anyhow!("cannot handle signals: {err}"))?;
     }
-    let result = dispatch(&ctx, cli);
+    let result = work(&ctx);
     let result = match interrupt::received() {
         None => result,
         Some(signal) => {
@@ -80,163 +80,261 @@ pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
     result
 }
 
-fn dispatch(ctx: &Context, cli: Cli) -> Result<u8> {
-    match cli.command {
-        Command::Init(args) | Command::Project(ProjectCommand::Create(args)) => {
-            init::init(ctx, &args)
-        }
-        Command::Container(command) => match command {
-            ContainerCommand::Create {
-                name,
-                image,
-                provision,
-                target: _,
-            } => create::create(ctx, &name, &image, &provision),
-            ContainerCommand::Clone {
-                source,
-                name,
-                snapshot,
-                no_initial_snapshot,
-                ready_timeout,
-                target: _,
-            } => create::clone(
-                ctx,
-                &source,
-                &name,
-                snapshot.as_deref(),
-                !no_initial_snapshot,
-                ready_timeout,
-            ),
-            ContainerCommand::Reset {
-                name,
-                snapshot,
-                force,
-            } => snapshot::reset(ctx, &name, &snapshot, force),
-            ContainerCommand::Remove { names, force, yes } => {
-                remove::remove(ctx, &names, force, yes)
-            }
-            ContainerCommand::List => list::list(ctx),
-            ContainerCommand::Snapshot(command) => snapshot_command(ctx, command),
-        },
-        Command::List => list::list(ctx),
-        Command::Snapshot(command) => snapshot_command(ctx, command),
-        Command::Doctor(args) => doctor::doctor(ctx, args.fix),
-        Command::Up(args) => lifecycle::up(
-            ctx,
-            &args.bulk.names,
-            args.bulk.all,
-            args.bulk.jobs.map(usize::from),
-            args.no_provision,
-        ),
-        Command::Down(args) => {
-            lifecycle::down(ctx, &args.names, args.all, args.jobs.map(usize::from))
-        }
-        Command::Image(command) => match command {
-            ImageCommand::Create { container, alias } => image::create(ctx, &container, &alias),
-            ImageCommand::List(args) => image::list(ctx, args.all),
-            ImageCommand::Delete { alias, force } => image::delete(ctx, &alias, force),
-            ImageCommand::Rename { old, new } => image::rename(ctx, &old, &new),
-        },
-        Command::Images(args) => image::list(ctx, args.all),
-        Command::Project(ProjectCommand::Delete { force, yes }) => {
-            remove::delete_project(ctx, force, yes)
-        }
-        Command::Exec(args) => {
-            let request = exec::ExecRequest {
-                user: args.user.as_deref(),
-                cwd: args.cwd.as_deref(),
-                env: &args.env,
-            };
-            return exec::exec(ctx, &args.name, &args.command, &request);
-        }
-        Command::Ssh(args) => return exec::ssh(ctx, &args.name, args.user.as_deref()),
-        Command::Remove(args) => remove::remove(ctx, &args.names, args.force, args.yes),
-        Command::Mount(args) => {
-            let options = mounts::MountOptions {
-                device: args.device,
-                writable: args.rw,
-                shift: args.shift,
-                allow_outside: args.allow_outside,
-                allow_risky: args.allow_risky,
-            };
-            mounts::mount(ctx, &args.name, &args.source, &args.path, &options)
-        }
-        Command::Unmount(args) => mounts::unmount(ctx, &args.name, &args.device),
-        Command::Mounts(args) => mounts::mounts(ctx, args.name.as_deref(), args.sync),
-        Command::Proxy(args) => {
-            let mode = match (args.stop, args.foreground) {
-                (true, _) => proxy::Mode::Stop,
-                (_, true) => proxy::Mode::Foreground,
-                _ => proxy::Mode::Start,
-            };
-            proxy::proxy(ctx, &args.name, mode)
-        }
-        Command::Cp(args) => {
-            let options = files::CopyOptions {
-                allow_risky: args.allow_risky,
-            };
-            files::cp(ctx, &args.source, &args.dest, &options)
-        }
-        Command::Sync(args) => match (args.command, args.name) {
-            (
-                Some(SyncCommand::Add {
-                    name,
-                    source,
-                    dest,
-                    allow_outside,
-                    allow_risky,
-                }),
-                _,
-            ) => {
-                let allowed = exposure::Allowed {
-                    outside: allow_outside,
-                    risky: allow_risky,
-                };
-                sync::add(ctx, &name, &source, &dest, allowed)
-            }
-            (Some(SyncCommand::Rm { name, source }), _) => sync::remove(ctx, &name, &source),
-            (Some(SyncCommand::List { name }), _) => sync::list(ctx, &name),
-            (None, Some(name)) => sync::sync(ctx, &name),
-            (None, None) => Err(Error::Usage("name a container: `lxdev sync NAME`".into()).into()),
-        },
-        // Answered before a context is made (it needs no project file).
-        Command::Completions(args) => return completions::completions(args.shell),
-    }?;
-    Ok(0)
+/// One command line, ready to run: what its `--json` outcome is about
+/// (read from the command line before it runs) and its handler.
+struct Job {
+    /// The subcommand's words, as typed (`container create`).
+    words: &'static str,
+    /// The container (or image alias, or project) it is about.
+    name: Option<String>,
+    about: About,
+    /// What the command line already tells, for the outcome.
+    details: Vec<(&'static str, Value)>,
+    file: ProjectFile,
+    /// Whether lxdev catches SIGINT and SIGTERM to settle what is in
+    /// flight; `exec` and `ssh` leave them to the command they run.
+    signals: bool,
+    work: Work,
 }
 
-/// `lxdev snapshot ...`, and lxc-dev-manager's `container snapshot ...`.
-fn snapshot_command(ctx: &Context, command: SnapshotCommand) -> Result<()> {
-    match command {
-        SnapshotCommand::Create {
-            container,
-            snapshot,
-            description,
-        } => snapshot::create(ctx, &container, &snapshot, description.as_deref()),
-        SnapshotCommand::Delete {
-            container,
-            snapshot,
-            force,
-        } => snapshot::delete(ctx, &container, &snapshot, force),
-        SnapshotCommand::List { container } => snapshot::list(ctx, &container),
-        SnapshotCommand::Restore {
-            container,
-            snapshot,
-            force,
-        } => snapshot::restore(ctx, &container, &snapshot, force),
+/// Where the project file comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProjectFile {
+    /// Found upward from the current directory (or `-C`, `--config`).
+    Found,
+    /// Written by the command (`init`): in the current directory or `-C`.
+    New,
+}
+
+/// A handler: it returns the exit status.
+type Handler = Box<dyn FnOnce(&Context) -> Result<u8>>;
+
+/// What runs.
+enum Work {
+    /// Needs no project file (`completions`).
+    Alone(Box<dyn FnOnce() -> Result<u8>>),
+    InProject(Handler),
+}
+
+impl Job {
+    fn new(words: &'static str, name: Option<String>, about: About) -> Job {
+        Job {
+            words,
+            name,
+            about,
+            details: Vec::new(),
+            file: ProjectFile::Found,
+            signals: true,
+            work: Work::Alone(Box::new(|| Ok(0))),
+        }
+    }
+
+    fn detail(mut self, key: &'static str, value: impl Into<Value>) -> Job {
+        self.details.push((key, value.into()));
+        self
+    }
+
+    fn new_file(mut self) -> Job {
+        self.file = ProjectFile::New;
+        self
+    }
+
+    /// Runs `handler` in the project; it exits 0 when it succeeds.
+    fn runs(self, handler: impl FnOnce(&Context) -> Result<()> + 'static) -> Job {
+        self.runs_status(move |ctx| handler(ctx).map(|()| 0))
+    }
+
+    /// Runs `handler` in the project; it says the exit status.
+    fn runs_status(mut self, handler: impl FnOnce(&Context) -> Result<u8> + 'static) -> Job {
+        self.work = Work::InProject(Box::new(handler));
+        self
+    }
+
+    /// Runs `handler` with the terminal's signals left to what it runs.
+    fn runs_attached(mut self, handler: impl FnOnce(&Context) -> Result<u8> + 'static) -> Job {
+        self.signals = false;
+        self.runs_status(handler)
+    }
+
+    /// Runs `handler` without a project file.
+    fn runs_alone(mut self, handler: impl FnOnce() -> Result<u8> + 'static) -> Job {
+        self.work = Work::Alone(Box::new(handler));
+        self
     }
 }
 
-fn context(global: &GlobalArgs, for_init: bool, cwd: &Path, report: Report) -> Result<Context> {
-    let manager = if for_init && global.config.is_none() {
+/// The one `match` on the command line: each command's outcome skeleton
+/// and its handler.
+fn job(command: Command) -> Job {
+    use About::{Container, Containers, Exec, Listing, Other};
+    let one = |names: &[String]| (names.len() == 1).then(|| names[0].clone());
+    match command {
+        Command::Init(args) => Job::new("init", args.project.clone(), Other)
+            .new_file()
+            .runs(move |ctx| project::init(ctx, args)),
+        Command::Project(ProjectCommand::Create(args)) => {
+            Job::new("project create", args.project.clone(), Other)
+                .new_file()
+                .runs(move |ctx| project::init(ctx, args))
+        }
+        Command::Project(ProjectCommand::Delete(args)) => {
+            Job::new("project delete", None, About::Project)
+                .runs(move |ctx| project::delete(ctx, args))
+        }
+        Command::Container(command) => match command {
+            ContainerCommand::Create(args) => {
+                Job::new("container create", Some(args.name.clone()), Container)
+                    .detail("image", args.image.as_str())
+                    .runs(move |ctx| container::create(ctx, args))
+            }
+            ContainerCommand::Clone(args) => {
+                Job::new("container clone", Some(args.name.clone()), Container)
+                    .detail("source", args.source.as_str())
+                    .detail("snapshot", args.snapshot.clone())
+                    .runs(move |ctx| container::clone(ctx, args))
+            }
+            ContainerCommand::Reset(args) => {
+                Job::new("container reset", Some(args.name.clone()), Container)
+                    .detail("snapshot", args.snapshot.as_str())
+                    .runs(move |ctx| container::reset(ctx, args))
+            }
+            ContainerCommand::Remove(args) => {
+                Job::new("container remove", one(&args.names), Containers)
+                    .runs(move |ctx| container::remove(ctx, args))
+            }
+            ContainerCommand::List => {
+                Job::new("container list", None, Listing).runs(container::list)
+            }
+            ContainerCommand::Snapshot(command) => snapshot_job(command, true),
+        },
+        Command::List => Job::new("list", None, Listing).runs(container::list),
+        Command::Remove(args) => Job::new("remove", one(&args.names), Containers)
+            .runs(move |ctx| container::remove_any(ctx, args)),
+        Command::Up(args) => Job::new("up", one(&args.bulk.names), Containers)
+            .runs(move |ctx| container::up(ctx, args)),
+        Command::Down(args) => Job::new("down", one(&args.names), Containers)
+            .runs(move |ctx| container::down(ctx, args)),
+        Command::Snapshot(command) => snapshot_job(command, false),
+        Command::Doctor(args) => {
+            Job::new("doctor", None, Other).runs(move |ctx| doctor::doctor(ctx, args))
+        }
+        Command::Image(command) => match command {
+            ImageCommand::Create(args) => {
+                Job::new("image create", Some(args.container.clone()), Container)
+                    .detail("image", args.alias.as_str())
+                    .runs(move |ctx| image::create(ctx, args))
+            }
+            ImageCommand::List(args) => {
+                Job::new("image list", None, Listing).runs(move |ctx| image::list(ctx, args))
+            }
+            ImageCommand::Delete(args) => Job::new("image delete", Some(args.alias.clone()), Other)
+                .runs(move |ctx| image::delete(ctx, args)),
+            ImageCommand::Rename(args) => Job::new("image rename", Some(args.old.clone()), Other)
+                .detail("new", args.new.as_str())
+                .runs(move |ctx| image::rename(ctx, args)),
+        },
+        Command::Images(args) => {
+            Job::new("images", None, Listing).runs(move |ctx| image::list(ctx, args))
+        }
+        Command::Exec(args) => Job::new("exec", Some(args.name.clone()), Exec)
+            .runs_attached(move |ctx| exec::exec(ctx, args)),
+        Command::Ssh(args) => Job::new("ssh", Some(args.name.clone()), Exec)
+            .runs_attached(move |ctx| exec::ssh(ctx, args)),
+        Command::Cp(args) => {
+            // The container side's name, unless it is a glob.
+            let named = [&args.source, &args.dest]
+                .into_iter()
+                .find_map(|arg| arg.split_once(':').map(|(name, _)| name.to_string()))
+                .filter(|name| !name.is_empty() && !name.contains('*') && !name.contains('/'));
+            Job::new("cp", named, Containers)
+                .detail("source", args.source.as_str())
+                .detail("dest", args.dest.as_str())
+                .runs(move |ctx| files::cp(ctx, args))
+        }
+        Command::Sync(args) => match args.command {
+            Some(SyncCommand::Add(args)) => {
+                Job::new("sync add", Some(args.name.clone()), Container)
+                    .detail("source", args.source.as_str())
+                    .detail("dest", args.dest.as_str())
+                    .runs(move |ctx| files::sync_add(ctx, args))
+            }
+            Some(SyncCommand::Rm(args)) => Job::new("sync rm", Some(args.name.clone()), Container)
+                .detail("source", args.source.as_str())
+                .runs(move |ctx| files::sync_rm(ctx, args)),
+            Some(SyncCommand::List(args)) => {
+                Job::new("sync list", Some(args.name.clone()), Listing)
+                    .runs(move |ctx| files::sync_list(ctx, args))
+            }
+            None => Job::new("sync", args.name.clone(), Container)
+                .runs(move |ctx| files::sync(ctx, args.name)),
+        },
+        Command::Mount(args) => Job::new("mount", Some(args.name.clone()), Container)
+            .detail("source", args.source.as_str())
+            .detail("path", args.path.as_str())
+            .runs(move |ctx| devices::mount(ctx, args)),
+        Command::Unmount(args) => Job::new("unmount", Some(args.name.clone()), Container)
+            .detail("device", args.device.as_str())
+            .runs(move |ctx| devices::unmount(ctx, args)),
+        Command::Mounts(args) => {
+            Job::new("mounts", None, Listing).runs(move |ctx| devices::mounts(ctx, args))
+        }
+        Command::Proxy(args) => Job::new("proxy", Some(args.name.clone()), Container)
+            .runs(move |ctx| devices::proxy(ctx, args)),
+        Command::Completions(args) => Job::new("completions", None, Other)
+            .runs_alone(move || completions::completions(args.shell)),
+    }
+}
+
+/// `snapshot ...`, or lxc-dev-manager's `container snapshot ...` when
+/// `under_container`: the words as typed, as for a usage error.
+fn snapshot_job(command: SnapshotCommand, under_container: bool) -> Job {
+    let pick = |plain, long| if under_container { long } else { plain };
+    match command {
+        SnapshotCommand::Create(args) => Job::new(
+            pick("snapshot create", "container snapshot create"),
+            Some(args.container.clone()),
+            About::Container,
+        )
+        .detail("snapshot", args.snapshot.as_str())
+        .runs(move |ctx| snapshot::create(ctx, args)),
+        SnapshotCommand::Delete(args) => Job::new(
+            pick("snapshot delete", "container snapshot delete"),
+            Some(args.container.clone()),
+            About::Container,
+        )
+        .detail("snapshot", args.snapshot.as_str())
+        .runs(move |ctx| snapshot::delete(ctx, args)),
+        SnapshotCommand::Restore(args) => Job::new(
+            pick("snapshot restore", "container snapshot restore"),
+            Some(args.container.clone()),
+            About::Container,
+        )
+        .detail("snapshot", args.snapshot.as_str())
+        .runs(move |ctx| snapshot::restore(ctx, args)),
+        SnapshotCommand::List(args) => Job::new(
+            pick("snapshot list", "container snapshot list"),
+            Some(args.container.clone()),
+            About::Listing,
+        )
+        .runs(move |ctx| snapshot::list(ctx, args)),
+    }
+}
+
+/// The project file's manager: the file `-C`/`--config` or the search
+/// names, or for `init`, the one to write.
+fn manager(global: &GlobalArgs, file: ProjectFile, cwd: &Path) -> Result<ConfigManager> {
+    if file == ProjectFile::New && global.config.is_none() {
         let dir = global
             .dir
             .as_deref()
             .map_or(cwd.to_path_buf(), |d| cwd.join(d));
-        ConfigManager::new(dir.join(crate::config::FILE_NAME))
-    } else {
-        ConfigManager::discover(global.dir.as_deref(), global.config.as_deref(), cwd)?
-    };
+        return Ok(ConfigManager::new(dir.join(crate::config::FILE_NAME)));
+    }
+    ConfigManager::discover(global.dir.as_deref(), global.config.as_deref(), cwd)
+}
+
+/// The operations' context, from the global options.
+fn context(global: &GlobalArgs, manager: ConfigManager, cwd: &Path, report: Report) -> Context {
     let out = Output {
         quiet: global.quiet,
         verbose: global.verbose,
@@ -259,5 +357,5 @@ fn context(global: &GlobalArgs, for_init: bool, cwd: &Path, report: Report) -> R
     let manager = manager
         .with_lock_timeout(global.lock_timeout)
         .with_output(out);
-    Ok(Context::new(manager, out, settings, report))
+    Context::new(manager, out, settings, report)
 }

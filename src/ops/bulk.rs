@@ -16,9 +16,10 @@ use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::context::Context;
+use super::report::Outcome;
 use crate::error::Error;
 use crate::exit_code;
-use crate::output::{Outcome, Output};
+use crate::output::Output;
 
 /// One container's line: what it is doing now.
 pub struct Line {

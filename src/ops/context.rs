@@ -11,12 +11,12 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::checks;
-use super::outcome::Report;
+use super::report::{Outcome, Report};
 use crate::config::{ConfigManager, Project};
 use crate::env::EnvVars;
 use crate::error::Error;
 use crate::interrupt;
-use crate::output::{Outcome, Output};
+use crate::output::Output;
 use crate::runtime::{self, Runtime};
 
 /// Committing work the runtime already did waits at least this long for
@@ -36,9 +36,6 @@ pub struct Context {
     /// What relative host paths on the command line are relative to: the
     /// current directory, or the one `-C` names.
     pub base_dir: PathBuf,
-    /// `--target` of `container create` and `clone`: the cluster member new
-    /// instances go to.
-    target: Option<String>,
     /// Set while a bulk command draws its own progress lines: runtime work
     /// then shows no spinner of its own.
     own_progress: AtomicBool,
@@ -80,16 +77,9 @@ impl Context {
             remote_override: settings.remote,
             limits: settings.limits,
             base_dir: settings.base_dir,
-            target: None,
             own_progress: AtomicBool::new(false),
             report,
         }
-    }
-
-    /// Sends new instances to the cluster member `target`.
-    pub fn with_target(mut self, target: Option<String>) -> Context {
-        self.target = target;
-        self
     }
 
     /// Prints the `--json` outcome of the command, which ended in `result`.
@@ -103,6 +93,16 @@ impl Context {
     /// that never had them). A file that names none uses the override, else
     /// the detected runtime, and says which it detected.
     pub fn runtime(&self, project: &Project) -> Result<Box<dyn Runtime>> {
+        self.runtime_placed(project, None)
+    }
+
+    /// [`Context::runtime`], making new instances on cluster member
+    /// `target` (`container create --target`).
+    pub fn runtime_placed(
+        &self,
+        project: &Project,
+        target: Option<&str>,
+    ) -> Result<Box<dyn Runtime>> {
         let asked = self.runtime_asked();
         let recorded = project.config().runtime.as_deref();
         if let (Some(recorded), Some((asked, source))) = (recorded, &asked)
@@ -118,13 +118,13 @@ impl Context {
         }
         let name = asked.as_ref().map(|(name, _)| name.as_str()).or(recorded);
         let config = project.config();
-        if let Some(target) = &self.target {
+        if let Some(target) = target {
             crate::config::names::validate_target(target).map_err(Error::Usage)?;
         }
         let placement = runtime::Placement {
             remote: self.remote_asked()?.or(config.remote.clone()),
             project: config.runtime_project.clone(),
-            target: self.target.clone(),
+            target: target.map(str::to_owned),
         };
         let runtime = runtime::select(name, placement, self.limits, project.name(), project.dir())?;
         if name.is_none() {

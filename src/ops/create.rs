@@ -3,13 +3,14 @@
 //! runtime. Every new instance is made by the runtime (a create or a copy),
 //! then provisioned by its [`Plan`], then settled in one transaction.
 
+use std::time::Duration;
+
 use anyhow::Result;
 
 use super::checks;
 use super::context::Context;
-use super::provision::Plan;
+use super::provision::{Plan, ProvisionOptions};
 use super::runner::{Runner, Ticket};
-use crate::cli::ProvisionArgs;
 use crate::config::ledger::{Effect, OperationKind, Target};
 use crate::config::model::{ContainerState, SnapshotState};
 use crate::config::{NewContainer, Project, names};
@@ -17,12 +18,38 @@ use crate::error::Error;
 use crate::process;
 use crate::runtime::{Runtime, Tags};
 
-pub fn create(ctx: &Context, name: &str, image: &str, provision: &ProvisionArgs) -> Result<()> {
+/// What `container create` makes.
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    pub name: String,
+    pub image: String,
+    pub provision: ProvisionOptions,
+    /// The cluster member (or `@group`) the instance goes to.
+    pub target: Option<String>,
+}
+
+/// What `container clone` copies, and how the copy is made ready.
+#[derive(Debug, Clone)]
+pub struct CloneOptions {
+    pub source: String,
+    pub name: String,
+    /// A snapshot of `source` to copy instead of its current state.
+    pub snapshot: Option<String>,
+    /// Take the copy's own `initial-state` snapshot.
+    pub initial_snapshot: bool,
+    pub ready_timeout: Duration,
+    /// The cluster member (or `@group`) the copy goes to.
+    pub target: Option<String>,
+}
+
+pub fn create(ctx: &Context, options: &CreateOptions) -> Result<()> {
+    let (name, image) = (options.name.as_str(), options.image.as_str());
     let project = ctx.manager.load()?;
     check_name(&project, name)?;
     names::validate_image(image).map_err(Error::Usage)?;
-    let plan = Plan::for_create(&project, name, provision)?;
-    let runner = Runner::new(ctx, &project, OperationKind::Create)?;
+    let plan = Plan::for_create(&project, name, &options.provision)?;
+    let target = options.target.as_deref();
+    let runner = Runner::placed(ctx, &project, OperationKind::Create, target)?;
     // Looked up before locking: keep the transaction short.
     let owner = process::current_user();
     let ticket = runner.reserve(|project, op| {
@@ -84,9 +111,9 @@ fn instantiate(
 /// when the runtime had the instance by the time the record was reserved
 /// (another process made it): the record is then settled ready and nothing
 /// is created.
-pub fn create_recorded(ctx: &Context, name: &str, no_provision: bool) -> Result<bool> {
+pub fn create_recorded(ctx: &Context, name: &str, provision: &ProvisionOptions) -> Result<bool> {
     let project = ctx.manager.load()?;
-    let plan = Plan::for_create(&project, name, &ProvisionArgs::for_up(no_provision))?;
+    let plan = Plan::for_create(&project, name, provision)?;
     let runner = Runner::new(ctx, &project, OperationKind::Instantiate)?;
     let (ticket, image) = runner.reserve(|project, op| {
         let entry = checks::ready_container(project, name)?;
@@ -158,26 +185,28 @@ fn how_to_get_in(ctx: &Context, runtime: &dyn Runtime, name: &str, instance: &st
     }
 }
 
-pub fn clone(
-    ctx: &Context,
-    source: &str,
-    name: &str,
-    snapshot: Option<&str>,
-    initial_snapshot: bool,
-    ready_timeout: std::time::Duration,
-) -> Result<()> {
+pub fn clone(ctx: &Context, options: &CloneOptions) -> Result<()> {
+    let (source, name) = (options.source.as_str(), options.name.as_str());
+    let snapshot = options.snapshot.as_deref();
     if let Some(snap) = snapshot {
         names::validate_snapshot(snap).map_err(Error::Usage)?;
     }
     let project = ctx.manager.load()?;
     check_name(&project, name)?;
-    let runner = Runner::new(ctx, &project, OperationKind::Clone)?;
+    let target = options.target.as_deref();
+    let runner = Runner::placed(ctx, &project, OperationKind::Clone, target)?;
     if project.config().containers.contains_key(source) {
         ctx.own_instance(runner.runtime.as_ref(), &project, source)?;
     }
     // Looked up before locking: keep the transaction short.
     let owner = process::current_user();
-    let plan = Plan::for_clone(&project, source, name, initial_snapshot, ready_timeout);
+    let plan = Plan::for_clone(
+        &project,
+        source,
+        name,
+        options.initial_snapshot,
+        options.ready_timeout,
+    );
     let (source_instance, ticket) = runner.reserve(|project, op| {
         let source_entry = checks::ready_container(project, source)?;
         checks::on_runtime(project, source, runner.runtime.name())?;

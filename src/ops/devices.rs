@@ -90,9 +90,23 @@ pub fn add(
     Ok(changed)
 }
 
+/// What [`remove`] does with a device the file does not record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Not found (exit 3).
+    Fail,
+    /// Already gone: counted as such.
+    Skip,
+}
+
 /// Removes `devices` from container `name`; a name the file does not
-/// record is an error unless `missing_ok`.
-pub fn remove(ctx: &Context, name: &str, devices: &[String], missing_ok: bool) -> Result<Changed> {
+/// record is handled as `if_missing` says.
+pub fn remove(
+    ctx: &Context,
+    name: &str,
+    devices: &[String],
+    if_missing: IfMissing,
+) -> Result<Changed> {
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::DeviceRemove)?;
     ctx.own_instance(runner.runtime.as_ref(), &project, name)?;
@@ -103,7 +117,7 @@ pub fn remove(ctx: &Context, name: &str, devices: &[String], missing_ok: bool) -
         let mut tickets = Vec::new();
         for device in devices {
             let Some(existing) = entry.devices.get(device) else {
-                if missing_ok {
+                if if_missing == IfMissing::Skip {
                     changed.already.push(device.clone());
                     continue;
                 }

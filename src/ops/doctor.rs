@@ -223,7 +223,15 @@ fn by(op: &Option<Operation>) -> String {
     }
 }
 
-pub fn doctor(ctx: &Context, fix: bool) -> Result<()> {
+/// How `doctor` runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DoctorOptions {
+    /// Settle every finding lxdev may settle.
+    pub fix: bool,
+}
+
+pub fn doctor(ctx: &Context, options: &DoctorOptions) -> Result<()> {
+    let fix = options.fix;
     let project = ctx.manager.load()?;
     let runtime = ctx.runtime(&project)?;
     let instances = runtime.list(project.name())?;

@@ -8,24 +8,25 @@ use crate::config::names;
 use crate::error::Error;
 use crate::runtime::{ContainerUser, ExecOptions, Runtime};
 
-/// How `exec` and `ssh` were asked to run.
-pub struct ExecRequest<'a> {
+/// What `exec` runs, where and as whom.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    /// The container.
+    pub name: String,
+    /// The command and its arguments.
+    pub command: Vec<String>,
     /// `-u USER`; else the container's configured user.
-    pub user: Option<&'a str>,
-    pub cwd: Option<&'a str>,
+    pub user: Option<String>,
+    pub cwd: Option<String>,
     /// `--env K=V`, as typed.
-    pub env: &'a [String],
+    pub env: Vec<String>,
 }
 
 /// Runs `command` in the container as the configured user (or `-u USER`);
 /// returns its exit status, which becomes lxdev's. Without the user in the
 /// container (provisioning skipped), runs as root and says so once.
-pub fn exec(
-    ctx: &Context,
-    name: &str,
-    command: &[String],
-    request: &ExecRequest<'_>,
-) -> Result<u8> {
+pub fn exec(ctx: &Context, request: &ExecRequest) -> Result<u8> {
+    let (name, command) = (request.name.as_str(), &request.command[..]);
     let ReadyInstance {
         runtime,
         instance,
@@ -33,11 +34,17 @@ pub fn exec(
         ..
     } = ctx.ready_instance(name)?;
     let mut options = ExecOptions {
-        user: run_as(ctx, runtime.as_ref(), &instance, request.user, &configured)?,
-        cwd: request.cwd.map(str::to_string),
+        user: run_as(
+            ctx,
+            runtime.as_ref(),
+            &instance,
+            request.user.as_deref(),
+            &configured,
+        )?,
+        cwd: request.cwd.clone(),
         env: Vec::new(),
     };
-    for pair in request.env {
+    for pair in &request.env {
         let Some((key, value)) = pair.split_once('=').filter(|(k, _)| !k.is_empty()) else {
             return Err(Error::Usage(format!("--env `{pair}` is not KEY=VALUE")).into());
         };

@@ -96,7 +96,23 @@ fn refuse_taken(runtime: &dyn Runtime, alias: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn list(ctx: &Context, all: bool) -> Result<()> {
+/// Which images `image list` shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListOptions {
+    /// Every image in the runtime, not only this project's.
+    pub all: bool,
+}
+
+/// What `image delete` deletes, and whether it may.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOptions {
+    pub alias: String,
+    /// Even an image that entries of the file name.
+    pub force: bool,
+}
+
+pub fn list(ctx: &Context, options: &ListOptions) -> Result<()> {
+    let all = options.all;
     let project = ctx.manager.load()?;
     let runtime = ctx.runtime(&project)?;
     let images: Vec<Image> = runtime
@@ -146,7 +162,8 @@ pub fn list(ctx: &Context, all: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn delete(ctx: &Context, alias: &str, force: bool) -> Result<()> {
+pub fn delete(ctx: &Context, options: &DeleteOptions) -> Result<()> {
+    let (alias, force) = (options.alias.as_str(), options.force);
     names::validate_alias(alias).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let users = entries_naming(&project, alias);

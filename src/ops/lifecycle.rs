@@ -13,6 +13,7 @@ use anyhow::Result;
 use super::bulk::{self, Line};
 use super::context::{Context, ReadyInstance};
 use super::parallel;
+use super::provision::ProvisionOptions;
 use super::{checks, create};
 use crate::config::ledger::Step;
 use crate::config::model::ContainerState;
@@ -27,33 +28,46 @@ const READY_TIMEOUT: Duration = Duration::from_secs(120);
 /// (two `up --all` at once): a create from a large image takes minutes.
 const WAIT_FOR_OTHER_CREATE: Duration = Duration::from_secs(600);
 
+/// The containers `up` or `down` works on, and how many at a time.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub names: Vec<String>,
+    /// Every container of the project (instead of `names`).
+    pub all: bool,
+    /// At most this many at a time; default: one per CPU.
+    pub jobs: Option<usize>,
+}
+
+/// How `up` works.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub selection: Selection,
+    /// How an entry the runtime lacks is provisioned once it is made.
+    pub provision: ProvisionOptions,
+}
+
 /// `up NAME... | --all`: starts each container, first creating the runtime
 /// instance of an entry the runtime lacks (a checked-in entry on a new
 /// machine) through the same path as `container create`.
-pub fn up(
-    ctx: &Context,
-    names: &[String],
-    all: bool,
-    jobs: Option<usize>,
-    no_provision: bool,
-) -> Result<()> {
-    let names = targets(ctx, names, all, "up")?;
+pub fn up(ctx: &Context, options: &UpOptions) -> Result<()> {
+    let selection = &options.selection;
+    let names = targets(ctx, selection, "up")?;
     let done = bulk::run(
         ctx,
         &names,
-        jobs.unwrap_or_else(parallel::default_jobs),
-        |name, line| up_one(ctx, name, line, no_provision),
+        selection.jobs.unwrap_or_else(parallel::default_jobs),
+        |name, line| up_one(ctx, name, line, &options.provision),
     );
     bulk::outcome(ctx, "come up", done)
 }
 
 /// `down NAME... | --all`: stops each container that runs.
-pub fn down(ctx: &Context, names: &[String], all: bool, jobs: Option<usize>) -> Result<()> {
-    let names = targets(ctx, names, all, "down")?;
+pub fn down(ctx: &Context, selection: &Selection) -> Result<()> {
+    let names = targets(ctx, selection, "down")?;
     let done = bulk::run(
         ctx,
         &names,
-        jobs.unwrap_or_else(parallel::default_jobs),
+        selection.jobs.unwrap_or_else(parallel::default_jobs),
         |name, line| down_one(ctx, name, line),
     );
     bulk::outcome(ctx, "stop", done)
@@ -62,9 +76,10 @@ pub fn down(ctx: &Context, names: &[String], all: bool, jobs: Option<usize>) -> 
 /// The containers a bulk command works on: every entry with `--all`, else
 /// the names given, each of which must be in the file (checked before any
 /// work starts), each once.
-fn targets(ctx: &Context, names: &[String], all: bool, command: &str) -> Result<Vec<String>> {
+fn targets(ctx: &Context, selection: &Selection, command: &str) -> Result<Vec<String>> {
+    let names = &selection.names;
     let project = ctx.manager.load()?;
-    if all {
+    if selection.all {
         if !names.is_empty() {
             return Err(Error::Usage(format!(
                 "`{command}` takes container names or --all, not both"
@@ -89,7 +104,7 @@ fn targets(ctx: &Context, names: &[String], all: bool, command: &str) -> Result<
     Ok(unique)
 }
 
-fn up_one(ctx: &Context, name: &str, line: &Line, no_provision: bool) -> Result<String> {
+fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) -> Result<String> {
     let deadline = Instant::now() + WAIT_FOR_OTHER_CREATE;
     let mut pause = Duration::from_millis(10);
     let mut created = false;
@@ -121,7 +136,7 @@ fn up_one(ctx: &Context, name: &str, line: &Line, no_provision: bool) -> Result<
         checks::on_runtime(&project, name, runtime.name())?;
         if ctx.own_instance(runtime, &project, name)?.is_none() {
             line.set(format!("creating from {}", entry.image));
-            match create::create_recorded(ctx, name, no_provision) {
+            match create::create_recorded(ctx, name, provision) {
                 Ok(made) => created = made,
                 // Reserved by another lxdev since this one looked: wait.
                 Err(err) if matches!(err.downcast_ref::<Error>(), Some(Error::Busy(_))) => {

@@ -12,7 +12,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::context::Context;
-use super::devices::{self, Changed};
+use super::devices::{self, Changed, IfMissing};
 use super::{checks, exposure};
 use crate::config::devices::{PORT_PREFIX, Spec};
 use crate::config::model::DeviceState;
@@ -120,7 +120,7 @@ pub fn unmount(ctx: &Context, name: &str, device_or_path: &str) -> Result<()> {
         names::validate_device(device_or_path).map_err(Error::Usage)?;
         device_or_path.to_owned()
     };
-    let changed = devices::remove(ctx, name, std::slice::from_ref(&device), false)?;
+    let changed = devices::remove(ctx, name, std::slice::from_ref(&device), IfMissing::Fail)?;
     report(ctx, "unmount", &changed, |verb| {
         format!("{verb} device {device} from {name}")
     });
@@ -160,7 +160,17 @@ struct Row {
 /// `mounts [NAME] [--sync]`: every device of the container (or of every
 /// container), as ok, missing or untracked; `--sync` adds what the
 /// runtime lacks and records what the file lacks.
-pub fn mounts(ctx: &Context, name: Option<&str>, sync: bool) -> Result<()> {
+/// What `mounts` lists, and whether it fixes what it finds.
+#[derive(Debug, Clone, Default)]
+pub struct MountsOptions {
+    /// One container; default: every container.
+    pub name: Option<String>,
+    /// Add what the runtime lacks, record what the file lacks.
+    pub sync: bool,
+}
+
+pub fn mounts(ctx: &Context, options: &MountsOptions) -> Result<()> {
+    let (name, sync) = (options.name.as_deref(), options.sync);
     let project = ctx.manager.load()?;
     let names: Vec<String> = match name {
         Some(name) => {

@@ -15,7 +15,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::context::Context;
-use super::devices::{self, Changed};
+use super::devices::{self, Changed, IfMissing};
 use crate::config::Project;
 use crate::config::devices::{PORT_PREFIX, Spec};
 use crate::config::model::Port;
@@ -45,7 +45,7 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
             .cloned()
             .collect();
         recorded.sort();
-        let changed = devices::remove(ctx, name, &recorded, true)?;
+        let changed = devices::remove(ctx, name, &recorded, IfMissing::Skip)?;
         report(ctx, "stopped", name, &ports, &changed);
         return Ok(());
     }
@@ -113,7 +113,7 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
         interrupt::take();
         // Only what this command added: a forwarding another `proxy` made
         // stays.
-        let stopped = devices::remove(ctx, name, &changed.done, true)?;
+        let stopped = devices::remove(ctx, name, &changed.done, IfMissing::Skip)?;
         report(ctx, "stopped", name, &ports, &stopped);
     }
     Ok(())

@@ -27,21 +27,44 @@ use super::checks;
 use super::context::Context;
 use super::parallel::in_parallel;
 use super::prompt::confirm;
+use super::report::Outcome;
 use super::runner::{Runner, Ticket};
 use crate::config::Project;
 use crate::config::ledger::{Effect, OperationKind, Target};
 use crate::config::model::ContainerState;
-use crate::output::Outcome;
 use crate::process;
 use crate::runtime::Runtime;
 
-pub fn remove(ctx: &Context, names: &[String], force: bool, yes: bool) -> Result<()> {
+/// What `remove` removes, and how it may.
+#[derive(Debug, Clone, Default)]
+pub struct RemoveOptions {
+    pub names: Vec<String>,
+    /// Another user's containers too, and without asking.
+    pub force: bool,
+    /// Without asking.
+    pub yes: bool,
+}
+
+/// How `project delete` may delete.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeleteProjectOptions {
+    /// Another user's containers too, and without asking.
+    pub force: bool,
+    /// Without asking.
+    pub yes: bool,
+}
+
+pub fn remove(ctx: &Context, options: &RemoveOptions) -> Result<()> {
+    let (names, force) = (&options.names[..], options.force);
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::Remove)?;
     refuse_foreign_instances(ctx, &project, runner.runtime.as_ref(), names)?;
     // `--force` does not ask either: lxc-dev-manager's `remove -f` means
     // "without asking", and scripts run from a terminal pass it for that.
-    confirm(&format!("remove {}?", names.join(", ")), yes || force)?;
+    confirm(
+        &format!("remove {}?", names.join(", ")),
+        options.yes || force,
+    )?;
     let user = process::current_user();
     // One reservation for all names: either every one is removable, or
     // none is touched.
@@ -139,7 +162,8 @@ fn refuse_foreign_instances(
 }
 
 /// `project delete`: every container, then the file (see the module's doc).
-pub fn delete_project(ctx: &Context, force: bool, yes: bool) -> Result<()> {
+pub fn delete_project(ctx: &Context, options: &DeleteProjectOptions) -> Result<()> {
+    let force = options.force;
     let project = ctx.manager.load()?;
     ctx.outcome(|o| o.name = Some(project.name().to_string()));
     let names: Vec<String> = project.config().containers.keys().cloned().collect();
@@ -158,7 +182,7 @@ pub fn delete_project(ctx: &Context, force: bool, yes: bool) -> Result<()> {
             project.path().display()
         ),
         // As for `remove`: lxc-dev-manager's `project delete -f` never asks.
-        yes || force,
+        options.yes || force,
     )?;
     let user = process::current_user();
     let tickets = runner.reserve(|project, op| {

@@ -84,9 +84,19 @@ pub struct Runner<'c> {
 impl<'c> Runner<'c> {
     /// A runner for an operation of `kind` on `project`'s runtime.
     pub fn new(ctx: &'c Context, project: &Project, kind: OperationKind) -> Result<Runner<'c>> {
+        Runner::placed(ctx, project, kind, None)
+    }
+
+    /// [`Runner::new`], with new instances sent to cluster member `target`.
+    pub fn placed(
+        ctx: &'c Context,
+        project: &Project,
+        kind: OperationKind,
+        target: Option<&str>,
+    ) -> Result<Runner<'c>> {
         Ok(Runner {
             ctx,
-            runtime: ctx.runtime(project)?,
+            runtime: ctx.runtime_placed(project, target)?,
             op: operation::begin(kind),
         })
     }

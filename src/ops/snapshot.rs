@@ -57,7 +57,9 @@ pub fn create(
     Ok(())
 }
 
-pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Result<()> {
+pub fn delete(ctx: &Context, options: &SnapshotOptions) -> Result<()> {
+    let (container, snapshot) = (options.container.as_str(), options.snapshot.as_str());
+    let force = options.force;
     names::validate_snapshot(snapshot).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::SnapshotDelete)?;
@@ -91,8 +93,27 @@ pub fn delete(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Re
     Ok(())
 }
 
-pub fn restore(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Result<()> {
-    restore_to(ctx, container, snapshot, force, false)?;
+/// A change to snapshot `snapshot` of `container` (delete, restore).
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotOptions {
+    pub container: String,
+    pub snapshot: String,
+    /// Even on another user's container.
+    pub force: bool,
+}
+
+/// What a restore leaves the container doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Afterwards {
+    /// As the snapshot has it.
+    AsRestored,
+    /// Running (`container reset`).
+    Running,
+}
+
+pub fn restore(ctx: &Context, options: &SnapshotOptions) -> Result<()> {
+    let (container, snapshot) = (&options.container, &options.snapshot);
+    restore_to(ctx, options, Afterwards::AsRestored)?;
     ctx.out
         .say(format!("restored {container} to snapshot {snapshot}"));
     Ok(())
@@ -100,20 +121,17 @@ pub fn restore(ctx: &Context, container: &str, snapshot: &str, force: bool) -> R
 
 /// `container reset`: a restore that leaves the container running, as one
 /// operation with the restore's conflict rules.
-pub fn reset(ctx: &Context, container: &str, snapshot: &str, force: bool) -> Result<()> {
-    restore_to(ctx, container, snapshot, force, true)?;
+pub fn reset(ctx: &Context, options: &SnapshotOptions) -> Result<()> {
+    let (container, snapshot) = (&options.container, &options.snapshot);
+    restore_to(ctx, options, Afterwards::Running)?;
     ctx.out
         .say(format!("reset {container} to snapshot {snapshot}"));
     Ok(())
 }
 
-fn restore_to(
-    ctx: &Context,
-    container: &str,
-    snapshot: &str,
-    force: bool,
-    start: bool,
-) -> Result<()> {
+fn restore_to(ctx: &Context, options: &SnapshotOptions, afterwards: Afterwards) -> Result<()> {
+    let (container, snapshot) = (options.container.as_str(), options.snapshot.as_str());
+    let force = options.force;
     names::validate_snapshot(snapshot).map_err(Error::Usage)?;
     let project = ctx.manager.load()?;
     let runner = Runner::new(ctx, &project, OperationKind::SnapshotRestore)?;
@@ -143,7 +161,7 @@ fn restore_to(
     let mut warning = None;
     let result = runner.work(format!("restoring {instance} to {snapshot}"), || {
         runner.runtime.snapshot_restore(&instance, snapshot)?;
-        if start {
+        if afterwards == Afterwards::Running {
             lifecycle::bring_to(
                 runner.runtime.as_ref(),
                 &instance,
