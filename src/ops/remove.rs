@@ -25,7 +25,7 @@ use anyhow::Result;
 
 use super::checks;
 use super::context::Context;
-use super::parallel::in_parallel;
+use super::parallel;
 use super::prompt::confirm;
 use super::report::Outcome;
 use super::runner::{Runner, Ticket};
@@ -79,7 +79,7 @@ pub fn remove(ctx: &Context, options: &RemoveOptions) -> Result<()> {
         .join(", ");
     let results: Vec<Result<()>> = runner
         .work(format!("removing {listed}"), || {
-            Ok(in_parallel(&tickets, |ticket| {
+            Ok(each_ticket(&tickets, |ticket| {
                 runner.runtime.remove(&ticket.instance)
             }))
         })
@@ -143,6 +143,15 @@ fn reserve_removal(
     Ok(tickets)
 }
 
+/// Runs `work` for every ticket, one per CPU at a time; one result per
+/// ticket, a panic its error.
+fn each_ticket(tickets: &[Ticket], work: impl Fn(&Ticket) -> Result<()> + Sync) -> Vec<Result<()>> {
+    parallel::bounded(tickets, parallel::default_jobs(), work)
+        .into_iter()
+        .map(|done| done.unwrap_or_else(|_| Err(anyhow::anyhow!("runtime call panicked"))))
+        .collect()
+}
+
 /// Refuses (conflict) to remove an instance whose lxdev tags name another
 /// project or another project file: whatever this file says, it is not
 /// this project's to delete.
@@ -189,7 +198,7 @@ pub fn delete_project(ctx: &Context, options: &DeleteProjectOptions) -> Result<(
         let all: Vec<String> = project.config().containers.keys().cloned().collect();
         reserve_removal(project, op, &all, &user, force, runner.runtime.name())
     })?;
-    let results = in_parallel(&tickets, |ticket| {
+    let results = each_ticket(&tickets, |ticket| {
         let result = runner.work(format!("removing {}", ticket.instance), || {
             runner.runtime.remove(&ticket.instance)
         });
