@@ -136,7 +136,7 @@ enum Agreement {
     /// In the runtime, not in the file.
     Untracked,
     /// In the file with an operation in flight or failed.
-    Busy(&'static str),
+    Busy(DeviceState),
 }
 
 impl Agreement {
@@ -145,7 +145,7 @@ impl Agreement {
             Agreement::Ok => "ok",
             Agreement::Missing => "missing",
             Agreement::Untracked => "untracked",
-            Agreement::Busy(word) => word,
+            Agreement::Busy(state) => state.as_str(),
         }
     }
 }
@@ -257,8 +257,7 @@ fn compare(project: &Project, instances: &[Instance], names: &[String]) -> Resul
             .unwrap_or_default();
         for (device, recorded) in &entry.devices {
             let agreement = match recorded.state {
-                Some(DeviceState::Failed) => Agreement::Busy("failed"),
-                Some(state) => Agreement::Busy(state.as_str()),
+                Some(state) => Agreement::Busy(state),
                 None if have.contains_key(device) => Agreement::Ok,
                 None => Agreement::Missing,
             };
