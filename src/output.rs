@@ -103,8 +103,8 @@ pub fn error(err: &anyhow::Error) {
     eprint_line(&format!("error: {err:#}"));
 }
 
-/// A notice on stderr from a layer that has no `Output` to hand (the fake
-/// runtime saying where it runs a command).
+/// A notice on stderr, whatever `--quiet` says: what the user must not
+/// miss (the fake runtime's `exec` runs the command on this host).
 pub fn notice(message: &str) {
     eprint_line(&format!("lxdev: {message}"));
 }

@@ -6,6 +6,7 @@ use anyhow::Result;
 use super::context::{Context, ReadyInstance};
 use crate::config::names;
 use crate::error::Error;
+use crate::output;
 use crate::runtime::{ContainerUser, ExecOptions, Runtime};
 
 /// What `exec` runs, where and as whom.
@@ -50,8 +51,7 @@ pub fn exec(ctx: &Context, request: &ExecRequest) -> Result<u8> {
         };
         options.env.push((key.to_string(), value.to_string()));
     }
-    let status = runtime.exec(&instance, command, &options)?;
-    Ok(u8::try_from(status).unwrap_or(1))
+    run(runtime.as_ref(), &instance, command, &options)
 }
 
 /// Opens a login shell in the container as the configured user (or
@@ -67,7 +67,21 @@ pub fn ssh(ctx: &Context, name: &str, user: Option<&str>) -> Result<u8> {
         user: run_as(ctx, runtime.as_ref(), &instance, user, &configured)?,
         ..ExecOptions::default()
     };
-    let status = runtime.exec(&instance, &[], &options)?;
+    run(runtime.as_ref(), &instance, &[], &options)
+}
+
+/// Runs `command` (a login shell when empty) in `instance`, after the
+/// runtime's note on where it runs, if it has one; its exit status.
+fn run(
+    runtime: &dyn Runtime,
+    instance: &str,
+    command: &[String],
+    options: &ExecOptions,
+) -> Result<u8> {
+    if let Some(note) = runtime.exec_note(instance) {
+        output::notice(&note);
+    }
+    let status = runtime.exec(instance, command, options)?;
     Ok(u8::try_from(status).unwrap_or(1))
 }
 

@@ -22,7 +22,7 @@ use super::parallel;
 use super::{checks, exposure};
 use crate::config::Project;
 use crate::error::Error;
-use crate::runtime::{self, ContainerUser, FileKind, Runtime};
+use crate::runtime::{self, ContainerUser, FileKind, Push, Runtime};
 
 /// One side of a copy, as typed.
 #[derive(Debug, PartialEq, Eq)]
@@ -144,7 +144,14 @@ fn push_one(
     line.set("copying");
     ctx.work(
         format!("copying {} to {instance}", source.display()),
-        || runtime.push(instance, source, &dest, owner.as_ref()),
+        || {
+            let push = Push {
+                source,
+                dest: &dest,
+                owner: owner.as_ref(),
+            };
+            runtime.push(instance, &push)
+        },
     )?;
     let whose = owner.as_ref().map_or("root", |u| u.name.as_str());
     Ok(format!(

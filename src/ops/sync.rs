@@ -23,7 +23,7 @@ use super::exposure::{Allowed, Approvals};
 use super::{checks, files};
 use crate::config::Project;
 use crate::error::Error;
-use crate::runtime::FileKind;
+use crate::runtime::{FileKind, Push};
 
 /// `sync add C SOURCE DEST`. A source outside the project, or in or
 /// holding a secret, needs the person's `allowed` flags, which are then
@@ -147,7 +147,14 @@ pub fn sync(ctx: &Context, name: &str) -> Result<()> {
     for (entry, source, dest) in plan {
         ctx.work(
             format!("copying {} to {instance}", source.display()),
-            || runtime.push(&instance, &source, &dest, owner.as_ref()),
+            || {
+                let push = Push {
+                    source: &source,
+                    dest: &dest,
+                    owner: owner.as_ref(),
+                };
+                runtime.push(&instance, &push)
+            },
         )?;
         synced.push(json!({ "source": entry.source, "dest": dest }));
         ctx.outcome(|o| o.detail("synced", synced.clone()));
