@@ -161,7 +161,7 @@ pub enum FileKind {
     Link,
 }
 
-/// How [`Runtime::exec`] runs a command: as whom, where, with what extra
+/// How [`Runtime::exec`](super::backend::Runtime::exec) runs a command: as whom, where, with what extra
 /// environment. The default is root in the runtime's default directory.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
