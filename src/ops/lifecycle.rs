@@ -13,6 +13,7 @@ use anyhow::Result;
 use super::bulk::{self, Line};
 use super::context::{Context, ReadyInstance};
 use super::parallel;
+use super::power::bring_to;
 use super::provision::ProvisionOptions;
 use super::{checks, create};
 use crate::config::ledger::Step;
@@ -198,30 +199,4 @@ fn down_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
     } else {
         format!("{name} ({instance}) is already stopped")
     })
-}
-
-/// Runs `change` unless the runtime already reports `instance` as `want`;
-/// returns whether it ran. A change that fails while the runtime then
-/// reports `want` counts as done: another process got there between the
-/// check and the change (`lxc start` then exits 1, "The instance is already
-/// running").
-pub fn bring_to(
-    runtime: &dyn Runtime,
-    instance: &str,
-    want: InstanceStatus,
-    change: impl FnOnce() -> Result<()>,
-) -> Result<bool> {
-    let is_there = || -> Result<bool> {
-        Ok(runtime
-            .status(instance)?
-            .is_some_and(|found| found.status == want))
-    };
-    if is_there()? {
-        return Ok(false);
-    }
-    match change() {
-        Ok(()) => Ok(true),
-        Err(_) if is_there().unwrap_or(false) => Ok(false),
-        Err(err) => Err(err),
-    }
 }

@@ -18,6 +18,8 @@ pub mod lifecycle;
 pub mod list;
 pub mod mounts;
 pub mod parallel;
+pub mod paths;
+pub mod power;
 pub mod prompt;
 pub mod provision;
 pub mod proxy;

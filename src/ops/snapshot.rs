@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::context::Context;
 use super::runner::{Runner, Ticket};
-use super::{checks, lifecycle};
+use super::{checks, power};
 use crate::config::ledger::{Effect, OperationKind, READY, Target};
 use crate::config::model::SnapshotState;
 use crate::config::names;
@@ -162,7 +162,7 @@ fn restore_to(ctx: &Context, options: &SnapshotOptions, afterwards: Afterwards) 
     let result = runner.work(format!("restoring {instance} to {snapshot}"), || {
         runner.runtime.snapshot_restore(&instance, snapshot)?;
         if afterwards == Afterwards::Running {
-            lifecycle::bring_to(
+            power::bring_to(
                 runner.runtime.as_ref(),
                 &instance,
                 InstanceStatus::Running,

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::context::Context;
 use super::exposure::{Allowed, Approvals};
-use super::{checks, files};
+use super::{checks, paths};
 use crate::config::Project;
 use crate::error::Error;
 use crate::runtime::{FileKind, Push};
@@ -31,7 +31,7 @@ use crate::runtime::{FileKind, Push};
 /// pushes it here and nowhere else.
 pub fn add(ctx: &Context, name: &str, source: &str, dest: &str, allowed: Allowed) -> Result<()> {
     check_source(source)?;
-    files::check_path(dest)?;
+    paths::check_path(dest)?;
     let project = ctx.manager.load()?;
     let path = host_source(&project, source).ok();
     if let Some(path) = &path {
@@ -116,7 +116,7 @@ pub fn sync(ctx: &Context, name: &str) -> Result<()> {
     let mut sources = Vec::with_capacity(entries.len());
     for entry in &entries {
         check_source(&entry.source)?;
-        files::check_path(&entry.dest)?;
+        paths::check_path(&entry.dest)?;
         let source = host_source(&project, &entry.source)?;
         check_exposure(ctx, &project, &source, None)?;
         sources.push(source);
@@ -126,10 +126,10 @@ pub fn sync(ctx: &Context, name: &str) -> Result<()> {
     ctx.own_instance(runtime.as_ref(), &project, name)?;
     let runtime = runtime.as_ref();
     let instance = project.instance_name(name);
-    let owner = files::dev_user(ctx, runtime, &instance, &project.dev_user(name).0)?;
+    let owner = paths::dev_user(ctx, runtime, &instance, &project.dev_user(name).0)?;
     let mut plan = Vec::with_capacity(entries.len());
     for (entry, source) in entries.iter().zip(sources) {
-        let dest = files::expand_home(&entry.dest, owner.as_ref());
+        let dest = paths::expand_home(&entry.dest, owner.as_ref());
         let there = ctx.work(format!("looking at {dest} in {instance}"), || {
             runtime.file_kind(&instance, &dest)
         })?;
