@@ -1,9 +1,12 @@
 //! lxdev: dev containers on LXD/Incus for a project, recorded in the
 //! project's containers.yaml, safe under any number of concurrent processes.
 //!
-//! Layers: `cli` (what users type), `commands` (one function per
-//! subcommand), `config` (the only owner of containers.yaml), `fs` (lock and
-//! atomic save), `runtime` (the only code that talks to LXD/Incus).
+//! Layers, each importing only those below it: `commands` (one thin
+//! handler per subcommand, over `cli`, what users type), `ops` (the
+//! operations and their machinery), `runtime` (the only code that talks to
+//! LXD/Incus), `config` (the only owner of containers.yaml), `fs` (lock and
+//! atomic save), and at the bottom `output`, `error`, `env`. See
+//! ARCHITECTURE.md.
 
 pub mod cli;
 mod commands;
