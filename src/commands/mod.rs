@@ -38,14 +38,13 @@ use crate::runtime;
 /// not, even when the project file could not be read.
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
     let Cli { global, command } = cli;
-    let job = job(command);
-    let work = match job.work {
-        // Needs no project file.
+    let Job { plan, work } = job(command);
+    let work = match work {
         Work::Alone(work) => return work(),
         Work::InProject(work) => work,
     };
-    let report = Report::new(job.words, job.name, job.about, job.details);
-    let manager = match manager(&global, job.file, cwd) {
+    let report = Report::new(plan.words, plan.name, plan.about, plan.details);
+    let manager = match manager(&global, plan.file, cwd) {
         Ok(manager) => manager,
         Err(err) => {
             let err = Err(err);
@@ -56,7 +55,7 @@ pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
         }
     };
     let ctx = context(&global, manager, cwd, report);
-    if job.signals {
+    if plan.signals {
         interrupt::install().map_err(|err| anyhow::anyhow!("cannot handle signals: {err}"))?;
     }
     let result = work(&ctx);
@@ -81,8 +80,14 @@ pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
 }
 
 /// One command line, ready to run: what its `--json` outcome is about
-/// (read from the command line before it runs) and its handler.
+/// (read from the command line before it runs), and its handler.
 struct Job {
+    plan: Plan,
+    work: Work,
+}
+
+/// What [`run`] needs to know of a command before its handler runs.
+struct Plan {
     /// The subcommand's words, as typed (`container create`).
     words: &'static str,
     /// The container (or image alias, or project) it is about.
@@ -94,7 +99,6 @@ struct Job {
     /// Whether lxdev catches SIGINT and SIGTERM to settle what is in
     /// flight; `exec` and `ssh` leave them to the command they run.
     signals: bool,
-    work: Work,
 }
 
 /// Where the project file comes from.
@@ -116,25 +120,24 @@ enum Work {
     InProject(Handler),
 }
 
-impl Job {
-    fn new(words: &'static str, name: Option<String>, about: About) -> Job {
-        Job {
+impl Plan {
+    fn new(words: &'static str, name: Option<String>, about: About) -> Plan {
+        Plan {
             words,
             name,
             about,
             details: Vec::new(),
             file: ProjectFile::Found,
             signals: true,
-            work: Work::Alone(Box::new(|| Ok(0))),
         }
     }
 
-    fn detail(mut self, key: &'static str, value: impl Into<Value>) -> Job {
+    fn detail(mut self, key: &'static str, value: impl Into<Value>) -> Plan {
         self.details.push((key, value.into()));
         self
     }
 
-    fn new_file(mut self) -> Job {
+    fn new_file(mut self) -> Plan {
         self.file = ProjectFile::New;
         self
     }
@@ -145,9 +148,11 @@ impl Job {
     }
 
     /// Runs `handler` in the project; it says the exit status.
-    fn runs_status(mut self, handler: impl FnOnce(&Context) -> Result<u8> + 'static) -> Job {
-        self.work = Work::InProject(Box::new(handler));
-        self
+    fn runs_status(self, handler: impl FnOnce(&Context) -> Result<u8> + 'static) -> Job {
+        Job {
+            plan: self,
+            work: Work::InProject(Box::new(handler)),
+        }
     }
 
     /// Runs `handler` with the terminal's signals left to what it runs.
@@ -157,9 +162,11 @@ impl Job {
     }
 
     /// Runs `handler` without a project file.
-    fn runs_alone(mut self, handler: impl FnOnce() -> Result<u8> + 'static) -> Job {
-        self.work = Work::Alone(Box::new(handler));
-        self
+    fn runs_alone(self, handler: impl FnOnce() -> Result<u8> + 'static) -> Job {
+        Job {
+            plan: self,
+            work: Work::Alone(Box::new(handler)),
+        }
     }
 }
 
@@ -169,76 +176,78 @@ fn job(command: Command) -> Job {
     use About::{Container, Containers, Exec, Listing, Other};
     let one = |names: &[String]| (names.len() == 1).then(|| names[0].clone());
     match command {
-        Command::Init(args) => Job::new("init", args.project.clone(), Other)
+        Command::Init(args) => Plan::new("init", args.project.clone(), Other)
             .new_file()
             .runs(move |ctx| project::init(ctx, args)),
         Command::Project(ProjectCommand::Create(args)) => {
-            Job::new("project create", args.project.clone(), Other)
+            Plan::new("project create", args.project.clone(), Other)
                 .new_file()
                 .runs(move |ctx| project::init(ctx, args))
         }
         Command::Project(ProjectCommand::Delete(args)) => {
-            Job::new("project delete", None, About::Project)
+            Plan::new("project delete", None, About::Project)
                 .runs(move |ctx| project::delete(ctx, args))
         }
         Command::Container(command) => match command {
             ContainerCommand::Create(args) => {
-                Job::new("container create", Some(args.name.clone()), Container)
+                Plan::new("container create", Some(args.name.clone()), Container)
                     .detail("image", args.image.as_str())
                     .runs(move |ctx| container::create(ctx, args))
             }
             ContainerCommand::Clone(args) => {
-                Job::new("container clone", Some(args.name.clone()), Container)
+                Plan::new("container clone", Some(args.name.clone()), Container)
                     .detail("source", args.source.as_str())
                     .detail("snapshot", args.snapshot.clone())
                     .runs(move |ctx| container::clone(ctx, args))
             }
             ContainerCommand::Reset(args) => {
-                Job::new("container reset", Some(args.name.clone()), Container)
+                Plan::new("container reset", Some(args.name.clone()), Container)
                     .detail("snapshot", args.snapshot.as_str())
                     .runs(move |ctx| container::reset(ctx, args))
             }
             ContainerCommand::Remove(args) => {
-                Job::new("container remove", one(&args.names), Containers)
+                Plan::new("container remove", one(&args.names), Containers)
                     .runs(move |ctx| container::remove(ctx, args))
             }
             ContainerCommand::List => {
-                Job::new("container list", None, Listing).runs(container::list)
+                Plan::new("container list", None, Listing).runs(container::list)
             }
             ContainerCommand::Snapshot(command) => snapshot_job(command, true),
         },
-        Command::List => Job::new("list", None, Listing).runs(container::list),
-        Command::Remove(args) => Job::new("remove", one(&args.names), Containers)
+        Command::List => Plan::new("list", None, Listing).runs(container::list),
+        Command::Remove(args) => Plan::new("remove", one(&args.names), Containers)
             .runs(move |ctx| container::remove_any(ctx, args)),
-        Command::Up(args) => Job::new("up", one(&args.bulk.names), Containers)
+        Command::Up(args) => Plan::new("up", one(&args.bulk.names), Containers)
             .runs(move |ctx| container::up(ctx, args)),
-        Command::Down(args) => Job::new("down", one(&args.names), Containers)
+        Command::Down(args) => Plan::new("down", one(&args.names), Containers)
             .runs(move |ctx| container::down(ctx, args)),
         Command::Snapshot(command) => snapshot_job(command, false),
         Command::Doctor(args) => {
-            Job::new("doctor", None, Other).runs(move |ctx| doctor::doctor(ctx, args))
+            Plan::new("doctor", None, Other).runs(move |ctx| doctor::doctor(ctx, args))
         }
         Command::Image(command) => match command {
             ImageCommand::Create(args) => {
-                Job::new("image create", Some(args.container.clone()), Container)
+                Plan::new("image create", Some(args.container.clone()), Container)
                     .detail("image", args.alias.as_str())
                     .runs(move |ctx| image::create(ctx, args))
             }
             ImageCommand::List(args) => {
-                Job::new("image list", None, Listing).runs(move |ctx| image::list(ctx, args))
+                Plan::new("image list", None, Listing).runs(move |ctx| image::list(ctx, args))
             }
-            ImageCommand::Delete(args) => Job::new("image delete", Some(args.alias.clone()), Other)
-                .runs(move |ctx| image::delete(ctx, args)),
-            ImageCommand::Rename(args) => Job::new("image rename", Some(args.old.clone()), Other)
+            ImageCommand::Delete(args) => {
+                Plan::new("image delete", Some(args.alias.clone()), Other)
+                    .runs(move |ctx| image::delete(ctx, args))
+            }
+            ImageCommand::Rename(args) => Plan::new("image rename", Some(args.old.clone()), Other)
                 .detail("new", args.new.as_str())
                 .runs(move |ctx| image::rename(ctx, args)),
         },
         Command::Images(args) => {
-            Job::new("images", None, Listing).runs(move |ctx| image::list(ctx, args))
+            Plan::new("images", None, Listing).runs(move |ctx| image::list(ctx, args))
         }
-        Command::Exec(args) => Job::new("exec", Some(args.name.clone()), Exec)
+        Command::Exec(args) => Plan::new("exec", Some(args.name.clone()), Exec)
             .runs_attached(move |ctx| exec::exec(ctx, args)),
-        Command::Ssh(args) => Job::new("ssh", Some(args.name.clone()), Exec)
+        Command::Ssh(args) => Plan::new("ssh", Some(args.name.clone()), Exec)
             .runs_attached(move |ctx| exec::ssh(ctx, args)),
         Command::Cp(args) => {
             // The container side's name, unless it is a glob.
@@ -246,41 +255,41 @@ fn job(command: Command) -> Job {
                 .into_iter()
                 .find_map(|arg| arg.split_once(':').map(|(name, _)| name.to_string()))
                 .filter(|name| !name.is_empty() && !name.contains('*') && !name.contains('/'));
-            Job::new("cp", named, Containers)
+            Plan::new("cp", named, Containers)
                 .detail("source", args.source.as_str())
                 .detail("dest", args.dest.as_str())
                 .runs(move |ctx| files::cp(ctx, args))
         }
         Command::Sync(args) => match args.command {
             Some(SyncCommand::Add(args)) => {
-                Job::new("sync add", Some(args.name.clone()), Container)
+                Plan::new("sync add", Some(args.name.clone()), Container)
                     .detail("source", args.source.as_str())
                     .detail("dest", args.dest.as_str())
                     .runs(move |ctx| files::sync_add(ctx, args))
             }
-            Some(SyncCommand::Rm(args)) => Job::new("sync rm", Some(args.name.clone()), Container)
+            Some(SyncCommand::Rm(args)) => Plan::new("sync rm", Some(args.name.clone()), Container)
                 .detail("source", args.source.as_str())
                 .runs(move |ctx| files::sync_rm(ctx, args)),
             Some(SyncCommand::List(args)) => {
-                Job::new("sync list", Some(args.name.clone()), Listing)
+                Plan::new("sync list", Some(args.name.clone()), Listing)
                     .runs(move |ctx| files::sync_list(ctx, args))
             }
-            None => Job::new("sync", args.name.clone(), Container)
+            None => Plan::new("sync", args.name.clone(), Container)
                 .runs(move |ctx| files::sync(ctx, args.name)),
         },
-        Command::Mount(args) => Job::new("mount", Some(args.name.clone()), Container)
+        Command::Mount(args) => Plan::new("mount", Some(args.name.clone()), Container)
             .detail("source", args.source.as_str())
             .detail("path", args.path.as_str())
             .runs(move |ctx| devices::mount(ctx, args)),
-        Command::Unmount(args) => Job::new("unmount", Some(args.name.clone()), Container)
+        Command::Unmount(args) => Plan::new("unmount", Some(args.name.clone()), Container)
             .detail("device", args.device.as_str())
             .runs(move |ctx| devices::unmount(ctx, args)),
         Command::Mounts(args) => {
-            Job::new("mounts", None, Listing).runs(move |ctx| devices::mounts(ctx, args))
+            Plan::new("mounts", None, Listing).runs(move |ctx| devices::mounts(ctx, args))
         }
-        Command::Proxy(args) => Job::new("proxy", Some(args.name.clone()), Container)
+        Command::Proxy(args) => Plan::new("proxy", Some(args.name.clone()), Container)
             .runs(move |ctx| devices::proxy(ctx, args)),
-        Command::Completions(args) => Job::new("completions", None, Other)
+        Command::Completions(args) => Plan::new("completions", None, Other)
             .runs_alone(move || completions::completions(args.shell)),
     }
 }
@@ -290,28 +299,28 @@ fn job(command: Command) -> Job {
 fn snapshot_job(command: SnapshotCommand, under_container: bool) -> Job {
     let pick = |plain, long| if under_container { long } else { plain };
     match command {
-        SnapshotCommand::Create(args) => Job::new(
+        SnapshotCommand::Create(args) => Plan::new(
             pick("snapshot create", "container snapshot create"),
             Some(args.container.clone()),
             About::Container,
         )
         .detail("snapshot", args.snapshot.as_str())
         .runs(move |ctx| snapshot::create(ctx, args)),
-        SnapshotCommand::Delete(args) => Job::new(
+        SnapshotCommand::Delete(args) => Plan::new(
             pick("snapshot delete", "container snapshot delete"),
             Some(args.container.clone()),
             About::Container,
         )
         .detail("snapshot", args.snapshot.as_str())
         .runs(move |ctx| snapshot::delete(ctx, args)),
-        SnapshotCommand::Restore(args) => Job::new(
+        SnapshotCommand::Restore(args) => Plan::new(
             pick("snapshot restore", "container snapshot restore"),
             Some(args.container.clone()),
             About::Container,
         )
         .detail("snapshot", args.snapshot.as_str())
         .runs(move |ctx| snapshot::restore(ctx, args)),
-        SnapshotCommand::List(args) => Job::new(
+        SnapshotCommand::List(args) => Plan::new(
             pick("snapshot list", "container snapshot list"),
             Some(args.container.clone()),
             About::Listing,
