@@ -38,13 +38,13 @@ use crate::runtime;
 /// not, even when the project file could not be read.
 pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
     let Cli { global, command } = cli;
-    let Job { plan, work } = job(command);
+    let Job { outline, work } = job(command);
     let work = match work {
         Work::Alone(work) => return work(),
         Work::InProject(work) => work,
     };
-    let report = Report::new(plan.words, plan.name, plan.about, plan.details);
-    let manager = match manager(&global, plan.file, cwd) {
+    let report = Report::new(outline.words, outline.name, outline.about, outline.details);
+    let manager = match manager(&global, outline.file, cwd) {
         Ok(manager) => manager,
         Err(err) => {
             let err = Err(err);
@@ -55,7 +55,7 @@ pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
         }
     };
     let ctx = context(&global, manager, cwd, report);
-    if plan.signals {
+    if outline.signals {
         interrupt::install().map_err(|err| anyhow::anyhow!("cannot handle signals: {err}"))?;
     }
     let result = work(&ctx);
@@ -82,12 +82,12 @@ pub fn run(cli: Cli, cwd: &Path) -> Result<u8> {
 /// One command line, ready to run: what its `--json` outcome is about
 /// (read from the command line before it runs), and its handler.
 struct Job {
-    plan: Plan,
+    outline: Outline,
     work: Work,
 }
 
 /// What [`run`] needs to know of a command before its handler runs.
-struct Plan {
+struct Outline {
     /// The subcommand's words, as typed (`container create`).
     words: &'static str,
     /// The container (or image alias, or project) it is about.
@@ -120,9 +120,9 @@ enum Work {
     InProject(Handler),
 }
 
-impl Plan {
-    fn new(words: &'static str, name: Option<String>, about: About) -> Plan {
-        Plan {
+impl Outline {
+    fn new(words: &'static str, name: Option<String>, about: About) -> Outline {
+        Outline {
             words,
             name,
             about,
@@ -132,12 +132,12 @@ impl Plan {
         }
     }
 
-    fn detail(mut self, key: &'static str, value: impl Into<Value>) -> Plan {
+    fn detail(mut self, key: &'static str, value: impl Into<Value>) -> Outline {
         self.details.push((key, value.into()));
         self
     }
 
-    fn new_file(mut self) -> Plan {
+    fn new_file(mut self) -> Outline {
         self.file = ProjectFile::New;
         self
     }
@@ -150,7 +150,7 @@ impl Plan {
     /// Runs `handler` in the project; it says the exit status.
     fn runs_status(self, handler: impl FnOnce(&Context) -> Result<u8> + 'static) -> Job {
         Job {
-            plan: self,
+            outline: self,
             work: Work::InProject(Box::new(handler)),
         }
     }
@@ -164,7 +164,7 @@ impl Plan {
     /// Runs `handler` without a project file.
     fn runs_alone(self, handler: impl FnOnce() -> Result<u8> + 'static) -> Job {
         Job {
-            plan: self,
+            outline: self,
             work: Work::Alone(Box::new(handler)),
         }
     }
@@ -176,78 +176,80 @@ fn job(command: Command) -> Job {
     use About::{Container, Containers, Exec, Listing, Other};
     let one = |names: &[String]| (names.len() == 1).then(|| names[0].clone());
     match command {
-        Command::Init(args) => Plan::new("init", args.project.clone(), Other)
+        Command::Init(args) => Outline::new("init", args.project.clone(), Other)
             .new_file()
             .runs(move |ctx| project::init(ctx, args)),
         Command::Project(ProjectCommand::Create(args)) => {
-            Plan::new("project create", args.project.clone(), Other)
+            Outline::new("project create", args.project.clone(), Other)
                 .new_file()
                 .runs(move |ctx| project::init(ctx, args))
         }
         Command::Project(ProjectCommand::Delete(args)) => {
-            Plan::new("project delete", None, About::Project)
+            Outline::new("project delete", None, About::Project)
                 .runs(move |ctx| project::delete(ctx, args))
         }
         Command::Container(command) => match command {
             ContainerCommand::Create(args) => {
-                Plan::new("container create", Some(args.name.clone()), Container)
+                Outline::new("container create", Some(args.name.clone()), Container)
                     .detail("image", args.image.as_str())
                     .runs(move |ctx| container::create(ctx, args))
             }
             ContainerCommand::Clone(args) => {
-                Plan::new("container clone", Some(args.name.clone()), Container)
+                Outline::new("container clone", Some(args.name.clone()), Container)
                     .detail("source", args.source.as_str())
                     .detail("snapshot", args.snapshot.clone())
                     .runs(move |ctx| container::clone(ctx, args))
             }
             ContainerCommand::Reset(args) => {
-                Plan::new("container reset", Some(args.name.clone()), Container)
+                Outline::new("container reset", Some(args.name.clone()), Container)
                     .detail("snapshot", args.snapshot.as_str())
                     .runs(move |ctx| container::reset(ctx, args))
             }
             ContainerCommand::Remove(args) => {
-                Plan::new("container remove", one(&args.names), Containers)
+                Outline::new("container remove", one(&args.names), Containers)
                     .runs(move |ctx| container::remove(ctx, args))
             }
             ContainerCommand::List => {
-                Plan::new("container list", None, Listing).runs(container::list)
+                Outline::new("container list", None, Listing).runs(container::list)
             }
             ContainerCommand::Snapshot(command) => snapshot_job(command, true),
         },
-        Command::List => Plan::new("list", None, Listing).runs(container::list),
-        Command::Remove(args) => Plan::new("remove", one(&args.names), Containers)
+        Command::List => Outline::new("list", None, Listing).runs(container::list),
+        Command::Remove(args) => Outline::new("remove", one(&args.names), Containers)
             .runs(move |ctx| container::remove_any(ctx, args)),
-        Command::Up(args) => Plan::new("up", one(&args.bulk.names), Containers)
+        Command::Up(args) => Outline::new("up", one(&args.bulk.names), Containers)
             .runs(move |ctx| container::up(ctx, args)),
-        Command::Down(args) => Plan::new("down", one(&args.names), Containers)
+        Command::Down(args) => Outline::new("down", one(&args.names), Containers)
             .runs(move |ctx| container::down(ctx, args)),
         Command::Snapshot(command) => snapshot_job(command, false),
         Command::Doctor(args) => {
-            Plan::new("doctor", None, Other).runs(move |ctx| doctor::doctor(ctx, args))
+            Outline::new("doctor", None, Other).runs(move |ctx| doctor::doctor(ctx, args))
         }
         Command::Image(command) => match command {
             ImageCommand::Create(args) => {
-                Plan::new("image create", Some(args.container.clone()), Container)
+                Outline::new("image create", Some(args.container.clone()), Container)
                     .detail("image", args.alias.as_str())
                     .runs(move |ctx| image::create(ctx, args))
             }
             ImageCommand::List(args) => {
-                Plan::new("image list", None, Listing).runs(move |ctx| image::list(ctx, args))
+                Outline::new("image list", None, Listing).runs(move |ctx| image::list(ctx, args))
             }
             ImageCommand::Delete(args) => {
-                Plan::new("image delete", Some(args.alias.clone()), Other)
+                Outline::new("image delete", Some(args.alias.clone()), Other)
                     .runs(move |ctx| image::delete(ctx, args))
             }
-            ImageCommand::Rename(args) => Plan::new("image rename", Some(args.old.clone()), Other)
-                .detail("new", args.new.as_str())
-                .runs(move |ctx| image::rename(ctx, args)),
+            ImageCommand::Rename(args) => {
+                Outline::new("image rename", Some(args.old.clone()), Other)
+                    .detail("new", args.new.as_str())
+                    .runs(move |ctx| image::rename(ctx, args))
+            }
         },
         Command::Images(args) => {
-            Plan::new("images", None, Listing).runs(move |ctx| image::list(ctx, args))
+            Outline::new("images", None, Listing).runs(move |ctx| image::list(ctx, args))
         }
-        Command::Exec(args) => Plan::new("exec", Some(args.name.clone()), Exec)
+        Command::Exec(args) => Outline::new("exec", Some(args.name.clone()), Exec)
             .runs_attached(move |ctx| exec::exec(ctx, args)),
-        Command::Ssh(args) => Plan::new("ssh", Some(args.name.clone()), Exec)
+        Command::Ssh(args) => Outline::new("ssh", Some(args.name.clone()), Exec)
             .runs_attached(move |ctx| exec::ssh(ctx, args)),
         Command::Cp(args) => {
             // The container side's name, unless it is a glob.
@@ -255,41 +257,43 @@ fn job(command: Command) -> Job {
                 .into_iter()
                 .find_map(|arg| arg.split_once(':').map(|(name, _)| name.to_string()))
                 .filter(|name| !name.is_empty() && !name.contains('*') && !name.contains('/'));
-            Plan::new("cp", named, Containers)
+            Outline::new("cp", named, Containers)
                 .detail("source", args.source.as_str())
                 .detail("dest", args.dest.as_str())
                 .runs(move |ctx| files::cp(ctx, args))
         }
         Command::Sync(args) => match args.command {
             Some(SyncCommand::Add(args)) => {
-                Plan::new("sync add", Some(args.name.clone()), Container)
+                Outline::new("sync add", Some(args.name.clone()), Container)
                     .detail("source", args.source.as_str())
                     .detail("dest", args.dest.as_str())
                     .runs(move |ctx| files::sync_add(ctx, args))
             }
-            Some(SyncCommand::Rm(args)) => Plan::new("sync rm", Some(args.name.clone()), Container)
-                .detail("source", args.source.as_str())
-                .runs(move |ctx| files::sync_rm(ctx, args)),
+            Some(SyncCommand::Rm(args)) => {
+                Outline::new("sync rm", Some(args.name.clone()), Container)
+                    .detail("source", args.source.as_str())
+                    .runs(move |ctx| files::sync_rm(ctx, args))
+            }
             Some(SyncCommand::List(args)) => {
-                Plan::new("sync list", Some(args.name.clone()), Listing)
+                Outline::new("sync list", Some(args.name.clone()), Listing)
                     .runs(move |ctx| files::sync_list(ctx, args))
             }
-            None => Plan::new("sync", args.name.clone(), Container)
+            None => Outline::new("sync", args.name.clone(), Container)
                 .runs(move |ctx| files::sync(ctx, args.name)),
         },
-        Command::Mount(args) => Plan::new("mount", Some(args.name.clone()), Container)
+        Command::Mount(args) => Outline::new("mount", Some(args.name.clone()), Container)
             .detail("source", args.source.as_str())
             .detail("path", args.path.as_str())
             .runs(move |ctx| devices::mount(ctx, args)),
-        Command::Unmount(args) => Plan::new("unmount", Some(args.name.clone()), Container)
+        Command::Unmount(args) => Outline::new("unmount", Some(args.name.clone()), Container)
             .detail("device", args.device.as_str())
             .runs(move |ctx| devices::unmount(ctx, args)),
         Command::Mounts(args) => {
-            Plan::new("mounts", None, Listing).runs(move |ctx| devices::mounts(ctx, args))
+            Outline::new("mounts", None, Listing).runs(move |ctx| devices::mounts(ctx, args))
         }
-        Command::Proxy(args) => Plan::new("proxy", Some(args.name.clone()), Container)
+        Command::Proxy(args) => Outline::new("proxy", Some(args.name.clone()), Container)
             .runs(move |ctx| devices::proxy(ctx, args)),
-        Command::Completions(args) => Plan::new("completions", None, Other)
+        Command::Completions(args) => Outline::new("completions", None, Other)
             .runs_alone(move || completions::completions(args.shell)),
     }
 }
@@ -299,28 +303,28 @@ fn job(command: Command) -> Job {
 fn snapshot_job(command: SnapshotCommand, under_container: bool) -> Job {
     let pick = |plain, long| if under_container { long } else { plain };
     match command {
-        SnapshotCommand::Create(args) => Plan::new(
+        SnapshotCommand::Create(args) => Outline::new(
             pick("snapshot create", "container snapshot create"),
             Some(args.container.clone()),
             About::Container,
         )
         .detail("snapshot", args.snapshot.as_str())
         .runs(move |ctx| snapshot::create(ctx, args)),
-        SnapshotCommand::Delete(args) => Plan::new(
+        SnapshotCommand::Delete(args) => Outline::new(
             pick("snapshot delete", "container snapshot delete"),
             Some(args.container.clone()),
             About::Container,
         )
         .detail("snapshot", args.snapshot.as_str())
         .runs(move |ctx| snapshot::delete(ctx, args)),
-        SnapshotCommand::Restore(args) => Plan::new(
+        SnapshotCommand::Restore(args) => Outline::new(
             pick("snapshot restore", "container snapshot restore"),
             Some(args.container.clone()),
             About::Container,
         )
         .detail("snapshot", args.snapshot.as_str())
         .runs(move |ctx| snapshot::restore(ctx, args)),
-        SnapshotCommand::List(args) => Plan::new(
+        SnapshotCommand::List(args) => Outline::new(
             pick("snapshot list", "container snapshot list"),
             Some(args.container.clone()),
             About::Listing,
