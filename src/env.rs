@@ -1,7 +1,7 @@
 //! Every environment variable lxdev reads, named once and read once per
 //! process (the first time anything asks).
 //!
-//! `LXDEV_LOCK_TIMEOUT` is read by clap, beside its flag (`cli.rs`).
+//! `LXDEV_LOCK_TIMEOUT` is read by clap, beside its flag (`cli/mod.rs`).
 //! Variables whose name starts `LXDEV_TEST_` exist for tests and benchmarks
 //! only; README's "Knobs for tests" section lists them.
 

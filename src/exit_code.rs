@@ -30,7 +30,7 @@ pub const TRY_AGAIN: u8 = 75;
 /// on the way up never hides the kind.
 pub fn for_error(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if let Some(refused) = cause.downcast_ref::<crate::runtime::Refused>() {
+        if let Some(refused) = cause.downcast_ref::<crate::error::Refused>() {
             return for_error(&refused.0);
         }
         if cause.downcast_ref::<LockTimeout>().is_some() {

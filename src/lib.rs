@@ -1,13 +1,15 @@
 //! lxdev: dev containers on LXD/Incus for a project, recorded in the
 //! project's containers.yaml, safe under any number of concurrent processes.
 //!
-//! Layers: `cli` (what users type), `commands` (one function per
-//! subcommand), `config` (the only owner of containers.yaml), `fs` (lock and
-//! atomic save), `runtime` (the only code that talks to LXD/Incus).
+//! Layers, each importing only those below it: `commands` (one thin
+//! handler per subcommand, over `cli`, what users type), `ops` (the
+//! operations and their machinery), `runtime` (the only code that talks to
+//! LXD/Incus), `config` (the only owner of containers.yaml), `fs` (lock and
+//! atomic save), and at the bottom `output`, `error`, `env`. See
+//! ARCHITECTURE.md.
 
 pub mod cli;
 mod commands;
-pub mod completion;
 pub mod config;
 pub mod env;
 pub mod error;
@@ -15,6 +17,7 @@ pub mod exit_code;
 pub mod fs;
 pub mod interrupt;
 pub mod operation;
+mod ops;
 pub mod output;
 pub mod process;
 pub mod runtime;
@@ -48,7 +51,7 @@ pub fn parse_failed(err: &clap::Error) -> u8 {
             .map(str::trim)
             .collect::<Vec<_>>()
             .join(" ");
-        let mut outcome = output::Outcome::new(cli::typed_command(&args), None);
+        let mut outcome = ops::report::Outcome::new(cli::typed_command(&args), None);
         outcome.fail(&error::Error::Usage(message.trim_start_matches("error: ").into()).into());
         outcome.print();
     }

@@ -5,7 +5,7 @@ use lxdev::{cli::Cli, exit_code};
 
 fn main() -> ExitCode {
     // A Tab press in a shell that sourced `lxdev completions SHELL`.
-    lxdev::completion::complete_if_asked();
+    lxdev::cli::complete_if_asked();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version land here too, with exit code 0.

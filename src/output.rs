@@ -11,7 +11,8 @@
 //! writing to stderr are ignored (there is nowhere left to report them).
 //!
 //! With `--json`, a listing prints its document and every other command
-//! prints exactly one [`Outcome`] object, last, on one line, failed or not.
+//! prints exactly one outcome object (`ops::report`), last, on one line,
+//! failed or not.
 //! Warnings are collected for it process-wide: one lxdev process runs one
 //! command, and warnings come from layers (the config manager, bulk
 //! threads) that have only an `Output` to hand.
@@ -23,7 +24,6 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 /// Set once a write to stdout failed with `BrokenPipe`.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -88,13 +88,23 @@ fn eprint_line(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", printable(text));
 }
 
+/// Every warning printed so far, taken: the `--json` outcome lists them.
+pub fn take_warnings() -> Vec<String> {
+    std::mem::take(&mut *WARNINGS.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Prints `value` as one line of JSON (stdout), exact.
+pub fn json_line<T: Serialize>(value: &T) {
+    print_raw_line(&serde_json::to_string(value).unwrap_or_default());
+}
+
 /// Prints the one `error: ...` line for a failed command (from `main`).
 pub fn error(err: &anyhow::Error) {
     eprint_line(&format!("error: {err:#}"));
 }
 
-/// A notice on stderr from a layer that has no `Output` to hand (the fake
-/// runtime saying where it runs a command).
+/// A notice on stderr, whatever `--quiet` says: what the user must not
+/// miss (the fake runtime's `exec` runs the command on this host).
 pub fn notice(message: &str) {
     eprint_line(&format!("lxdev: {message}"));
 }
@@ -169,89 +179,51 @@ impl Output {
         result
     }
 
+    /// A table on stdout (see [`Output::say`]): a header, then a row per
+    /// line, columns two spaces apart and as wide as their widest cell.
+    pub fn table<const N: usize>(&self, header: [&str; N], rows: &[[String; N]]) {
+        // A cell is one line, escaped as printed (so the widths are right): a
+        // line break or tab in it (from the file) would break the columns.
+        let rows: Vec<[String; N]> = rows
+            .iter()
+            .map(|row| {
+                row.clone().map(|cell| {
+                    let one_line = cell.replace('\n', "\\n").replace('\t', "\\t");
+                    printable(&one_line).into_owned()
+                })
+            })
+            .collect();
+        let rows = &rows[..];
+        let mut widths = header.map(str::len);
+        for row in rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        // Padded by hand: `format!("{c:<w$}")` panics when `w` is above
+        // `u16::MAX`, and a description or image can be that long.
+        let line = |cells: Vec<&str>| {
+            let mut line = String::new();
+            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                line.push_str(cell);
+                let pad = width.saturating_sub(cell.chars().count());
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+            line.truncate(line.trim_end().len());
+            line
+        };
+        self.say(line(header.to_vec()));
+        for row in rows {
+            self.say(line(row.iter().map(String::as_str).collect()));
+        }
+    }
+
     /// Prints a JSON document (stdout), exact: JSON escapes control
     /// characters itself.
     pub fn json(&self, value: &serde_json::Value) {
         print_raw_line(&serde_json::to_string_pretty(value).unwrap_or_default());
-    }
-}
-
-/// What a command did, as `--json` prints it: one object per command (the
-/// README's "JSON output" lists every key). Every key is always present;
-/// `error` is `null` and `exit_code` 0 on success. Commands on several
-/// containers (`up`, `down`, `remove`, `project delete`, `cp`) add
-/// `results`, one item per container with the same keys but `command`,
-/// `warnings` and `results`; command-specific keys (`status` of `exec`,
-/// `findings` of `doctor`, ...) are `details`, flattened into the object.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Outcome {
-    pub ok: bool,
-    /// The subcommand as typed without its arguments: `container create`,
-    /// `up`. Aliases are given their main spelling (`remove`, `mv` stay).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-    /// The container (or image alias, or project) the command was about;
-    /// `null` for a command on several.
-    pub name: Option<String>,
-    /// The runtime's name for `name`, when it is a container.
-    pub instance: Option<String>,
-    /// The container's state in containers.yaml after the command (`ready`,
-    /// `failed`, `creating`, ...), `null` when it has no entry (removed).
-    pub state: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warnings: Option<Vec<String>>,
-    /// The error, as the `error:` line on stderr says it.
-    pub error: Option<String>,
-    /// The code lxdev exits with.
-    pub exit_code: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub results: Option<Vec<Outcome>>,
-    #[serde(flatten)]
-    pub details: Map<String, Value>,
-}
-
-impl Outcome {
-    /// A successful outcome of `command` about `name`, to fill in.
-    pub fn new(command: impl Into<String>, name: Option<String>) -> Outcome {
-        Outcome {
-            ok: true,
-            command: Some(command.into()),
-            name,
-            warnings: Some(Vec::new()),
-            ..Outcome::default()
-        }
-    }
-
-    /// One item of `results`: `name`'s part in a command on several.
-    pub fn item(name: &str, result: Result<(), &anyhow::Error>) -> Outcome {
-        let mut item = Outcome {
-            ok: true,
-            name: Some(name.to_string()),
-            ..Outcome::default()
-        };
-        if let Err(err) = result {
-            item.fail(err);
-        }
-        item
-    }
-
-    /// Records `err` as the outcome: not ok, its message and exit code.
-    pub fn fail(&mut self, err: &anyhow::Error) {
-        self.ok = false;
-        self.error = Some(format!("{err:#}"));
-        self.exit_code = crate::exit_code::for_error(err);
-    }
-
-    /// Adds a command-specific key.
-    pub fn detail(&mut self, key: &str, value: impl Into<Value>) {
-        self.details.insert(key.to_string(), value.into());
-    }
-
-    /// Prints the outcome on stdout as one line, with every warning
-    /// printed so far.
-    pub fn print(mut self) {
-        let warned = std::mem::take(&mut *WARNINGS.lock().unwrap_or_else(|e| e.into_inner()));
-        self.warnings.get_or_insert_with(Vec::new).extend(warned);
-        print_raw_line(&serde_json::to_string(&self).unwrap_or_default());
     }
 }

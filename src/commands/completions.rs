@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::completion::{self, Shell};
+use crate::cli::completion::{self, Shell};
 
 pub fn completions(shell: Shell) -> Result<u8> {
     let mut script = Vec::new();

@@ -130,68 +130,9 @@ impl Spec {
     }
 }
 
-/// Checks a recorded device: a type; a disk's `source` and `path`; a
-/// proxy's `listen` and `connect`; no keys or values that could read as
-/// an option or hold a control character.
-pub fn validate(device: &Device) -> Result<(), String> {
-    let word = device.kind.starts_with(|c: char| c.is_ascii_lowercase())
-        && device
-            .kind
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !word {
-        return Err(format!(
-            "`type: {}` is not a device type (disk, proxy, unix-char, ...)",
-            device.kind.escape_debug()
-        ));
-    }
-    for (key, value) in &device.config {
-        let key_ok = key.starts_with(|c: char| c.is_ascii_alphabetic())
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        if !key_ok {
-            return Err(format!("config key `{}` is invalid", key.escape_debug()));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(format!("config `{key}` holds a control character"));
-        }
-    }
-    let required: &[&str] = match device.kind.as_str() {
-        "disk" => &["source", "path"],
-        "proxy" => &["listen", "connect"],
-        _ => &[],
-    };
-    for key in required {
-        if device.config.get(*key).is_none_or(String::is_empty) {
-            return Err(format!("a {} device needs `config.{key}`", device.kind));
-        }
-    }
-    if device.kind == "disk" {
-        let path = &device.config["path"];
-        if !path.starts_with('/') {
-            return Err(format!("`path: {path}` must be absolute"));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn device(kind: &str, config: &[(&str, &str)]) -> Device {
-        Device {
-            kind: kind.into(),
-            config: config
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
-            state: None,
-            operation: None,
-            error: None,
-        }
-    }
 
     #[test]
     fn mounts_and_ports_read_back() {
@@ -210,17 +151,5 @@ mod tests {
         );
         assert_eq!(Spec::port_name(port), "lxdev-port-8080");
         assert_eq!(spec.describe(), "127.0.0.1:8080 -> 80");
-    }
-
-    #[test]
-    fn bad_devices_are_refused() {
-        assert!(validate(&device("disk", &[("source", "/a"), ("path", "/b")])).is_ok());
-        assert!(validate(&device("disk", &[("source", "/a")])).is_err());
-        assert!(validate(&device("disk", &[("source", "/a"), ("path", "b")])).is_err());
-        assert!(validate(&device("proxy", &[("listen", "tcp:127.0.0.1:1")])).is_err());
-        assert!(validate(&device("", &[])).is_err());
-        assert!(validate(&device("disk --force", &[])).is_err());
-        assert!(validate(&device("nic", &[("-x", "1")])).is_err());
-        assert!(validate(&device("nic", &[("name", "a\nb")])).is_err());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod devices;
 pub mod document;
+mod explain;
 mod layout;
 pub mod ledger;
 mod manager;

@@ -12,20 +12,23 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 
-use super::{LxdRuntime, check_names};
+use super::LxdRuntime;
+use super::failure::{self, FailureKind};
+use crate::config::devices::Spec as DeviceSpec;
 use crate::config::names::RuntimeName;
-use crate::error::Error;
-use crate::runtime::{self, DeviceSpec, Runtime};
+use crate::error::{Error, refused};
+use crate::runtime::backend::{Devices, Runtime};
+use crate::runtime::rules::{check_names, merged_idmap};
 
 /// How long a container restarted for a new ID map may take to boot.
 const RESTART_READY_TIMEOUT: Duration = Duration::from_secs(120);
 
-impl LxdRuntime {
+impl Devices for LxdRuntime {
     /// In this instance's config queue: the daemon updates an instance's
     /// config as a whole, and refuses one of two concurrent updates
     /// ("ETag doesn't match"). One lost to a client outside lxdev is tried
     /// again.
-    pub(super) fn add_device(&self, instance: &str, name: &str, spec: &DeviceSpec) -> Result<()> {
+    fn device_add(&self, instance: &str, name: &str, spec: &DeviceSpec) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Device(name)])?;
         let _turn = self.instance_queue(instance, "config")?;
         let mut args = self.client.word("config");
@@ -47,8 +50,8 @@ impl LxdRuntime {
         })
     }
 
-    /// In this instance's config queue, as [`Self::add_device`].
-    pub(super) fn remove_device(&self, instance: &str, name: &str) -> Result<()> {
+    /// In this instance's config queue, as [`Devices::device_add`].
+    fn device_remove(&self, instance: &str, name: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Device(name)])?;
         let _turn = self.instance_queue(instance, "config")?;
         let mut args = self.client.word("config");
@@ -59,30 +62,25 @@ impl LxdRuntime {
 
     /// Read, merge, set and restart in this instance's queue, so two
     /// mounts at once neither lose a line nor restart it twice at once.
-    pub(super) fn map_ids_with_restart(
-        &self,
-        instance: &str,
-        host: (u32, u32),
-        inside: (u32, u32),
-    ) -> Result<()> {
+    fn map_ids(&self, instance: &str, host: (u32, u32), inside: (u32, u32)) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
         let _turn = self.instance_queue(instance, "config")?;
         let found = self
             .status(instance)?
-            .ok_or_else(|| runtime::refused(anyhow!("instance `{instance}` does not exist")))?;
-        let merged = runtime::merged_idmap(found.idmap.as_deref(), host, inside)
-            .map_err(|m| runtime::refused(Error::Conflict(format!("`{instance}`: {m}")).into()))?;
+            .ok_or_else(|| refused(anyhow!("instance `{instance}` does not exist")))?;
+        let merged = merged_idmap(found.idmap.as_deref(), host, inside)
+            .map_err(|m| refused(Error::Conflict(format!("`{instance}`: {m}")).into()))?;
         let Some(merged) = merged else {
             return Ok(());
         };
         if self.client.placement.remote.is_none() {
-            allowed_to_map(host).map_err(|m| runtime::refused(anyhow!(m)))?;
+            allowed_to_map(host).map_err(|m| refused(anyhow!(m)))?;
         }
         let mut args = self.client.word("config");
         args.extend(["set".into(), "--".into()]);
         args.extend([self.client.at(instance), "raw.idmap".into(), merged].map(OsString::from));
         self.config_retried(|| self.run(&args).map(drop))?;
-        if found.status == "Running" {
+        if found.status.is_running() {
             // The new map applies at the next start; the daemon remaps the
             // root file system then.
             self.stop(instance)?;
@@ -94,7 +92,9 @@ impl LxdRuntime {
         }
         Ok(())
     }
+}
 
+impl LxdRuntime {
     /// Runs `change` to an instance's config, again (up to 5 times, after
     /// a short pause) while another change wins the daemon's race.
     fn config_retried(&self, change: impl Fn() -> Result<()>) -> Result<()> {
@@ -111,11 +111,9 @@ impl LxdRuntime {
     }
 }
 
-/// Whether `err` is a config change that lost the daemon's race
-/// ([`FailureKind::Raced`]).
+/// Whether `err` is a config change that lost the daemon's race.
 fn raced(err: &anyhow::Error) -> bool {
-    let text = format!("{err:#}").to_lowercase();
-    text.contains("etag doesn't match") || text.contains("matching non-reusable operation")
+    failure::kind_of(err) == Some(FailureKind::Raced)
 }
 
 /// Whether the daemon may map host `ids` (uid, gid) into a container: it

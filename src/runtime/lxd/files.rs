@@ -17,8 +17,11 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 use super::LxdRuntime;
+use super::failure::Failure;
 use crate::config::names::RuntimeName;
-use crate::runtime::{ContainerUser, FileKind};
+use crate::runtime::backend::Files;
+use crate::runtime::rules::{check_container_path, check_names};
+use crate::runtime::types::{FileKind, Push};
 
 /// Prints `link`, `dir` or `file` for what is at `$1`, nothing when
 /// nothing is.
@@ -69,8 +72,10 @@ impl LxdRuntime {
         args.push("--quiet".into());
         args
     }
+}
 
-    pub(super) fn kind_of(&self, instance: &str, path: &str) -> Result<Option<FileKind>> {
+impl Files for LxdRuntime {
+    fn file_kind(&self, instance: &str, path: &str) -> Result<Option<FileKind>> {
         check(instance, path)?;
         let out = self.exec_script(instance, KIND_SCRIPT, &[path], &[])?;
         Ok(match out.success(&format!("looking at `{path}`"))?.trim() {
@@ -81,13 +86,8 @@ impl LxdRuntime {
         })
     }
 
-    pub(super) fn push_to(
-        &self,
-        instance: &str,
-        source: &Path,
-        dest: &str,
-        owner: Option<&ContainerUser>,
-    ) -> Result<()> {
+    fn push(&self, instance: &str, push: &Push<'_>) -> Result<()> {
+        let (source, dest, owner) = (push.source, push.dest, push.owner);
         check(instance, dest)?;
         if !source.is_absolute() {
             bail!("internal: a pushed host path must be absolute");
@@ -145,11 +145,11 @@ impl LxdRuntime {
         .map(drop)
     }
 
-    pub(super) fn pull_to_dir(&self, instance: &str, source: &str, dir: &Path) -> Result<()> {
+    fn pull_into(&self, instance: &str, source: &str, dir: &Path) -> Result<()> {
         check(instance, source)?;
         let (_, name) = split(source)?;
         let mut args = self.file_args("pull");
-        let target = match self.kind_of(instance, source)? {
+        let target = match self.file_kind(instance, source)? {
             Some(FileKind::Dir) => {
                 args.push("-r".into());
                 dir.to_path_buf()
@@ -166,14 +166,14 @@ impl LxdRuntime {
         // staging folder, removed with whatever lands there.
         self.try_run_in(Some(dir), &args)?
             .map(drop)
-            .map_err(super::Failure::into_error)
+            .map_err(Failure::into_error)
     }
 }
 
 /// Refuses an unsafe instance name or a path the client could misread.
 fn check(instance: &str, path: &str) -> Result<()> {
-    super::check_names(&[RuntimeName::Instance(instance)])?;
-    crate::runtime::check_container_path(path).map_err(|why| anyhow::anyhow!(why))
+    check_names(&[RuntimeName::Instance(instance)])?;
+    check_container_path(path).map_err(|why| anyhow::anyhow!(why))
 }
 
 /// The parent directory and the last name of absolute `path`.

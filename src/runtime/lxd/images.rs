@@ -6,18 +6,20 @@ use std::ffi::OsString;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use super::{LxdRuntime, check_names};
+use super::LxdRuntime;
 use crate::config::names::RuntimeName;
-use crate::runtime::{Image, Runtime};
+use crate::runtime::backend::{Images, Runtime};
+use crate::runtime::rules::check_names;
+use crate::runtime::types::Image;
 
-impl LxdRuntime {
+impl Images for LxdRuntime {
     /// `publish --alias=ALIAS -- INSTANCE [REMOTE:] user.lxdev.project=PROJECT`:
     /// the property after the instance becomes an image property, which
     /// `image list` filters on. On a remote the destination `REMOTE:` is
     /// named too: without it the client publishes to its *default* remote
     /// (seen with LXD 5.0: a remote instance's image went to the default
     /// remote), not to the server the instance is on.
-    pub(super) fn publish_as(&self, instance: &str, alias: &str, project: &str) -> Result<()> {
+    fn publish(&self, instance: &str, alias: &str, project: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Alias(alias)])?;
         let mut args = self.client.word("publish");
         args.extend([
@@ -38,14 +40,14 @@ impl LxdRuntime {
         self.run_making(&args, &format!("image alias `{alias}`"), &remedy)
     }
 
-    pub(super) fn all_images(&self) -> Result<Vec<Image>> {
+    fn images(&self) -> Result<Vec<Image>> {
         let all: Vec<ApiImage> = self
             .query("/1.0/images?recursion=1")?
             .with_context(|| format!("{} has no images endpoint", self.name()))?;
         Ok(all.into_iter().map(Image::from).collect())
     }
 
-    pub(super) fn delete_image(&self, alias: &str) -> Result<()> {
+    fn image_delete(&self, alias: &str) -> Result<()> {
         check_names(&[RuntimeName::Alias(alias)])?;
         let mut args = self.client.word("image");
         args.extend(["delete".into(), "--".into(), self.client.at(alias).into()]);
@@ -53,7 +55,7 @@ impl LxdRuntime {
         Ok(())
     }
 
-    pub(super) fn rename_image(&self, old: &str, new: &str) -> Result<()> {
+    fn image_rename(&self, old: &str, new: &str) -> Result<()> {
         check_names(&[RuntimeName::Alias(old), RuntimeName::Alias(new)])?;
         let remedy = format!("pick another alias or delete `{new}` first");
         let mut args = self.client.word("image");

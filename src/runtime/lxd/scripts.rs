@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::{EXEC_TRIES, LxdRuntime, check_names, output_within};
+use super::run::output_within;
+use super::{EXEC_TRIES, LxdRuntime};
 use crate::config::names::RuntimeName;
 use crate::runtime::provision;
+use crate::runtime::rules::check_names;
 
 impl LxdRuntime {
     /// Runs `sh -c SCRIPT lxdev ARGS...` inside `instance`, not attached to

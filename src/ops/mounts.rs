@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde_json::json;
 
-use super::container::print_table;
-use super::devices::{self, Changed};
-use super::{Context, checks, exposure};
+use super::context::Context;
+use super::devices::{self, Changed, IfMissing};
+use super::{checks, exposure};
 use crate::config::devices::{PORT_PREFIX, Spec};
 use crate::config::model::DeviceState;
 use crate::config::{Project, names};
@@ -58,7 +58,7 @@ pub fn mount(
         ))
         .into());
     }
-    let project_dir = canonical_dir(&project);
+    let project_dir = exposure::canonical_dir(&project);
     let recorded = exposure::recorded_source(&source, &project_dir);
     let spec = Spec::disk(&recorded, &path, options.writable, options.shift);
     let runtime_spec = spec.for_runtime(&project_dir);
@@ -120,7 +120,7 @@ pub fn unmount(ctx: &Context, name: &str, device_or_path: &str) -> Result<()> {
         names::validate_device(device_or_path).map_err(Error::Usage)?;
         device_or_path.to_owned()
     };
-    let changed = devices::remove(ctx, name, std::slice::from_ref(&device), false)?;
+    let changed = devices::remove(ctx, name, std::slice::from_ref(&device), IfMissing::Fail)?;
     report(ctx, "unmount", &changed, |verb| {
         format!("{verb} device {device} from {name}")
     });
@@ -136,7 +136,7 @@ enum Agreement {
     /// In the runtime, not in the file.
     Untracked,
     /// In the file with an operation in flight or failed.
-    Busy(&'static str),
+    Busy(DeviceState),
 }
 
 impl Agreement {
@@ -145,7 +145,7 @@ impl Agreement {
             Agreement::Ok => "ok",
             Agreement::Missing => "missing",
             Agreement::Untracked => "untracked",
-            Agreement::Busy(word) => word,
+            Agreement::Busy(state) => state.as_str(),
         }
     }
 }
@@ -160,7 +160,17 @@ struct Row {
 /// `mounts [NAME] [--sync]`: every device of the container (or of every
 /// container), as ok, missing or untracked; `--sync` adds what the
 /// runtime lacks and records what the file lacks.
-pub fn mounts(ctx: &Context, name: Option<&str>, sync: bool) -> Result<()> {
+/// What `mounts` lists, and whether it fixes what it finds.
+#[derive(Debug, Clone, Default)]
+pub struct MountsOptions {
+    /// One container; default: every container.
+    pub name: Option<String>,
+    /// Add what the runtime lacks, record what the file lacks.
+    pub sync: bool,
+}
+
+pub fn mounts(ctx: &Context, options: &MountsOptions) -> Result<()> {
+    let (name, sync) = (options.name.as_deref(), options.sync);
     let project = ctx.manager.load()?;
     let names: Vec<String> = match name {
         Some(name) => {
@@ -228,7 +238,8 @@ pub fn mounts(ctx: &Context, name: Option<&str>, sync: bool) -> Result<()> {
             ]
         })
         .collect();
-    print_table(ctx, ["CONTAINER", "DEVICE", "WHAT", "STATUS"], &table);
+    ctx.out
+        .table(["CONTAINER", "DEVICE", "WHAT", "STATUS"], &table);
     Ok(())
 }
 
@@ -246,8 +257,7 @@ fn compare(project: &Project, instances: &[Instance], names: &[String]) -> Resul
             .unwrap_or_default();
         for (device, recorded) in &entry.devices {
             let agreement = match recorded.state {
-                Some(DeviceState::Failed) => Agreement::Busy("failed"),
-                Some(state) => Agreement::Busy(state.as_str()),
+                Some(state) => Agreement::Busy(state),
                 None if have.contains_key(device) => Agreement::Ok,
                 None => Agreement::Missing,
             };
@@ -346,7 +356,7 @@ fn source_of(
     let home = crate::process::invoking_user_home();
     match exposure::refuse_source(
         &canonical,
-        &canonical_dir(project),
+        &exposure::canonical_dir(project),
         home.as_deref(),
         options.writable,
         allowed,
@@ -354,12 +364,6 @@ fn source_of(
         Some(why) => Err(Error::Usage(why).into()),
         None => Ok(canonical),
     }
-}
-
-/// The project directory, canonical (the file records sources relative
-/// to it).
-pub fn canonical_dir(project: &Project) -> PathBuf {
-    std::fs::canonicalize(project.dir()).unwrap_or_else(|_| project.dir().to_path_buf())
 }
 
 /// A device name from the source folder's name (lxc-dev-manager's rule):

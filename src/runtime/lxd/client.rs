@@ -18,6 +18,8 @@
 use std::ffi::OsString;
 use std::fmt;
 
+use crate::runtime::types::Placement;
+
 /// One thing lxdev asks of the client whose spelling differs between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
@@ -69,18 +71,6 @@ impl Flavour {
             Flavour::Incus => "incus",
         }
     }
-}
-
-/// Where a project's instances live on the client's side: a remote of the
-/// client's (`lxc remote list`) and a project on that server, each `None`
-/// for the client's default; and, for a remote that is a cluster, the
-/// member (or `@group`) new instances go to (`--target`), `None` to let the
-/// cluster choose.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Placement {
-    pub remote: Option<String>,
-    pub project: Option<String>,
-    pub target: Option<String>,
 }
 
 /// A client program, its command set, and where its calls go.

@@ -18,12 +18,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde_json::json;
 
-use super::container::print_table;
+use super::context::Context;
 use super::exposure::{Allowed, Approvals};
-use super::{Context, checks, files};
+use super::{checks, paths};
 use crate::config::Project;
 use crate::error::Error;
-use crate::runtime::FileKind;
+use crate::runtime::{FileKind, Push};
 
 /// `sync add C SOURCE DEST`. A source outside the project, or in or
 /// holding a secret, needs the person's `allowed` flags, which are then
@@ -31,7 +31,7 @@ use crate::runtime::FileKind;
 /// pushes it here and nowhere else.
 pub fn add(ctx: &Context, name: &str, source: &str, dest: &str, allowed: Allowed) -> Result<()> {
     check_source(source)?;
-    files::check_path(dest)?;
+    paths::check_path(dest)?;
     let project = ctx.manager.load()?;
     let path = host_source(&project, source).ok();
     if let Some(path) = &path {
@@ -97,7 +97,7 @@ pub fn list(ctx: &Context, name: &str) -> Result<()> {
         .iter()
         .map(|e| [e.source.clone(), e.dest.clone()])
         .collect();
-    print_table(ctx, ["SOURCE", "DEST"], &rows);
+    ctx.out.table(["SOURCE", "DEST"], &rows);
     Ok(())
 }
 
@@ -116,7 +116,7 @@ pub fn sync(ctx: &Context, name: &str) -> Result<()> {
     let mut sources = Vec::with_capacity(entries.len());
     for entry in &entries {
         check_source(&entry.source)?;
-        files::check_path(&entry.dest)?;
+        paths::check_path(&entry.dest)?;
         let source = host_source(&project, &entry.source)?;
         check_exposure(ctx, &project, &source, None)?;
         sources.push(source);
@@ -126,10 +126,10 @@ pub fn sync(ctx: &Context, name: &str) -> Result<()> {
     ctx.own_instance(runtime.as_ref(), &project, name)?;
     let runtime = runtime.as_ref();
     let instance = project.instance_name(name);
-    let owner = files::dev_user(ctx, runtime, &instance, &project.dev_user(name).0)?;
+    let owner = paths::dev_user(ctx, runtime, &instance, &project.dev_user(name).0)?;
     let mut plan = Vec::with_capacity(entries.len());
     for (entry, source) in entries.iter().zip(sources) {
-        let dest = files::expand_home(&entry.dest, owner.as_ref());
+        let dest = paths::expand_home(&entry.dest, owner.as_ref());
         let there = ctx.work(format!("looking at {dest} in {instance}"), || {
             runtime.file_kind(&instance, &dest)
         })?;
@@ -147,7 +147,14 @@ pub fn sync(ctx: &Context, name: &str) -> Result<()> {
     for (entry, source, dest) in plan {
         ctx.work(
             format!("copying {} to {instance}", source.display()),
-            || runtime.push(&instance, &source, &dest, owner.as_ref()),
+            || {
+                let push = Push {
+                    source: &source,
+                    dest: &dest,
+                    owner: owner.as_ref(),
+                };
+                runtime.push(&instance, &push)
+            },
         )?;
         synced.push(json!({ "source": entry.source, "dest": dest }));
         ctx.outcome(|o| o.detail("synced", synced.clone()));
@@ -204,7 +211,7 @@ fn check_exposure(
         risky: asked.risky || approved.risky,
     };
     let home = crate::process::invoking_user_home();
-    let project_dir = super::mount::canonical_dir(project);
+    let project_dir = super::exposure::canonical_dir(project);
     match super::exposure::refuse_source(source, &project_dir, home.as_deref(), false, allowed) {
         Some(why) => Err(Error::Usage(format!(
             "cannot sync `{}`: {why}",

@@ -17,12 +17,13 @@
 
 use anyhow::{Context as _, Result};
 
-use super::{Context, checks};
+use super::checks;
+use super::context::Context;
 use crate::config::Project;
 use crate::config::ledger::{Effect, OperationKind, Step, Target};
 use crate::config::model::Operation;
 use crate::operation;
-use crate::runtime::{self, Runtime};
+use crate::runtime::Runtime;
 
 /// One record this process reserved, to be settled.
 #[derive(Debug, Clone)]
@@ -83,9 +84,19 @@ pub struct Runner<'c> {
 impl<'c> Runner<'c> {
     /// A runner for an operation of `kind` on `project`'s runtime.
     pub fn new(ctx: &'c Context, project: &Project, kind: OperationKind) -> Result<Runner<'c>> {
+        Runner::placed(ctx, project, kind, None)
+    }
+
+    /// [`Runner::new`], with new instances sent to cluster member `target`.
+    pub fn placed(
+        ctx: &'c Context,
+        project: &Project,
+        kind: OperationKind,
+        target: Option<&str>,
+    ) -> Result<Runner<'c>> {
         Ok(Runner {
             ctx,
-            runtime: ctx.runtime(project)?,
+            runtime: ctx.runtime_placed(project, target)?,
             op: operation::begin(kind),
         })
     }
@@ -238,7 +249,7 @@ pub fn judge(ticket: &Ticket, result: &Result<()>, exists: impl FnOnce() -> bool
     match ticket.effect {
         // Gone is gone, whatever the call said.
         Effect::Deletes if !exists => Outcome::Done,
-        _ if runtime::changed_nothing(err) => Outcome::Unchanged,
+        _ if crate::error::changed_nothing(err) => Outcome::Unchanged,
         Effect::Makes | Effect::MakesRecorded if !exists => Outcome::Unchanged,
         Effect::Makes
         | Effect::MakesRecorded
@@ -694,7 +705,7 @@ mod tests {
             was_failed: None,
             warning: None,
         };
-        let refused = || Err(runtime::refused(anyhow::anyhow!("no")));
+        let refused = || Err(crate::error::refused(anyhow::anyhow!("no")));
         let failed = || Err(anyhow::anyhow!("boom"));
         assert_eq!(
             judge(&ticket(Effect::Makes), &Ok(()), || panic!("probed")),

@@ -1,13 +1,18 @@
 //! The command line, as clap derive types. The `///` comments are the help
 //! text users read.
+//!
+//! Besides the types: the `SECS` parser, the words of a line clap could not
+//! parse (for `--json`), and the hooks of shell completion that need
+//! [`Cli`] itself; what completion offers is in `completion.rs`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::engine::CompletionCandidate;
 use clap_complete::{ArgValueCandidates, ArgValueCompleter};
 
-use crate::completion;
+pub mod completion;
 
 /// Dev containers on LXD/Incus for a project, recorded in containers.yaml.
 ///
@@ -194,44 +199,53 @@ pub struct SyncArgs {
     #[command(subcommand)]
     pub command: Option<SyncCommand>,
     /// Container whose entries to push
-    #[arg(required = true, add = ArgValueCandidates::new(completion::containers))]
+    #[arg(required = true, add = ArgValueCandidates::new(containers))]
     pub name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCommand {
     /// Record a file to push (an entry with the same SOURCE gets the new DEST)
-    Add {
-        /// Container name
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
-        name: String,
-        /// Host file or folder: relative to the project directory, or absolute
-        source: String,
-        /// Its path in the container: absolute, or `~/...` in the dev user's home
-        dest: String,
-        /// Allow a source outside the project directory (remembered for
-        /// this project on this machine, never in containers.yaml)
-        #[arg(long)]
-        allow_outside: bool,
-        /// Allow a source in or holding a secrets folder (~/.ssh, ...);
-        /// remembered like --allow-outside
-        #[arg(long)]
-        allow_risky: bool,
-    },
+    Add(SyncAddArgs),
     /// Forget the entry whose source is SOURCE
-    Rm {
-        /// Container name
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
-        name: String,
-        /// The source, as `sync list` shows it
-        source: String,
-    },
+    Rm(SyncRmArgs),
     /// List a container's entries
-    List {
-        /// Container name
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
-        name: String,
-    },
+    List(SyncListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncAddArgs {
+    /// Container name
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub name: String,
+    /// Host file or folder: relative to the project directory, or absolute
+    pub source: String,
+    /// Its path in the container: absolute, or `~/...` in the dev user's home
+    pub dest: String,
+    /// Allow a source outside the project directory (remembered for
+    /// this project on this machine, never in containers.yaml)
+    #[arg(long)]
+    pub allow_outside: bool,
+    /// Allow a source in or holding a secrets folder (~/.ssh, ...);
+    /// remembered like --allow-outside
+    #[arg(long)]
+    pub allow_risky: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncRmArgs {
+    /// Container name
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub name: String,
+    /// The source, as `sync list` shows it
+    pub source: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncListArgs {
+    /// Container name
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub name: String,
 }
 
 #[derive(Debug, Args)]
@@ -244,7 +258,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct MountArgs {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
     /// Host folder (relative to the current directory), inside the project
     /// directory unless --allow-outside
@@ -275,7 +289,7 @@ pub struct MountArgs {
 #[derive(Debug, Args)]
 pub struct UnmountArgs {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
     /// Device name, or the mount's absolute path inside the container
     #[arg(value_name = "DEV|PATH")]
@@ -288,7 +302,7 @@ pub struct UnmountArgs {
 #[derive(Debug, Args)]
 pub struct MountsArgs {
     /// Container name [default: every container]
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: Option<String>,
     /// Fix the side that is wrong: add missing devices to the runtime,
     /// record untracked ones in containers.yaml
@@ -299,7 +313,7 @@ pub struct MountsArgs {
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
     /// Stop forwarding: remove the port devices
     #[arg(long, conflicts_with = "foreground")]
@@ -312,11 +326,11 @@ pub struct ProxyArgs {
 #[derive(Debug, Args)]
 pub struct CpArgs {
     /// What to copy: a host path, or NAME:PATH in a container
-    #[arg(add = ArgValueCompleter::new(completion::cp_endpoint))]
+    #[arg(add = ArgValueCompleter::new(cp_endpoint))]
     pub source: String,
     /// Where to: NAME:PATH (NAME may be `*` or `PREFIX*`), or a host path;
     /// an existing directory (or a path ending in `/`) receives the copy inside it
-    #[arg(add = ArgValueCompleter::new(completion::cp_endpoint))]
+    #[arg(add = ArgValueCompleter::new(cp_endpoint))]
     pub dest: String,
     /// Accepted for lxc-dev-manager's `mv -y`: lxdev never asks, and makes
     /// missing directories of the destination
@@ -331,7 +345,7 @@ pub struct CpArgs {
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// Containers to remove
-    #[arg(required = true, add = ArgValueCandidates::new(completion::containers))]
+    #[arg(required = true, add = ArgValueCandidates::new(containers))]
     pub names: Vec<String>,
     /// Remove even containers owned by another user, without asking
     /// (lxc-dev-manager's `-f`)
@@ -345,7 +359,7 @@ pub struct RemoveArgs {
 #[derive(Debug, Args)]
 pub struct SshArgs {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
     /// Log in as this user instead of the container's dev user (`root` for root)
     #[arg(short, long, value_name = "USER")]
@@ -375,20 +389,6 @@ pub struct ProvisionArgs {
     pub mount_project: Option<String>,
 }
 
-impl ProvisionArgs {
-    /// What `up` provisions a checked-in entry with: everything, as a
-    /// plain `container create` would.
-    pub fn for_up(no_provision: bool) -> ProvisionArgs {
-        ProvisionArgs {
-            no_provision,
-            no_initial_snapshot: false,
-            ssh_keys: Vec::new(),
-            ready_timeout: Duration::from_secs(120),
-            mount_project: None,
-        }
-    }
-}
-
 /// Where in a cluster a new container goes.
 #[derive(Debug, Args, Default)]
 pub struct TargetArgs {
@@ -414,60 +414,13 @@ pub struct InitArgs {
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
     /// Create a container from an image
-    Create {
-        /// Container name: letters, digits and `-` (the runtime name is `<project>-<name>`)
-        name: String,
-        /// Image to launch, e.g. `busybox` or `ubuntu:24.04`
-        image: String,
-        #[command(flatten)]
-        provision: ProvisionArgs,
-        #[command(flatten)]
-        target: TargetArgs,
-    },
+    Create(CreateArgs),
     /// Copy a container (or one of its snapshots) to a new container
-    Clone {
-        /// The container to copy
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
-        source: String,
-        /// Name of the new container
-        name: String,
-        /// Copy this snapshot of SOURCE instead of its current state
-        #[arg(short, long, value_name = "SNAP",
-            add = ArgValueCandidates::new(|| completion::snapshots("source")))]
-        snapshot: Option<String>,
-        /// Skip the copy's own `initial-state` snapshot
-        #[arg(long)]
-        no_initial_snapshot: bool,
-        /// Seconds to wait for the copy to boot
-        #[arg(long, value_name = "SECS", default_value = "120", value_parser = seconds)]
-        ready_timeout: Duration,
-        #[command(flatten)]
-        target: TargetArgs,
-    },
+    Clone(CloneArgs),
     /// Bring a container back to a snapshot: stop, restore, start
-    Reset {
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
-        name: String,
-        /// The snapshot to go back to
-        #[arg(default_value = "initial-state",
-            add = ArgValueCandidates::new(|| completion::snapshots("name")))]
-        snapshot: String,
-        /// Reset even a container owned by another user
-        #[arg(long)]
-        force: bool,
-    },
+    Reset(ResetArgs),
     /// Remove containers, from the runtime and from containers.yaml
-    Remove {
-        /// Containers to remove
-        #[arg(required = true, add = ArgValueCandidates::new(completion::containers))]
-        names: Vec<String>,
-        /// Remove even containers owned by another user, without asking
-        #[arg(short, long)]
-        force: bool,
-        /// Do not ask for confirmation (asked only when stdin is a terminal)
-        #[arg(short, long)]
-        yes: bool,
-    },
+    Remove(ContainerRemoveArgs),
     /// List containers with their state, owner and runtime status
     List,
     /// lxc-dev-manager's `container snapshot ...`: the same as `lxdev snapshot ...`
@@ -475,42 +428,113 @@ pub enum ContainerCommand {
     Snapshot(SnapshotCommand),
 }
 
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Container name: letters, digits and `-` (the runtime name is `<project>-<name>`)
+    pub name: String,
+    /// Image to launch, e.g. `busybox` or `ubuntu:24.04`
+    pub image: String,
+    #[command(flatten)]
+    pub provision: ProvisionArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// The container to copy
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub source: String,
+    /// Name of the new container
+    pub name: String,
+    /// Copy this snapshot of SOURCE instead of its current state
+    #[arg(short, long, value_name = "SNAP",
+        add = ArgValueCandidates::new(|| snapshots("source")))]
+    pub snapshot: Option<String>,
+    /// Skip the copy's own `initial-state` snapshot
+    #[arg(long)]
+    pub no_initial_snapshot: bool,
+    /// Seconds to wait for the copy to boot
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = seconds)]
+    pub ready_timeout: Duration,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub name: String,
+    /// The snapshot to go back to
+    #[arg(default_value = "initial-state",
+        add = ArgValueCandidates::new(|| snapshots("name")))]
+    pub snapshot: String,
+    /// Reset even a container owned by another user
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ContainerRemoveArgs {
+    /// Containers to remove
+    #[arg(required = true, add = ArgValueCandidates::new(containers))]
+    pub names: Vec<String>,
+    /// Remove even containers owned by another user, without asking
+    #[arg(short, long)]
+    pub force: bool,
+    /// Do not ask for confirmation (asked only when stdin is a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
     /// Take a snapshot of a container
-    Create {
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
-        container: String,
-        snapshot: String,
-        /// A note stored with the snapshot
-        #[arg(short, long)]
-        description: Option<String>,
-    },
+    Create(SnapshotCreateArgs),
     /// Delete a snapshot
-    Delete {
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
-        container: String,
-        #[arg(add = ArgValueCandidates::new(|| completion::snapshots("container")))]
-        snapshot: String,
-        /// Delete even if the container is owned by another user
-        #[arg(long)]
-        force: bool,
-    },
+    Delete(SnapshotDeleteArgs),
     /// List a container's snapshots
-    List {
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
-        container: String,
-    },
+    List(SnapshotListArgs),
     /// Roll a container back to a snapshot
-    Restore {
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
-        container: String,
-        #[arg(add = ArgValueCandidates::new(|| completion::snapshots("container")))]
-        snapshot: String,
-        /// Restore even if the container is owned by another user
-        #[arg(long)]
-        force: bool,
-    },
+    Restore(SnapshotRestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotCreateArgs {
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub container: String,
+    pub snapshot: String,
+    /// A note stored with the snapshot
+    #[arg(short, long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotDeleteArgs {
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub container: String,
+    #[arg(add = ArgValueCandidates::new(|| snapshots("container")))]
+    pub snapshot: String,
+    /// Delete even if the container is owned by another user
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotListArgs {
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotRestoreArgs {
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub container: String,
+    #[arg(add = ArgValueCandidates::new(|| snapshots("container")))]
+    pub snapshot: String,
+    /// Restore even if the container is owned by another user
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -521,40 +545,55 @@ pub enum ProjectCommand {
     /// other lxdev commands on them fail at once (exit 75) instead of racing
     /// the removal. If interrupted, containers.yaml lists exactly what is
     /// left. The lock file stays.
-    Delete {
-        /// Remove even containers owned by another user, without asking
-        #[arg(short, long)]
-        force: bool,
-        /// Do not ask for confirmation (asked only when stdin is a terminal)
-        #[arg(short, long)]
-        yes: bool,
-    },
+    Delete(ProjectDeleteArgs),
     /// lxc-dev-manager's `project create`: the same as `lxdev init`
     #[command(hide = true)]
     Create(InitArgs),
 }
 
+#[derive(Debug, Args)]
+pub struct ProjectDeleteArgs {
+    /// Remove even containers owned by another user, without asking
+    #[arg(short, long)]
+    pub force: bool,
+    /// Do not ask for confirmation (asked only when stdin is a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
     /// Publish a container as an image (stopped meanwhile, then restarted)
-    Create {
-        /// The container to publish
-        #[arg(add = ArgValueCandidates::new(completion::containers))]
-        container: String,
-        /// Alias of the new image: letters, digits, `-`, `_` and `.`
-        alias: String,
-    },
+    Create(ImageCreateArgs),
     /// List the images published by this project
     List(ImageListArgs),
     /// Delete an image
-    Delete {
-        alias: String,
-        /// Delete it even if a container in containers.yaml names it as its image
-        #[arg(short, long)]
-        force: bool,
-    },
+    Delete(ImageDeleteArgs),
     /// Rename an image's alias
-    Rename { old: String, new: String },
+    Rename(ImageRenameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImageCreateArgs {
+    /// The container to publish
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub container: String,
+    /// Alias of the new image: letters, digits, `-`, `_` and `.`
+    pub alias: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageDeleteArgs {
+    pub alias: String,
+    /// Delete it even if a container in containers.yaml names it as its image
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageRenameArgs {
+    pub old: String,
+    pub new: String,
 }
 
 #[derive(Debug, Args)]
@@ -570,7 +609,7 @@ pub struct BulkArgs {
     #[arg(
         required_unless_present = "all",
         conflicts_with = "all",
-        add = ArgValueCandidates::new(completion::containers)
+        add = ArgValueCandidates::new(containers)
     )]
     pub names: Vec<String>,
     /// Every container of the project
@@ -601,14 +640,14 @@ pub struct DoctorArgs {
 #[derive(Debug, Args)]
 pub struct NameArg {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Container name
-    #[arg(add = ArgValueCandidates::new(completion::containers))]
+    #[arg(add = ArgValueCandidates::new(containers))]
     pub name: String,
     /// Run as this user instead of the container's dev user (`root` for root)
     #[arg(short, long, value_name = "USER")]
@@ -672,4 +711,26 @@ pub fn seconds(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Answers a completion request and exits when lxdev was run by a
+/// registered script; returns at once otherwise (see `completion`).
+pub fn complete_if_asked() {
+    completion::complete_if_asked(Cli::command);
+}
+
+/// Tab completion of a container argument.
+fn containers() -> Vec<CompletionCandidate> {
+    completion::containers(Cli::command)
+}
+
+/// Tab completion of a snapshot argument, of the container that the
+/// argument `container_arg` names.
+fn snapshots(container_arg: &str) -> Vec<CompletionCandidate> {
+    completion::snapshots(Cli::command, container_arg)
+}
+
+/// Tab completion of `cp`'s SOURCE and DEST.
+fn cp_endpoint(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    completion::cp_endpoint(Cli::command, current)
 }

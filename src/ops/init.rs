@@ -7,14 +7,22 @@
 
 use anyhow::Result;
 
-use super::Context;
-use crate::cli::InitArgs;
+use super::context::Context;
 use crate::config::model::Port;
 use crate::config::names;
 use crate::error::Error;
 use crate::runtime;
 
-pub fn init(ctx: &Context, args: &InitArgs) -> Result<()> {
+/// What `init` writes.
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// The project name; default: from the directory's name.
+    pub project: Option<String>,
+    /// `defaults.ports`, as typed (`5173,8000` or `8080:80`).
+    pub ports: Option<String>,
+}
+
+pub fn init(ctx: &Context, args: &InitOptions) -> Result<()> {
     let path = ctx.manager.path();
     let ports = match &args.ports {
         Some(list) => parse_ports(list)?,

@@ -13,6 +13,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::config::Project;
 use crate::config::devices::Spec;
 use crate::error::Error;
 
@@ -142,6 +143,12 @@ pub fn refuse_source(
         ));
     }
     None
+}
+
+/// The project directory, canonical (the file records sources relative
+/// to it).
+pub fn canonical_dir(project: &Project) -> PathBuf {
+    std::fs::canonicalize(project.dir()).unwrap_or_else(|_| project.dir().to_path_buf())
 }
 
 /// The folders in `dir` (the users' homes under `/home`), unread ones left

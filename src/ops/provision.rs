@@ -18,7 +18,6 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 
 use super::runner::{Runner, Ticket};
-use crate::cli::ProvisionArgs;
 use crate::config::Project;
 use crate::config::devices::Spec;
 use crate::config::ledger::{Effect, Step, Target};
@@ -34,6 +33,35 @@ pub const INITIAL_SNAPSHOT: &str = "initial-state";
 /// Its description (lxc-dev-manager's).
 const INITIAL_DESCRIPTION: &str = "Initial state after setup";
 
+/// How a new container is made ready to use (`container create`'s flags).
+#[derive(Debug, Clone)]
+pub struct ProvisionOptions {
+    /// Run the steps after the runtime made the container (the readiness
+    /// wait, the user, SSH, the initial-state snapshot).
+    pub provision: bool,
+    /// Take the `initial-state` snapshot (when provisioning).
+    pub initial_snapshot: bool,
+    /// Public key files for the dev user; none: the invoking user's.
+    pub ssh_keys: Vec<PathBuf>,
+    pub ready_timeout: Duration,
+    /// Mount the project directory at this path (empty: the default path).
+    pub mount_project: Option<String>,
+}
+
+impl ProvisionOptions {
+    /// What `up` provisions a checked-in entry with: everything, as a
+    /// plain `container create` would, unless `provision` is off.
+    pub fn for_up(provision: bool) -> ProvisionOptions {
+        ProvisionOptions {
+            provision,
+            initial_snapshot: true,
+            ssh_keys: Vec::new(),
+            ready_timeout: Duration::from_secs(120),
+            mount_project: None,
+        }
+    }
+}
+
 /// What to do after the runtime made the container.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -48,7 +76,7 @@ pub struct Plan {
 
 impl Plan {
     /// For `container create`: every step unless skipped.
-    pub fn for_create(project: &Project, name: &str, args: &ProvisionArgs) -> Result<Plan> {
+    pub fn for_create(project: &Project, name: &str, args: &ProvisionOptions) -> Result<Plan> {
         let (user, password) = project.dev_user(name);
         names::validate_user(&user).map_err(|why| {
             Error::InvalidConfig(format!(
@@ -69,19 +97,19 @@ impl Plan {
             devices.push((PROJECT_DEVICE.into(), Spec::disk(".", &path, true, false)));
         }
         let mut steps = Vec::new();
-        if !args.no_provision {
+        if args.provision {
             steps.extend([Step::Ready, Step::User, Step::Ssh]);
         }
         if !devices.is_empty() {
             steps.push(Step::Devices);
         }
-        if !args.no_provision && !args.no_initial_snapshot {
+        if args.provision && args.initial_snapshot {
             steps.push(Step::InitialSnapshot);
         }
-        let keys = if args.no_provision {
-            Vec::new()
-        } else {
+        let keys = if args.provision {
             public_keys(&args.ssh_keys)?
+        } else {
+            Vec::new()
         };
         Ok(Plan {
             steps,

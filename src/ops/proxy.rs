@@ -14,8 +14,8 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::json;
 
-use super::Context;
-use super::devices::{self, Changed};
+use super::context::Context;
+use super::devices::{self, Changed, IfMissing};
 use crate::config::Project;
 use crate::config::devices::{PORT_PREFIX, Spec};
 use crate::config::model::Port;
@@ -45,7 +45,7 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
             .cloned()
             .collect();
         recorded.sort();
-        let changed = devices::remove(ctx, name, &recorded, true)?;
+        let changed = devices::remove(ctx, name, &recorded, IfMissing::Skip)?;
         report(ctx, "stopped", name, &ports, &changed);
         return Ok(());
     }
@@ -113,7 +113,7 @@ pub fn proxy(ctx: &Context, name: &str, mode: Mode) -> Result<()> {
         interrupt::take();
         // Only what this command added: a forwarding another `proxy` made
         // stays.
-        let stopped = devices::remove(ctx, name, &changed.done, true)?;
+        let stopped = devices::remove(ctx, name, &changed.done, IfMissing::Skip)?;
         report(ctx, "stopped", name, &ports, &stopped);
     }
     Ok(())
@@ -161,7 +161,7 @@ fn free_on_host(port: u16) -> Result<()> {
                 Some((pid, comm)) => format!("process {pid} ({comm})"),
                 None => "another process".to_owned(),
             };
-            Err(crate::runtime::refused(
+            Err(crate::error::refused(
                 Error::Conflict(format!(
                     "host port {port} is in use by {holder}: stop it, or forward another \
                      host port{}",
@@ -174,7 +174,7 @@ fn free_on_host(port: u16) -> Result<()> {
                 .into(),
             ))
         }
-        Err(err) => Err(crate::runtime::refused(anyhow::anyhow!(
+        Err(err) => Err(crate::error::refused(anyhow::anyhow!(
             "cannot check host port {port}: {err}"
         ))),
     }

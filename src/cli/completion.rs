@@ -10,18 +10,24 @@
 //! no project file, an unreadable or invalid one, means no candidates.
 //! Limits: the names are the file's, whatever the runtime has; `-C DIR` and
 //! `--config FILE` typed on the line are honoured, as the command would.
+//!
+//! What the command line is comes in as a factory of clap's `Command`
+//! (`Cli::command`): this module is used by `cli`'s types, and never names
+//! them.
 
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{CommandFactory, ValueEnum};
+use clap::ValueEnum;
 use clap_complete::engine::{CompletionCandidate, PathCompleter, ValueCompleter};
 use clap_complete::env::{EnvCompleter, Shells};
 
-use crate::cli::Cli;
 use crate::config::ConfigManager;
 use crate::config::model::Config;
+
+/// Makes the command line's clap `Command` (`Cli::command`).
+pub type Factory = fn() -> clap::Command;
 
 /// The variable the registered script sets when it runs lxdev to complete
 /// (clap_complete's default, named here so both sides agree).
@@ -48,13 +54,13 @@ impl Shell {
 /// Answers a completion request and exits when lxdev was run by a
 /// registered script (`COMPLETE=SHELL lxdev -- WORDS...`); returns at once
 /// otherwise. Called first in `main`, before anything is printed.
-pub fn complete_if_asked() {
+pub fn complete_if_asked(cli: Factory) {
     const SHELLS: Shells<'static> = Shells(&[
         &clap_complete::env::Bash,
         &clap_complete::env::Zsh,
         &clap_complete::env::Fish,
     ]);
-    clap_complete::CompleteEnv::with_factory(Cli::command)
+    clap_complete::CompleteEnv::with_factory(cli)
         .var(COMPLETE_VAR)
         .shells(SHELLS)
         .complete();
@@ -83,8 +89,8 @@ pub fn write_registration(shell: Shell, out: &mut dyn Write) -> std::io::Result<
 
 /// Candidates for a container argument: every entry of containers.yaml,
 /// with its image as the description (zsh and fish show it).
-pub fn containers() -> Vec<CompletionCandidate> {
-    let Some((config, _)) = read_config() else {
+pub fn containers(cli: Factory) -> Vec<CompletionCandidate> {
+    let Some((config, _)) = read_config(cli) else {
         return Vec::new();
     };
     config
@@ -97,8 +103,8 @@ pub fn containers() -> Vec<CompletionCandidate> {
 /// Candidates for a snapshot argument: the snapshots of the container
 /// named by the argument `container_arg` of the same subcommand, or of
 /// every container when that one is not typed (yet) or not in the file.
-pub fn snapshots(container_arg: &str) -> Vec<CompletionCandidate> {
-    let Some((config, matches)) = read_config() else {
+pub fn snapshots(cli: Factory, container_arg: &str) -> Vec<CompletionCandidate> {
+    let Some((config, matches)) = read_config(cli) else {
         return Vec::new();
     };
     let chosen = matches.and_then(|m| {
@@ -127,12 +133,12 @@ pub fn snapshots(container_arg: &str) -> Vec<CompletionCandidate> {
 /// whose name starts with what is typed, and host paths, since either
 /// side may be a host path. After `NAME:` nothing is offered: the
 /// container's files would need the runtime.
-pub fn cp_endpoint(current: &OsStr) -> Vec<CompletionCandidate> {
+pub fn cp_endpoint(cli: Factory, current: &OsStr) -> Vec<CompletionCandidate> {
     let typed = current.to_string_lossy();
     if typed.contains(':') && !typed.starts_with('.') && !typed.starts_with('/') {
         return Vec::new();
     }
-    let mut candidates: Vec<CompletionCandidate> = containers()
+    let mut candidates: Vec<CompletionCandidate> = containers(cli)
         .into_iter()
         .filter(|c| c.get_value().to_string_lossy().starts_with(typed.as_ref()))
         .map(|c| {
@@ -156,8 +162,8 @@ fn words() -> Vec<String> {
 
 /// The typed model of the project file the completed command would use,
 /// and the command line as far as it parses; `None` on any failure.
-fn read_config() -> Option<(Config, Option<clap::ArgMatches>)> {
-    let matches = deepest(&words());
+fn read_config(cli: Factory) -> Option<(Config, Option<clap::ArgMatches>)> {
+    let matches = deepest(cli, &words());
     let option = |id: &str| {
         matches
             .as_ref()
@@ -173,11 +179,8 @@ fn read_config() -> Option<(Config, Option<clap::ArgMatches>)> {
 
 /// The matches of the innermost subcommand on a partial command line,
 /// parsed leniently (a missing argument is no error here).
-fn deepest(words: &[String]) -> Option<clap::ArgMatches> {
-    let mut matches = Cli::command()
-        .ignore_errors(true)
-        .try_get_matches_from(words)
-        .ok()?;
+fn deepest(cli: Factory, words: &[String]) -> Option<clap::ArgMatches> {
+    let mut matches = cli().ignore_errors(true).try_get_matches_from(words).ok()?;
     while let Some((_, sub)) = matches.remove_subcommand() {
         matches = sub;
     }

@@ -1,5 +1,5 @@
-//! Work on many containers at once (`up`, `down`): at most `jobs` at a
-//! time, each on its own thread, each reported on its own line.
+//! Work on many containers at once (`up`, `down`, `cp`): at most `jobs` at
+//! a time (see `parallel`), each reported on its own line.
 //!
 //! On a terminal every container has a progress line that ends with its
 //! outcome (indicatif's `MultiProgress`, on stderr); otherwise one summary
@@ -8,17 +8,17 @@
 //! failure. Limits: the order of summary lines is the order of completion.
 
 use std::io::IsTerminal;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::Context;
+use super::context::Context;
+use super::parallel;
+use super::report::Outcome;
 use crate::error::Error;
 use crate::exit_code;
-use crate::output::{Outcome, Output};
+use crate::output::Output;
 
 /// One container's line: what it is doing now.
 pub struct Line {
@@ -44,11 +44,6 @@ pub struct Done {
     pub result: Result<String>,
 }
 
-/// The number of jobs to run when `--jobs` is not given: one per CPU.
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// Runs `work` for every name, at most `jobs` at a time. `work` returns
 /// the line saying what it did. Returns every outcome, in the order of
 /// `names`.
@@ -62,34 +57,22 @@ pub fn run(
         .then(MultiProgress::new);
     // Each container's own spinner would fight the lines below.
     let _spinners = ctx.own_progress();
-    let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<Option<Done>>> = Mutex::new(names.iter().map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, names.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(name) = names.get(i) else { break };
-                    let line = Line {
-                        name: name.clone(),
-                        bar: multi.as_ref().map(|m| spinner(m, name)),
-                        out: ctx.out,
-                    };
-                    let result = work(name, &line);
-                    report(ctx, &line, &result);
-                    done.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(Done {
-                        name: name.clone(),
-                        result,
-                    });
-                }
-            });
+    parallel::bounded(names, jobs, |name| {
+        let line = Line {
+            name: name.clone(),
+            bar: multi.as_ref().map(|m| spinner(m, name)),
+            out: ctx.out,
+        };
+        let result = work(name, &line);
+        report(ctx, &line, &result);
+        Done {
+            name: name.clone(),
+            result,
         }
-    });
-    done.into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
+    })
+    .into_iter()
+    .map(|done| done.unwrap_or_else(|panicked| std::panic::resume_unwind(panicked)))
+    .collect()
 }
 
 fn spinner(multi: &MultiProgress, name: &str) -> ProgressBar {

@@ -1,0 +1,172 @@
+//! What every backend is: the [`Runtime`] trait, with what concerns files,
+//! devices and images in traits of their own, each implemented beside the
+//! backend's code for it.
+//!
+//! Every method is a slow, lock-free step of a command: callers never hold
+//! the config lock while calling one. Instance names are the runtime's
+//! (`<project>-<name>`). Each backend checks the names and paths it is
+//! given against [`super::rules`] itself, before anything runs: it is
+//! used directly too (tests), and relies on no caller.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::provision::{ContainerUser, Provisioning};
+use super::rules;
+use super::types::{ExecOptions, FileKind, Image, Instance, Push, Source, Tags};
+use crate::config::devices::Spec as DeviceSpec;
+use crate::config::ledger::Step;
+
+/// Errors: a create, clone or snapshot whose name is already taken in the
+/// runtime fails with [`crate::error::Error::Conflict`]: it made nothing, so
+/// the caller must not record anything as made. Every other failure carries
+/// the runtime command and its stderr.
+pub trait Runtime: Files + Devices + Images + Send + Sync {
+    /// `fake`, `lxd` or `incus`.
+    fn name(&self) -> &'static str;
+
+    /// Creates `instance` from `image`. Returns only once the runtime shows
+    /// the instance under that exact name.
+    fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()>;
+
+    /// Copies `source` (or its snapshot) to `instance`, without snapshots.
+    /// The rules hold here for every backend (each name is checked), then
+    /// the backend makes the copy ([`Runtime::copy`]).
+    fn clone_instance(
+        &self,
+        source: &str,
+        snapshot: Option<&str>,
+        instance: &str,
+        tags: &Tags<'_>,
+    ) -> Result<()> {
+        rules::check_copy(source, snapshot, instance)?;
+        let from = Source {
+            instance: source,
+            snapshot,
+        };
+        self.copy(&from, instance, tags)
+    }
+
+    /// Makes `instance` (its name checked) a copy of `from`, without
+    /// snapshots and without the devices a copy drops
+    /// ([`rules::copy_keeps`]). Call [`Runtime::clone_instance`] instead.
+    fn copy(&self, from: &Source<'_>, instance: &str, tags: &Tags<'_>) -> Result<()>;
+
+    /// Deletes `instance`, stopping it first if needed.
+    fn remove(&self, instance: &str) -> Result<()>;
+
+    fn snapshot_create(&self, instance: &str, snapshot: &str) -> Result<()>;
+    fn snapshot_delete(&self, instance: &str, snapshot: &str) -> Result<()>;
+    fn snapshot_restore(&self, instance: &str, snapshot: &str) -> Result<()>;
+
+    /// The instances that belong to `project`: named `<project>-...` or
+    /// tagged with it.
+    fn list(&self, project: &str) -> Result<Vec<Instance>>;
+
+    /// The instance with exactly this name, or `None` if it does not exist.
+    fn status(&self, instance: &str) -> Result<Option<Instance>>;
+
+    /// What the runtime is still doing to `instance`, if anything: work a
+    /// killed lxdev started goes on without it (the daemon's operation, an
+    /// orphaned client), and must finish before `doctor` may judge what
+    /// exists.
+    fn busy(&self, instance: &str) -> Result<Option<String>>;
+
+    fn start(&self, instance: &str) -> Result<()>;
+    fn stop(&self, instance: &str) -> Result<()>;
+
+    /// Runs `command` inside `instance` with the terminal attached and
+    /// returns its exit status. An empty command opens a login shell (as
+    /// `options.user`, when given).
+    fn exec(&self, instance: &str, command: &[String], options: &ExecOptions) -> Result<i32>;
+
+    /// What to tell the user before `exec` runs a command in `instance`,
+    /// when it is not what they would take it for: the fake runtime runs it
+    /// on this host. The caller prints it; a runtime never prints.
+    fn exec_note(&self, _instance: &str) -> Option<String> {
+        None
+    }
+
+    /// Runs provisioning `step` ([`Step::Ready`], [`Step::User`] or
+    /// [`Step::Ssh`]) inside the running `instance`. `Ok(Some(warning))`
+    /// when the step did what it could but not everything (sshd could not
+    /// be installed): the create goes on and the warning is recorded.
+    fn provision(&self, instance: &str, step: Step, spec: &Provisioning) -> Result<Option<String>>;
+
+    /// The user `name` inside `instance`, or `None` when it has none.
+    fn container_user(&self, instance: &str, name: &str) -> Result<Option<ContainerUser>>;
+
+    /// The address to reach `instance` at (global IPv4 first), or `None`
+    /// when it has no network.
+    fn address(&self, instance: &str) -> Result<Option<String>>;
+
+    /// Where this runtime's instances live, for messages: `lxd`, or
+    /// `lxd (remote loop, project team)`.
+    fn location(&self) -> String {
+        self.name().to_owned()
+    }
+
+    /// The client's remote calls go to, when not the client's default.
+    fn remote(&self) -> Option<&str> {
+        None
+    }
+
+    /// The project the client would use when a file names none (its
+    /// current one), for `init` to record; `None` where projects do not
+    /// exist (fake) or one is already set.
+    fn current_project(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
+}
+
+/// Files of a running instance: what is at a path, copies in and out.
+pub trait Files {
+    /// What is at absolute `path` inside the running `instance`, if anything.
+    fn file_kind(&self, instance: &str, path: &str) -> Result<Option<FileKind>>;
+
+    /// Copies the host file or directory `push.source` to `push.dest`
+    /// inside the running `instance`: `dest` becomes the copy (a file there
+    /// is replaced). Missing parents of `dest` are made. The copy and the
+    /// parents made belong to `push.owner` (root when `None`). A failure
+    /// leaves nothing at `dest` that was not there.
+    fn push(&self, instance: &str, push: &Push<'_>) -> Result<()>;
+
+    /// Copies `source` (a file, or a directory recursively) from the
+    /// running `instance` into the existing host directory `dir`, as
+    /// `dir/<last name of source>`.
+    fn pull_into(&self, instance: &str, source: &str, dir: &Path) -> Result<()>;
+}
+
+/// An instance's own devices (mounts, forwarded ports) and its ID map.
+pub trait Devices {
+    /// Adds device `name` to `instance` (a running instance gets it at
+    /// once). A name already taken is a conflict that made nothing.
+    fn device_add(&self, instance: &str, name: &str, spec: &DeviceSpec) -> Result<()>;
+
+    /// Removes device `name` from `instance`.
+    fn device_remove(&self, instance: &str, name: &str) -> Result<()>;
+
+    /// Maps host IDs `host` (uid, gid) to `inside` (uid, gid) in
+    /// `instance` through its `raw.idmap`, restarting it if it runs and
+    /// the map changed. A map that already gives either ID another
+    /// partner is a conflict that changed nothing.
+    fn map_ids(&self, instance: &str, host: (u32, u32), inside: (u32, u32)) -> Result<()>;
+}
+
+/// The runtime's image store.
+pub trait Images {
+    /// Publishes the stopped `instance` as an image with alias `alias`,
+    /// tagged `user.lxdev.project=<project>`. An alias already taken is a
+    /// conflict that made nothing.
+    fn publish(&self, instance: &str, alias: &str, project: &str) -> Result<()>;
+
+    /// Every image in the store.
+    fn images(&self) -> Result<Vec<Image>>;
+
+    /// Deletes the image that has alias `alias`.
+    fn image_delete(&self, alias: &str) -> Result<()>;
+
+    /// Renames the alias `old` to `new`.
+    fn image_rename(&self, old: &str, new: &str) -> Result<()>;
+}

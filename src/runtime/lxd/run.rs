@@ -1,0 +1,225 @@
+//! Running the client: every `lxc`/`incus` process lxdev spawns starts
+//! here (or in `scripts.rs`, through [`output_within`]), bounded by the
+//! runtime's limits, with its stderr made one line and its failure
+//! classified (`failure.rs`). A daemon too loaded to begin its transaction
+//! did nothing: such a call is made again.
+
+use std::ffi::OsStr;
+use std::io;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use super::LxdRuntime;
+use super::failure::{Failure, FailureKind};
+use crate::error::Error;
+use crate::runtime::backend::Runtime;
+
+impl LxdRuntime {
+    /// `client` with `args`, stdin closed and messages in English, so the
+    /// error text lxdev matches on ("not found") is stable.
+    pub(super) fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
+        let mut command = Command::new(self.client.program);
+        command.args(args).env("LC_ALL", "C").stdin(Stdio::null());
+        command
+    }
+
+    /// The command line as a user would type it, for error messages.
+    pub(super) fn cmdline<S: AsRef<OsStr>>(&self, args: &[S]) -> String {
+        std::iter::once(OsStr::new(self.client.program))
+            .chain(args.iter().map(AsRef::as_ref))
+            .map(|arg| shell_quote(&arg.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Runs the client to completion with stdout and stderr captured, and
+    /// returns stdout. A failure names the command line and its stderr.
+    pub(super) fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<String> {
+        self.try_run(args)?.map_err(Failure::into_error)
+    }
+
+    /// Runs a command that makes `what`. "Already exists" means the command
+    /// made nothing, so it is a conflict (exit 4): callers then drop their
+    /// reservation instead of recording a failure over someone else's
+    /// instance.
+    pub(super) fn run_making<S: AsRef<OsStr>>(
+        &self,
+        args: &[S],
+        what: &str,
+        remedy: &str,
+    ) -> Result<()> {
+        match self.try_run(args)? {
+            Ok(_) => Ok(()),
+            Err(failure) if failure.kind() == FailureKind::Taken => Err(Error::Conflict(format!(
+                "{}; {what} already exists in {}: {remedy}",
+                failure.message,
+                self.name()
+            ))
+            .into()),
+            Err(failure) => Err(failure.into_error()),
+        }
+    }
+
+    /// Like [`Self::run`], but a command that ran and failed comes back as
+    /// `Ok(Err(..))` so callers can look at its stderr; only a client that
+    /// cannot be started is an `Err`.
+    ///
+    /// A daemon too loaded to open its database transaction ("Failed to
+    /// begin transaction: context deadline exceeded", seen with LXD 5.0
+    /// under a full parallel test run) did nothing: that call is made
+    /// again, up to 3 times, after 0.5, 1 and 2 s.
+    pub(super) fn try_run<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Result<String, Failure>> {
+        self.try_run_in(None, args)
+    }
+
+    /// [`Self::try_run`] with the client's working directory set to `dir`.
+    pub(super) fn try_run_in<S: AsRef<OsStr>>(
+        &self,
+        dir: Option<&std::path::Path>,
+        args: &[S],
+    ) -> Result<Result<String, Failure>> {
+        let cmdline = self.cmdline(args);
+        let mut pause = Duration::from_millis(500);
+        for tries in 1.. {
+            let mut command = self.command(args);
+            if let Some(dir) = dir {
+                command.current_dir(dir);
+            }
+            let out = output_within(command, &[], self.limits.call)
+                .with_context(|| format!("failed to run `{cmdline}`"))?
+                .ok_or_else(|| self.timed_out(&cmdline, self.limits.call))?;
+            if out.status.success() {
+                return Ok(Ok(String::from_utf8_lossy(&out.stdout).into_owned()));
+            }
+            let stderr = one_line(&out.stderr, out.status);
+            let failure = Failure {
+                message: format!("`{cmdline}` failed: {stderr}"),
+                stderr,
+            };
+            if failure.kind() != FailureKind::Overloaded || tries > 3 {
+                return Ok(Err(failure));
+            }
+            std::thread::sleep(pause);
+            pause *= 2;
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// The error for a call stopped after `limit`: exit 69, naming the
+    /// call, where it went, and the knob.
+    pub(super) fn timed_out(&self, cmdline: &str, limit: Duration) -> anyhow::Error {
+        let place = match &self.client.placement.remote {
+            Some(remote) => format!("remote `{remote}`"),
+            None => format!("the {} daemon", self.client.program),
+        };
+        Error::RuntimeUnavailable(format!(
+            "`{cmdline}` did not finish within {} s and was stopped: {place} is not answering, \
+             or the work is slow; the daemon may still be doing it (`lxdev doctor` shows what \
+             is left); raise --runtime-timeout (LXDEV_RUNTIME_TIMEOUT) for slow work",
+            limit.as_secs_f64()
+        ))
+        .into()
+    }
+
+    /// `GET path` through `<client> query`, parsed; `None` on 404.
+    pub(super) fn query<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<Option<T>> {
+        let path = self.client.api(path);
+        let args = ["query", path.as_str()];
+        let body = match self.try_run(&args)? {
+            Ok(body) => body,
+            // The client prints the API's error, "Error: Instance not found"
+            // for a 404, and exits 1; there is no flag for the status code.
+            Err(failure) if failure.kind() == FailureKind::Missing => return Ok(None),
+            Err(failure) => return Err(failure.into()),
+        };
+        // The client prints nothing at all for an empty object: `GET
+        // /1.0/operations` on a server (or in a project) with no operations
+        // has metadata `{}` (seen with LXD 5.0.2 and Incus 6.0.4; `query
+        // --raw` shows it), which `busy` must read as "none running".
+        let body = if body.trim().is_empty() { "{}" } else { &body };
+        serde_json::from_str(body)
+            .map(Some)
+            .with_context(|| format!("`{}` printed JSON lxdev cannot read", self.cmdline(&args)))
+    }
+}
+
+/// Runs `command` to its end, `input` on its stdin, stdout and stderr
+/// captured, and kills it once it has run for `limit`: `Ok(None)` then.
+/// The child is reaped only by the waiting thread, so until that thread
+/// returns its pid cannot be reused and the kill reaches it alone.
+pub(super) fn output_within(
+    mut command: Command,
+    input: &[u8],
+    limit: Duration,
+) -> io::Result<Option<std::process::Output>> {
+    use std::io::Write as _;
+    use std::sync::mpsc;
+    command
+        .stdin(if input.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A client that exits early closes its stdin: not our failure.
+        let _ = stdin.write_all(input);
+    }
+    let pid = rustix::process::Pid::from_child(&child);
+    let (done, finished) = mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(out) => out.map(Some),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            let _ = finished.recv();
+            Ok(None)
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err(io::Error::other("the thread waiting for the client ended"))
+        }
+    }
+}
+
+/// The client's stderr as one line: the `Error:` lines when there are any
+/// (the rest is progress and notices), else every non-empty line.
+pub(super) fn one_line(stderr: &[u8], status: ExitStatus) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let errors: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("Error:"))
+        .collect();
+    let chosen = if errors.is_empty() { lines } else { errors };
+    if chosen.is_empty() {
+        format!("{status}, with nothing on stderr")
+    } else {
+        chosen.join(" ")
+    }
+}
+
+/// Quotes `arg` for a POSIX shell when it needs it, so a pasted error
+/// message is a runnable command.
+pub(super) fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
