@@ -152,10 +152,12 @@ struct Entries {
     indent: usize,
 }
 
+/// Shared, so that a document kept between transactions (frozen, then
+/// thawed) is copied by reference counts, not by its text.
 #[derive(Debug, Clone)]
 struct Chunk {
-    name: String,
-    text: String,
+    name: std::sync::Arc<str>,
+    text: std::sync::Arc<str>,
 }
 
 impl Entries {
@@ -173,8 +175,8 @@ impl Entries {
                 .chunks
                 .iter()
                 .map(|c| Chunk {
-                    name: c.name.to_owned(),
-                    text: c.text.to_owned(),
+                    name: c.name.into(),
+                    text: c.text.into(),
                 })
                 .collect(),
             tail: layout.tail.to_owned(),
@@ -208,7 +210,7 @@ impl Entries {
             return None;
         }
         let last = self.chunks.len();
-        match self.chunks.iter().position(|c| c.name == *name) {
+        match self.chunks.iter().position(|c| &*c.name == *name) {
             Some(at) => Some(at.saturating_sub(1)..(at + 2).min(last)),
             // A new entry: it must be a whole one; the tree writes a
             // deeper path into a missing entry as a mapping of its own.
@@ -261,8 +263,8 @@ impl Entries {
             self.preamble = layout.preamble.to_owned();
         }
         let chunks = layout.chunks.iter().map(|c| Chunk {
-            name: c.name.to_owned(),
-            text: c.text.to_owned(),
+            name: c.name.into(),
+            text: c.text.into(),
         });
         self.chunks.splice(range, chunks);
         Ok(Some(done))

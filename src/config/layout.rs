@@ -128,9 +128,7 @@ impl<'t> Iterator for Lines<'t> {
             return None;
         }
         let start = self.at;
-        // `str::find` of one ASCII char is a memchr.
-        let end = self.text[start..]
-            .find('\n')
+        let end = memchr::memchr(b'\n', &self.text.as_bytes()[start..])
             .map_or(self.text.len(), |i| start + i);
         self.at = end + 1;
         // `start` and `end` sit next to `\n` bytes (or the ends), which are

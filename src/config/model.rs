@@ -44,7 +44,7 @@ pub struct Config {
     pub defaults: Defaults,
     /// `containers:` with no value (YAML null) reads as empty.
     #[serde(default, deserialize_with = "null_as_default")]
-    pub containers: BTreeMap<String, Container>,
+    pub containers: BTreeMap<String, std::sync::Arc<Container>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -391,7 +391,10 @@ fn changed_entries(text: &str, base_text: &str, base: &Config, path: &Path) -> O
             return None;
         }
         for (name, entry) in parsed {
-            if containers.insert(name, entry).is_some() {
+            if containers
+                .insert(name, std::sync::Arc::new(entry))
+                .is_some()
+            {
                 return None;
             }
         }

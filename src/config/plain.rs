@@ -59,7 +59,12 @@ fn lines(text: &str) -> Option<Vec<Line<'_>>> {
         return None;
     }
     let mut found = Vec::new();
-    for line in text.split('\n') {
+    let mut start = 0;
+    let breaks = memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]);
+    for end in breaks {
+        // `start` and `end` sit next to line breaks (or the ends).
+        let line = &text[start..end];
+        start = end + 1;
         let trimmed = line.trim_end_matches(' ');
         let content = trimmed.trim_start_matches(' ');
         if content.is_empty() || content.starts_with('#') {
