@@ -47,7 +47,8 @@ impl<'t> Layout<'t> {
     /// see what a YAML parser sees (see the module documentation).
     pub fn of(text: &'t str) -> Option<Layout<'t>> {
         let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-        if body.contains(['&', '\t', '\r', '\u{feff}']) {
+        // Byte scans: a char pattern walks the text char by char.
+        if body.bytes().any(|b| matches!(b, b'&' | b'\t' | b'\r')) || body.contains('\u{feff}') {
             return None;
         }
         let mut lines = Lines { text, at: 0 };
@@ -72,9 +73,9 @@ impl<'t> Layout<'t> {
         let mut chunk_start = 0;
         let mut tail_start = text.len();
         for (start, line) in lines {
-            let spaces = line.len() - line.trim_start_matches(' ').len();
+            let spaces = line.bytes().take_while(|&b| b == b' ').count();
             let content = &line[spaces..];
-            if content.is_empty() || content.starts_with('#') {
+            if matches!(content.as_bytes().first(), None | Some(b'#')) {
                 continue;
             }
             if spaces == 0 {
@@ -127,13 +128,12 @@ impl<'t> Iterator for Lines<'t> {
             return None;
         }
         let start = self.at;
-        let rest = &self.text[start..];
-        let (line, next) = match rest.find('\n') {
-            Some(i) => (&rest[..i], start + i + 1),
-            None => (rest, self.text.len()),
-        };
-        self.at = next;
-        Some((start, line))
+        let end = memchr::memchr(b'\n', &self.text.as_bytes()[start..])
+            .map_or(self.text.len(), |i| start + i);
+        self.at = end + 1;
+        // `start` and `end` sit next to `\n` bytes (or the ends), which are
+        // char boundaries.
+        Some((start, &self.text[start..end]))
     }
 }
 
@@ -152,11 +152,19 @@ fn is_containers_line(line: &str) -> bool {
 }
 
 /// The name of an entry's first line, `NAME:` or `NAME: value` with a
-/// plain name.
+/// plain name, or one written in double quotes (`"no":`, as lxdev writes
+/// a name a YAML 1.1 reader would take for a boolean).
 fn key_line(content: &str) -> Option<&str> {
-    let colon = content.find(':')?;
-    let name = &content[..colon];
-    let after = &content[colon + 1..];
+    let (name, after) = match content.strip_prefix('"') {
+        Some(quoted) => {
+            let end = quoted.find('"')?;
+            (&quoted[..end], quoted[end + 1..].strip_prefix(':')?)
+        }
+        None => {
+            let colon = content.find(':')?;
+            (&content[..colon], &content[colon + 1..])
+        }
+    };
     let plain_name = !name.is_empty()
         && name
             .bytes()
@@ -245,7 +253,6 @@ mod tests {
             "project: p\ncontainers:\n  a:\n\timage: x\n",
             "project: p\r\ncontainers:\r\n",
             "project: p\ncontainers:\n    a:\n      image: x\n  b:\n",
-            "project: p\ncontainers:\n  \"a\":\n    image: x\n",
             "project: p\ncontainers:\n  - a\n",
             "x: [1,\n2]\ncontainers:\n",
             "x: |\n  y\ncontainers:\n",

@@ -258,17 +258,20 @@ impl ConfigManager {
         {
             return Ok((Arc::clone(&last.config), last.doc.clone()));
         }
-        let config = match std::str::from_utf8(bytes) {
-            Ok(text) => model::parse_changed(
-                text,
-                last.as_ref().map(|l| (l.text.as_str(), &*l.config)),
-                &self.path,
-            )?,
-            Err(_) => model::parse_bytes(bytes, &self.path)?,
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            // Says where the first bad byte is.
+            return Err(model::parse_bytes(bytes, &self.path)
+                .err()
+                .map_or_else(|| anyhow::anyhow!("not UTF-8"), Into::into));
         };
+        let config = model::parse_changed(
+            text,
+            last.as_ref().map(|l| (l.text.as_str(), &*l.config)),
+            &self.path,
+        )?;
         let config = Arc::new(config);
         *last = Some(Parsed {
-            text: String::from_utf8_lossy(bytes).into_owned(),
+            text: text.to_owned(),
             config: Arc::clone(&config),
             doc: None,
         });

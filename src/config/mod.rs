@@ -9,7 +9,10 @@ pub mod ledger;
 mod manager;
 pub mod model;
 pub mod names;
+mod plain;
 mod project;
+mod text;
+mod tree;
 
 pub use manager::{ConfigManager, FILE_NAME};
 pub use project::{NewContainer, Project, Record, StateWord};

@@ -140,12 +140,16 @@ impl Project {
 
     /// The container `name`, or a not-found error naming the file.
     pub fn container(&self, name: &str) -> Result<&Container, Error> {
-        self.config.containers.get(name).ok_or_else(|| {
-            Error::NotFound(format!(
-                "no container `{name}` in `{}`",
-                self.path.display()
-            ))
-        })
+        self.config
+            .containers
+            .get(name)
+            .map(|c| &**c)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no container `{name}` in `{}`",
+                    self.path.display()
+                ))
+            })
     }
 
     /// The edited text, if any edit changed it, with its document.
