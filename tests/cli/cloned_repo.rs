@@ -573,3 +573,63 @@ fn another_users_project_file_found_upward_is_refused() {
         .success()
         .stdout(predicate::str::contains("web"));
 }
+
+/// A cloned repo may ship the fake runtime's state too: links inside an
+/// instance's folder (to a folder to delete, a file to write or a secret
+/// to print) are refused, whatever the command.
+#[test]
+fn links_inside_the_fake_runtimes_instances_are_refused() {
+    let cases: &[(&str, &[&str])] = &[
+        ("snapshots", &["snapshot", "delete", "web", "precious"]),
+        ("devices", &["unmount", "web", "precious"]),
+        ("status", &["down", "web"]),
+        ("owners", &["cp", "f", "web:/tmp/x"]),
+        ("project", &["up", "web"]),
+        ("image", &["image", "create", "web", "leak"]),
+    ];
+    for (planted, args) in cases {
+        let project = Project::new();
+        project
+            .lxdev(["container", "create", "web", "busybox", "--no-provision"])
+            .assert()
+            .success();
+        std::fs::write(project.dir().join("f"), "f\n").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir(outside.path().join("precious")).unwrap();
+        std::fs::write(outside.path().join("precious/keep"), "keep\n").unwrap();
+        std::fs::write(outside.path().join("secret"), "SECRETHASH\n").unwrap();
+        let instance = fake_instances(project.dir()).join("demo-web");
+        let at = instance.join(planted);
+        let _ = std::fs::remove_dir_all(&at);
+        let _ = std::fs::remove_file(&at);
+        let target = match *planted {
+            "snapshots" | "devices" => outside.path().to_path_buf(),
+            _ => outside.path().join("secret"),
+        };
+        symlink(&target, &at).unwrap();
+        let text = project.yaml().replace(
+            "    image: busybox\n",
+            "    image: busybox\n    snapshots:\n      precious:\n        created_at: \
+             \"2026-01-01T00:00:00Z\"\n    devices:\n      precious:\n        type: disk\n        \
+             config: {source: ., path: /srv/p}\n",
+        );
+        std::fs::write(project.config_path(), text).unwrap();
+        let before = project.bytes();
+        project.lxdev(*args).assert().code(77).stderr(
+            predicate::str::contains("symbolic link")
+                .and(predicate::str::contains("SECRETHASH").not()),
+        );
+        assert_eq!(project.bytes(), before, "{args:?}");
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("precious/keep")).unwrap(),
+            "keep\n",
+            "{args:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("secret")).unwrap(),
+            "SECRETHASH\n",
+            "{args:?}"
+        );
+        assert!(!project.dir().join(".lxdev/fake/images/leak").exists());
+    }
+}

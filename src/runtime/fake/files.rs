@@ -17,7 +17,7 @@ impl FakeRuntime {
     /// from a running instance, as with LXD (whose scripts need `exec`).
     fn require_running(&self, instance: &str) -> Result<PathBuf> {
         let dir = self.require_instance(instance)?;
-        if let Some(found) = self.read_instance(instance) {
+        if let Some(found) = self.read_instance(instance)? {
             rules::must_run(instance, &found).map_err(refused)?;
         }
         Ok(dir)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use super::{FakeRuntime, IMAGES, is_real_dir};
+use super::{FakeRuntime, IMAGES, check_state, is_real_dir};
 use crate::config::names::RuntimeName;
 use crate::error::{Error, refused};
 use crate::runtime::backend::Images;
@@ -25,6 +25,7 @@ impl FakeRuntime {
                 "fake runtime: image `{alias}` does not exist"
             )));
         }
+        check_state(&dir)?;
         Ok(dir)
     }
 }
@@ -68,21 +69,23 @@ impl Images for FakeRuntime {
                 return Err(err).with_context(|| format!("failed to list `{}`", dir.display()));
             }
         };
+        check_state(dir)?;
         let mut found: Vec<Image> = entries
             .filter_map(|e| e.ok())
-            .map(|e| {
+            .map(|e| -> Result<Image> {
                 let alias = e.file_name().to_string_lossy().into_owned();
+
                 let read = |f: &str| std::fs::read_to_string(e.path().join(f)).ok();
-                Image {
+                Ok(Image {
                     fingerprint: format!("fake-{alias}"),
                     project_tag: read("project"),
                     description: read("image").map(|i| format!("published from {i}")),
                     size: 0,
                     created_at: String::new(),
                     aliases: vec![alias],
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         found.sort_by(|a, b| a.aliases.cmp(&b.aliases));
         Ok(found)
     }

@@ -182,6 +182,7 @@ impl FakeRuntime {
                 "fake runtime: instance `{instance}` does not exist"
             )));
         }
+        check_state(&dir)?;
         Ok(dir)
     }
 
@@ -196,15 +197,23 @@ impl FakeRuntime {
         Ok(dir)
     }
 
-    fn read_instance(&self, name: &str) -> Option<Instance> {
+    /// What the fake runtime has of instance `name`: `None` when it has
+    /// no such instance, an error (exit 77) when its folder holds a link or
+    /// anything but files and folders (see [`check_state`]).
+    fn read_instance(&self, name: &str) -> Result<Option<Instance>> {
         let dir = self.dir(name);
         if !is_real_dir(&dir) {
-            return None;
+            return Ok(None);
         }
+        check_state(&dir)?;
+        Ok(self.read_checked(name, &dir))
+    }
+
+    fn read_checked(&self, name: &str, dir: &Path) -> Option<Instance> {
         // One directory read tells which files exist, so an instance costs
         // one open (plus one per file it has) rather than one per file it
         // might have: `list` reads every instance.
-        let present: Vec<std::ffi::OsString> = std::fs::read_dir(&dir)
+        let present: Vec<std::ffi::OsString> = std::fs::read_dir(dir)
             .ok()?
             .filter_map(|e| e.ok().map(|e| e.file_name()))
             .collect();
@@ -272,6 +281,50 @@ fn is_real_dir(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir())
 }
 
+/// Refuses (exit 77) an instance's or image's folder that holds anything
+/// but plain files and folders of one name each, down to (not into) its
+/// `rootfs`: the fake runtime reads, writes, renames and deletes by path
+/// there, and a cloned repository may ship `.lxdev/fake/...` with a
+/// `snapshots` link to `~` or a `status` link to a file of the user's. The
+/// `rootfs` is the container's own file system, where links are content
+/// (and the file calls refuse to follow them: `files.rs`).
+fn check_state(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |path: &Path, what: &str| -> anyhow::Error {
+        Error::PermissionDenied(format!(
+            "refusing to use the fake runtime's state: `{}` is {what}; the fake runtime keeps \
+             only plain files and folders there (a cloned repository may have shipped it): \
+             remove `.lxdev/fake` and run the command again",
+            path.display()
+        ))
+        .into()
+    };
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let entries = std::fs::read_dir(&folder)
+            .with_context(|| format!("failed to read `{}`", folder.display()))?;
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path)?;
+            let kind = meta.file_type();
+            if kind.is_symlink() {
+                return Err(refuse(&path, "a symbolic link"));
+            }
+            if kind.is_dir() {
+                if entry.file_name() != "rootfs" {
+                    folders.push(path);
+                }
+            } else if !kind.is_file() {
+                return Err(refuse(&path, "neither a file nor a folder"));
+            } else if meta.nlink() > 1 {
+                return Err(refuse(&path, "a file with another name (a hard link)"));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Runtime for FakeRuntime {
     fn name(&self) -> &'static str {
         "fake"
@@ -299,7 +352,7 @@ impl Runtime for FakeRuntime {
             // As LXD's copy: the devices come along, but what a copy drops.
             let devices = self.require_instance(source)?.join("devices");
             let source_devices = self
-                .read_instance(source)
+                .read_instance(source)?
                 .map(|i| i.devices)
                 .unwrap_or_default();
             for entry in std::fs::read_dir(&devices).into_iter().flatten().flatten() {
@@ -397,7 +450,12 @@ impl Runtime for FakeRuntime {
         };
         let mut found: Vec<Instance> = entries
             .filter_map(|e| e.ok())
-            .filter_map(|e| self.read_instance(&e.file_name().to_string_lossy()))
+            .filter_map(|e| {
+                self.read_instance(&e.file_name().to_string_lossy())
+                    .transpose()
+            })
+            .collect::<Result<Vec<Instance>>>()?
+            .into_iter()
             .filter(|i| i.name.starts_with(&prefix) || i.project_tag.as_deref() == Some(project))
             .collect();
         found.sort_by(|a, b| a.name.cmp(&b.name));
@@ -405,7 +463,7 @@ impl Runtime for FakeRuntime {
     }
 
     fn status(&self, instance: &str) -> Result<Option<Instance>> {
-        Ok(self.read_instance(instance))
+        self.read_instance(instance)
     }
 
     /// The fake runtime works inside the lxdev process: its work dies with it.
@@ -434,7 +492,7 @@ impl Runtime for FakeRuntime {
     /// are not simulated.
     fn exec(&self, instance: &str, command: &[String], _options: &ExecOptions) -> Result<i32> {
         let dir = self.require_instance(instance)?;
-        if let Some(found) = self.read_instance(instance) {
+        if let Some(found) = self.read_instance(instance)? {
             rules::must_run(instance, &found)?;
         }
         let (program, args) = match command.split_first() {
@@ -452,7 +510,7 @@ impl Runtime for FakeRuntime {
     /// A user may take the fake's `exec` for a container's: the command of
     /// a running instance runs on this host.
     fn exec_note(&self, instance: &str) -> Option<String> {
-        let found = self.read_instance(instance)?;
+        let found = self.read_instance(instance).ok()??;
         found.status.is_running().then(|| {
             format!(
                 "fake runtime: the command runs on the host, in `{}`, not in a container",
