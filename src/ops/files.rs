@@ -260,7 +260,7 @@ fn pull_one(
         ))
         .into());
     }
-    let left_out = drop_links_leading_out(&staged, Path::new(source.trim_end_matches('/')))
+    let left_out = make_pulled_tree_safe(&staged, Path::new(source.trim_end_matches('/')))
         .map_err(|err| anyhow::anyhow!("cannot check the copy of `{source}`: {err}"))?;
     std::fs::rename(&staged, &target)
         .map_err(|err| anyhow::anyhow!("cannot move the copy to `{}`: {err}", target.display()))?;
@@ -282,48 +282,65 @@ fn pull_one(
     ))
 }
 
-/// Removes every symlink in the pulled tree `root` whose target is not
-/// inside `root` (absolute, or climbing out with `..`): made in a container,
-/// such a link would lead to the host's own files once it sits on the host
-/// (`ln -s /root/.ssh/id_rsa evil`, pulled, then pushed back, carried the
-/// host's key into the container). The client writes every link's target
-/// as an absolute path in the container (LXD 5.0: `ln -s f in` comes back
-/// as `in -> /tmp/tree/f`), so a link to a path inside the copied `source`
-/// is first made relative again, into the copy. Returns each link removed,
-/// relative to `root`, with its target.
-fn drop_links_leading_out(root: &Path, source: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
-    let mut dropped = Vec::new();
+/// Makes the pulled tree `root` safe to keep on the host, before it is
+/// moved into place: made in a container, it is the container's to shape.
+/// - Removes every symlink that does not resolve inside `root`: an
+///   absolute target, or one that climbs out with `..`, also through other
+///   links of the copy (`d -> .` then `e -> d/d/../..`), would lead to the
+///   host's own files once it sits on the host (`ln -s /root/.ssh/id_rsa
+///   evil`, pulled, then pushed back, carried the host's key into the
+///   container). The client writes every link's target as an absolute
+///   path in the container (LXD 5.0: `ln -s f in` comes back as
+///   `in -> /tmp/tree/f`), so a link into the copied `source` is first
+///   made relative again.
+/// - Clears the set-user-ID and set-group-ID bits and write for others on
+///   every file and folder: a copy pulled as root would otherwise be a
+///   setuid-root program the container chose (Incus 6.0 keeps the bits).
+///
+/// Returns each link removed, relative to `root`, with its target.
+fn make_pulled_tree_safe(root: &Path, source: &Path) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut links = Vec::new();
     let mut walk = vec![root.to_path_buf()];
     while let Some(path) = walk.pop() {
         let meta = std::fs::symlink_metadata(&path)?;
+        if meta.is_symlink() {
+            let target = std::fs::read_link(&path)?;
+            let dir = path.parent().unwrap_or(root);
+            if let Ok(rel) = target.strip_prefix(source)
+                && target.is_absolute()
+            {
+                std::fs::remove_file(&path)?;
+                std::os::unix::fs::symlink(relative_link(root, dir, rel), &path)?;
+            }
+            links.push(path);
+            continue;
+        }
+        let mode = meta.permissions().mode();
+        let safe = mode & !0o6002;
+        if safe != mode {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(safe))?;
+        }
         if meta.is_dir() {
             for entry in std::fs::read_dir(&path)? {
                 walk.push(entry?.path());
             }
-            continue;
         }
-        if !meta.is_symlink() {
-            continue;
-        }
-        let target = std::fs::read_link(&path)?;
-        let dir = path.parent().unwrap_or(root);
-        let into_copy = target
-            .strip_prefix(source)
-            .ok()
-            .filter(|_| target.is_absolute())
-            .map(|rel| relative_link(root, dir, rel));
-        match into_copy {
-            Some(relative) if lexically_within(root, &dir.join(&relative)) => {
-                std::fs::remove_file(&path)?;
-                std::os::unix::fs::symlink(&relative, &path)?;
-            }
-            _ if target.is_relative() && lexically_within(root, &dir.join(&target)) => {}
-            _ => {
-                std::fs::remove_file(&path)?;
-                let shown = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-                dropped.push((shown, target));
-            }
-        }
+    }
+    // Judged on the tree as pulled, then removed: a link that resolves
+    // through one that leaks leaks too, and goes with it.
+    let leaking: Vec<PathBuf> = links
+        .into_iter()
+        .filter(|link| !resolves_inside(root, link))
+        .collect();
+    let mut dropped = Vec::new();
+    for link in leaking {
+        let target = std::fs::read_link(&link)?;
+        std::fs::remove_file(&link)?;
+        dropped.push((
+            link.strip_prefix(root).unwrap_or(&link).to_path_buf(),
+            target,
+        ));
     }
     dropped.sort();
     Ok(dropped)
@@ -341,23 +358,68 @@ fn relative_link(root: &Path, dir: &Path, rel: &Path) -> PathBuf {
     link
 }
 
-/// Whether `path`, its `.` and `..` read as written (no link followed), is
-/// `root` or inside it.
-fn lexically_within(root: &Path, path: &Path) -> bool {
+/// Whether the symlink `link` (inside `root`) resolves inside `root`: its
+/// target is walked one name at a time from the link's folder, following
+/// the copy's own links (at most 40, as the kernel does), with `..` going
+/// up a name; an absolute target, a climb above `root` or a loop is
+/// outside. A name that does not exist ends the walk inside: a dangling
+/// link leads nowhere.
+fn resolves_inside(root: &Path, link: &Path) -> bool {
+    use std::ffi::OsString;
     use std::path::Component;
-    let mut clean = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::ParentDir => {
-                if !clean.pop() {
+    let Ok(dir) = link.parent().unwrap_or(root).strip_prefix(root) else {
+        return false;
+    };
+    let mut at: Vec<OsString> = dir.iter().map(OsString::from).collect();
+    let Ok(target) = std::fs::read_link(link) else {
+        return false;
+    };
+    // Names still to walk, the next one last.
+    let mut pending: Vec<OsString> = Vec::new();
+    let push = |pending: &mut Vec<OsString>, target: &Path| -> bool {
+        let mut parts = Vec::new();
+        for part in target.components() {
+            match part {
+                Component::Normal(name) => parts.push(name.to_os_string()),
+                Component::ParentDir => parts.push(OsString::from("..")),
+                Component::CurDir => {}
+                Component::RootDir | Component::Prefix(_) => return false,
+            }
+        }
+        pending.extend(parts.into_iter().rev());
+        true
+    };
+    if !push(&mut pending, &target) {
+        return false;
+    }
+    let mut hops = 0;
+    while let Some(name) = pending.pop() {
+        if name == ".." {
+            if at.pop().is_none() {
+                return false;
+            }
+            continue;
+        }
+        let here: PathBuf = root
+            .iter()
+            .chain(at.iter().map(|p| p.as_os_str()))
+            .collect();
+        let next = here.join(&name);
+        match std::fs::symlink_metadata(&next) {
+            Ok(meta) if meta.is_symlink() => {
+                hops += 1;
+                let Ok(target) = std::fs::read_link(&next) else {
+                    return false;
+                };
+                if hops > 40 || !push(&mut pending, &target) {
                     return false;
                 }
             }
-            Component::CurDir => {}
-            other => clean.push(other),
+            Ok(_) => at.push(name),
+            Err(_) => return true,
         }
     }
-    clean.starts_with(root)
+    true
 }
 
 /// What the copy needs to know of a container, read from the file once
@@ -445,7 +507,7 @@ mod tests {
     }
 
     #[test]
-    fn pulled_links_stay_only_when_they_lead_into_the_copy() {
+    fn pulled_trees_keep_only_links_into_the_copy_and_no_setuid() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("tree");
         std::fs::create_dir_all(root.join("sub")).unwrap();
@@ -459,12 +521,36 @@ mod tests {
         link("/etc/shadow", "abs-out");
         // The client's absolute spelling of a link inside the copied path.
         link("/srv/tree/f", "sub/abs-in");
-        let dropped = drop_links_leading_out(&root, Path::new("/srv/tree")).unwrap();
+        // Climbing out through the copy's own links: `d` is the copy's
+        // top, so `d/d/..` is above it.
+        link(".", "d");
+        link("d/d/d/../..", "e");
+        link("../d/d/../..", "sub/g");
+        link("d/sub/../f", "through-in");
+        link("loop", "loop");
+        link("missing/x", "dangling");
+        // Set-user-ID, and writable by others: not kept.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(root.join("f"), std::fs::Permissions::from_mode(0o6757)).unwrap();
+        let dropped = make_pulled_tree_safe(&root, Path::new("/srv/tree")).unwrap();
         let names: Vec<String> = dropped
             .iter()
             .map(|(l, _)| l.display().to_string())
             .collect();
-        assert_eq!(names, ["abs-out", "sub/up-out"]);
+        assert_eq!(names, ["abs-out", "e", "loop", "sub/g", "sub/up-out"]);
+        assert_eq!(
+            std::fs::metadata(root.join("f"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777,
+            0o755
+        );
+        assert_eq!(
+            std::fs::read_link(root.join("through-in")).unwrap(),
+            Path::new("d/sub/../f")
+        );
+        assert!(std::fs::symlink_metadata(root.join("dangling")).is_ok());
         let read = |at: &str| std::fs::read_link(root.join(at)).unwrap();
         assert_eq!(read("in"), Path::new("f"));
         assert_eq!(read("sub/up-in"), Path::new("../f"));

@@ -409,6 +409,9 @@ fn a_link_made_in_the_container_is_never_pulled_as_a_host_link() {
     symlink(home.join(".ssh/id_rsa"), tmp.join("tree/out")).unwrap();
     symlink("../../../../../../../etc/shadow", tmp.join("tree/up")).unwrap();
     symlink("f", tmp.join("tree/in")).unwrap();
+    // Out through the copy's own links: `d` is the copy's top.
+    symlink(".", tmp.join("tree/d")).unwrap();
+    symlink("d/d/d/../..", tmp.join("tree/e")).unwrap();
     project
         .lxdev(["cp", "web:/tmp/evil", "x"])
         .assert()
@@ -419,10 +422,15 @@ fn a_link_made_in_the_container_is_never_pulled_as_a_host_link() {
         .lxdev(["cp", "web:/tmp/tree", "tree"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("left out 2 symbolic link(s)"));
+        .stderr(predicate::str::contains("left out 3 symbolic link(s)"));
     let tree_dir = project.dir().join("tree");
     assert!(std::fs::symlink_metadata(tree_dir.join("out")).is_err());
     assert!(std::fs::symlink_metadata(tree_dir.join("up")).is_err());
+    assert!(std::fs::symlink_metadata(tree_dir.join("e")).is_err());
+    assert_eq!(
+        std::fs::read_link(tree_dir.join("d")).unwrap(),
+        Path::new(".")
+    );
     assert_eq!(
         std::fs::read_link(tree_dir.join("in")).unwrap(),
         Path::new("f")

@@ -1802,7 +1802,9 @@ fn cp_trees_files_and_globs_on_a_real_distro() {
             "sh",
             "-c",
             "ln -s /root/.ssh/id_rsa /tmp/evil && mkdir /tmp/tree && echo x >/tmp/tree/f \
-             && ln -s /etc/shadow /tmp/tree/out && ln -s f /tmp/tree/in",
+             && ln -s /etc/shadow /tmp/tree/out && ln -s f /tmp/tree/in \
+             && ln -s . /tmp/tree/d && ln -s d/d/d/../.. /tmp/tree/e \
+             && cp /bin/true /tmp/tree/s1 && chmod 6757 /tmp/tree/s1",
         ]);
         assert!(planted.status.success(), "{planted:?}");
         lxd.fails(["cp", "web1:/tmp/evil", "evil"], 4)
@@ -1816,5 +1818,21 @@ fn cp_trees_files_and_globs_on_a_real_distro() {
             std::path::Path::new("f"),
             "a link inside the copy stays"
         );
+        // Climbing out through the copy's own `.` link: left out, or (LXD's
+        // client cleans such a target first) leading inside the copy.
+        if let Ok(resolved) = std::fs::canonicalize(dir.join("tree/e")) {
+            let copy = std::fs::canonicalize(dir.join("tree")).unwrap();
+            assert!(
+                resolved.starts_with(&copy),
+                "tree/e leads to {}",
+                resolved.display()
+            );
+        }
+        // A set-user-ID program the container made is not one on the host.
+        let mode = std::fs::metadata(dir.join("tree/s1"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o755, "{mode:o}");
     }
 }
