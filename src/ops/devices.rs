@@ -160,9 +160,13 @@ pub fn readd(ctx: &Context, name: &str, devices: &[String], user: &str) -> Resul
     let mut specs = Vec::new();
     for device in devices {
         if let Some(existing) = entry.devices.get(device) {
-            let spec = policy.runtime_spec(&Spec::of(existing)).map_err(|why| {
+            let (spec, note) = policy.runtime_spec(&Spec::of(existing)).map_err(|why| {
                 Error::Usage(format!("device `{device}` of `{name}` is not added: {why}"))
             })?;
+            if let Some(note) = note {
+                ctx.out
+                    .warn(format!("device `{device}` of `{name}`: {note}"));
+            }
             specs.push((device.clone(), Spec::of(existing), spec));
         }
     }
@@ -201,6 +205,15 @@ pub fn readd(ctx: &Context, name: &str, devices: &[String], user: &str) -> Resul
                 .find(|(d, _, _)| d == device)
                 .expect("reserved");
             map_owner(runtime, instance, spec, user)?;
+            // One the runtime has in another form (read-only where this
+            // machine now allows read-write) is replaced.
+            let have = runtime
+                .status(instance)?
+                .map(|i| i.devices)
+                .unwrap_or_default();
+            if have.get(device).is_some_and(|present| present != spec) {
+                runtime.device_remove(instance, device)?;
+            }
             runtime.device_add(instance, device, spec)
         },
         &mut changed,
@@ -371,8 +384,10 @@ impl Policy {
         }
     }
 
-    /// The spec the runtime gets for a recorded device, or why not.
-    pub fn runtime_spec(&self, spec: &Spec) -> Result<Spec, String> {
+    /// The spec the runtime gets for a recorded device, or why not, with a
+    /// note when it gets less than the file asks (see
+    /// `exposure::recorded_device`).
+    pub fn runtime_spec(&self, spec: &Spec) -> Result<(Spec, Option<String>), String> {
         super::exposure::recorded_device(
             spec,
             &self.project_dir,
@@ -426,7 +441,12 @@ pub fn apply_recorded(
     }
     for (device, spec) in devices.iter().filter(|(d, _)| !have.contains_key(d)) {
         let spec = match policy.runtime_spec(spec) {
-            Ok(spec) => spec,
+            Ok((spec, note)) => {
+                if let Some(note) = note {
+                    warnings.push(format!("device `{device}`: {note}"));
+                }
+                spec
+            }
             Err(why) => {
                 warnings.push(format!("device `{device}` not added: {why}"));
                 continue;

@@ -198,12 +198,18 @@ pub fn container_path(path: &str) -> Result<String, Error> {
 /// it (see the module's doc): a disk's relative source resolved against
 /// `project_dir`, checked like `mount`'s (with what `approvals` allow), and
 /// only the keys lxdev writes; a proxy only from 127.0.0.1 to 127.0.0.1.
+///
+/// A read-write mount of a folder that holds `.git` is given read-only,
+/// with a note saying so, unless this machine's user allowed it read-write
+/// (`mount --rw`, `--mount-project`): git runs the hooks and reads the
+/// config in `.git` on the host, so a container that may write there may
+/// run code on the host, and a checked-in file cannot grant that.
 pub fn recorded_device(
     spec: &Spec,
     project_dir: &Path,
     home: Option<&Path>,
     approvals: &Approvals,
-) -> Result<Spec, String> {
+) -> Result<(Spec, Option<String>), String> {
     match spec.kind.as_str() {
         "disk" => {
             let known = ["source", "path", "readonly", "shift"];
@@ -226,7 +232,19 @@ pub fn recorded_device(
             resolved
                 .config
                 .insert("source".into(), source.to_string_lossy().into_owned());
-            Ok(resolved)
+            let holds_git = std::fs::symlink_metadata(source.join(".git")).is_ok();
+            if writable && holds_git && !approvals.allowed(&source, true).outside {
+                resolved.config.insert("readonly".into(), "true".into());
+                let note = format!(
+                    "mounted read-only: the file asks for read-write, but `{}` holds `.git`, \
+                     whose hooks git runs on this machine; `lxdev mount NAME {} {path} --rw` \
+                     allows it here",
+                    source.display(),
+                    recorded_source(&source, project_dir)
+                );
+                return Ok((resolved, Some(note)));
+            }
+            Ok((resolved, None))
         }
         "proxy" => {
             let loopback = |key: &str| {
@@ -242,7 +260,7 @@ pub fn recorded_device(
                         .into(),
                 );
             }
-            Ok(spec.clone())
+            Ok((spec.clone(), None))
         }
         other => Err(format!(
             "lxdev gives a container only `disk` and `proxy` devices from the file, not `{other}`; \

@@ -74,7 +74,11 @@ pub fn mount(
             Ok(())
         },
     )?;
-    if options.allow_outside || options.allow_risky {
+    // What this machine's user asked for here is remembered here, so a
+    // restore or another checkout's `up` on this machine gives it back:
+    // a folder outside the project or a secret (the flags), and read-write
+    // (a checked-in file cannot grant it for a folder holding `.git`).
+    if options.allow_outside || options.allow_risky || options.writable {
         let approvals = exposure::Approvals::load(&ctx.manager.canonical_path());
         if let Err(err) = approvals.approve(&source, options.writable) {
             ctx.out.warn(format!(
@@ -86,6 +90,21 @@ pub fn mount(
     }
     if let Some(note) = note {
         ctx.out.warn(note);
+    }
+    // Recorded already (a checked-in mount), but given read-only on this
+    // machine until now: the runtime gets it read-write.
+    if options.writable && changed.already.contains(&device) {
+        let runtime = ctx.runtime(&project)?;
+        let have = runtime
+            .status(&project.instance_name(name))?
+            .map(|i| i.devices)
+            .unwrap_or_default();
+        if have
+            .get(&device)
+            .is_some_and(|present| *present != runtime_spec)
+        {
+            devices::readd(ctx, name, std::slice::from_ref(&device), &user)?;
+        }
     }
     let mode = if options.writable { "rw" } else { "ro" };
     report(ctx, "mount", &changed, |verb| {

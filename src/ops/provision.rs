@@ -95,6 +95,13 @@ impl Plan {
             let path = super::exposure::container_path(&path)?;
             // Recorded as `.`: the project directory, in every checkout.
             devices.push((PROJECT_DEVICE.into(), Spec::disk(".", &path, true, false)));
+            // Asked for here, read-write: remembered for this machine (a
+            // checkout's file alone gets it read-only where it holds
+            // `.git`). Failing to remember costs only that note later.
+            let config =
+                std::fs::canonicalize(project.path()).unwrap_or(project.path().to_path_buf());
+            let _ = super::exposure::Approvals::load(&config)
+                .approve(&super::exposure::canonical_dir(project), true);
         }
         let mut steps = Vec::new();
         if args.provision {

@@ -641,3 +641,52 @@ fn links_inside_the_fake_runtimes_instances_are_refused() {
         assert!(!project.dir().join(".lxdev/fake/images/leak").exists());
     }
 }
+
+/// A read-write mount of the project recorded in the file would let the
+/// container write `.git` (hooks that git runs on the host): on a machine
+/// where this user has not allowed it, it is given read-only, with a note
+/// naming the command that allows it; that command then makes it
+/// read-write, and the approval holds for later instances here.
+#[test]
+fn a_checked_in_read_write_mount_of_a_git_folder_needs_this_machines_approval() {
+    let project = Project::with_yaml(
+        "project: demo\nruntime: fake\ncontainers:\n  web:\n    image: busybox\n    devices:\n      \
+         src:\n        type: disk\n        config: {source: ., path: /srv/src}\n",
+    );
+    std::fs::create_dir_all(project.dir().join(".git/hooks")).unwrap();
+    let device = || {
+        let text =
+            std::fs::read_to_string(fake_instances(project.dir()).join("demo-web/devices/src"))
+                .unwrap();
+        let (_, config): (String, std::collections::BTreeMap<String, String>) =
+            serde_json::from_str(&text).unwrap();
+        config
+    };
+    project
+        .lxdev(["up", "web", "--no-provision"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("mounted read-only").and(predicate::str::contains(".git")),
+        );
+    assert_eq!(device().get("readonly").map(String::as_str), Some("true"));
+    let before = project.bytes();
+    project
+        .lxdev(["mount", "web", ".", "/srv/src", "-n", "src", "--rw"])
+        .assert()
+        .success();
+    assert_eq!(device().get("readonly"), None, "now read-write");
+    assert_eq!(project.bytes(), before, "the record was already right");
+    // Approved on this machine: a new instance gets it read-write at once.
+    project
+        .lxdev(["container", "remove", "web", "--yes"])
+        .assert()
+        .success();
+    std::fs::write(project.config_path(), String::from_utf8(before).unwrap()).unwrap();
+    project
+        .lxdev(["up", "web", "--no-provision"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("read-only").not());
+    assert_eq!(device().get("readonly"), None);
+}
