@@ -118,7 +118,18 @@ impl Spec {
             let mode = if self.readonly() { "ro" } else { "rw" };
             return format!("{source} -> {path} ({mode})");
         }
-        if let (Some(host), Some(container)) = (self.listen_port(), self.connect_port()) {
+        // Only what `lxdev proxy` writes reads as a forwarded port: any other
+        // proxy (a hand-added 0.0.0.0 listener) is shown as it is.
+        let loopback = |key: &str| {
+            self.config
+                .get(key)
+                .is_some_and(|v| v.starts_with("tcp:127.0.0.1:"))
+        };
+        if let (Some(host), Some(container)) = (self.listen_port(), self.connect_port())
+            && loopback("listen")
+            && loopback("connect")
+            && self.config.len() == 2
+        {
             return format!("127.0.0.1:{host} -> {container}");
         }
         let config: Vec<String> = self

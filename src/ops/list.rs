@@ -166,10 +166,16 @@ impl Row<'_> {
             Some(_) => format!("{} (warning)", self.state),
             None => self.state.to_owned(),
         };
-        // A port forwarded to this host (`lxdev proxy`) has a `*`.
-        let ports = self
-            .ports
-            .iter()
+        // A port forwarded to this host (`lxdev proxy`) has a `*`; one
+        // listed twice (`[8080, 8080]`) is one port, shown once.
+        let mut unique: Vec<&Port> = Vec::new();
+        for port in self.ports {
+            if !unique.contains(&port) {
+                unique.push(port);
+            }
+        }
+        let ports = unique
+            .into_iter()
             .map(
                 |port| match self.forwarded.iter().any(|f| f.host == port.host) {
                     true => format!("{port}*"),

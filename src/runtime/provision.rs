@@ -197,10 +197,16 @@ else
 fi
 "#;
 
-/// Prints the uid, gid and home directory of user `$1`, one per line.
+/// Prints the uid, gid and home directory of user `$1`, one per line, or
+/// exits [`NO_SUCH_USER`] when there is no such user (anything else is a
+/// failure to find out, never read as "no user").
 pub const USER_IDS_SCRIPT: &str = r#"
+id -u "$1" >/dev/null 2>&1 || exit 4
 id -u "$1" && id -g "$1" && awk -F: -v u="$1" '$1 == u { print $6 }' /etc/passwd
 "#;
+
+/// [`USER_IDS_SCRIPT`]'s exit status for a user the container lacks.
+pub const NO_SUCH_USER: i32 = 4;
 
 /// A user inside a container, for running commands as it.
 #[derive(Debug, Clone, PartialEq, Eq)]

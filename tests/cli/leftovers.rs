@@ -95,7 +95,8 @@ fn list_refuses_a_remote_that_reads_as_an_option() {
         .stdout("");
 }
 
-/// `defaults.ports: [8080, 8080]` is one forwarding: each line once.
+/// `defaults.ports: [8080, 8080]` is one forwarding: each line once, in
+/// `proxy` and in `list`.
 #[test]
 fn a_port_listed_twice_is_said_once() {
     let project = Project::new();
@@ -121,4 +122,29 @@ fn a_port_listed_twice_is_said_once() {
         let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
         assert_eq!(stdout.matches(line).count(), 1, "{args:?}: {stdout}");
     }
+    let listed = project.lxdev(["list"]).assert().success();
+    let stdout = String::from_utf8_lossy(&listed.get_output().stdout).into_owned();
+    assert_eq!(stdout.matches("18081").count(), 1, "{stdout}");
+}
+
+/// A proxy added by hand that listens on every address is shown as it
+/// is, not as a forwarded 127.0.0.1 port.
+#[test]
+fn mounts_shows_a_hand_added_proxy_as_it_is() {
+    let project = Project::new();
+    project
+        .lxdev(["container", "create", "web", "busybox", "--no-provision"])
+        .assert()
+        .success();
+    let devices = fake_instance(&project, "demo-web").join("devices");
+    std::fs::create_dir_all(&devices).unwrap();
+    std::fs::write(
+        devices.join("wide"),
+        r#"["proxy",{"listen":"tcp:0.0.0.0:2298","connect":"tcp:127.0.0.1:22"}]"#,
+    )
+    .unwrap();
+    project.lxdev(["mounts", "web"]).assert().success().stdout(
+        predicate::str::contains("listen=tcp:0.0.0.0:2298")
+            .and(predicate::str::contains("127.0.0.1:2298").not()),
+    );
 }

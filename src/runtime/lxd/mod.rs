@@ -544,9 +544,15 @@ impl Runtime for LxdRuntime {
     fn container_user(&self, instance: &str, name: &str) -> Result<Option<ContainerUser>> {
         check_names(&[RuntimeName::User(name)])?;
         let out = self.exec_script(instance, provision::USER_IDS_SCRIPT, &[name], &[])?;
-        Ok((out.status == 0)
-            .then(|| ContainerUser::parse(name, &out.stdout))
-            .flatten())
+        // Only the script's own answer means "no such user": a failed exec
+        // read that way made a copy land as root, with only a note.
+        if out.status == provision::NO_SUCH_USER {
+            return Ok(None);
+        }
+        let ids = out.success(&format!("looking up user `{name}`"))?;
+        ContainerUser::parse(name, &ids)
+            .map(Some)
+            .with_context(|| format!("looking up user `{name}` printed `{}`", ids.trim()))
     }
 
     /// The first global address LXD reports for the instance's NICs,

@@ -517,3 +517,32 @@ fn null_snapshots_mean_none() {
         serde_json::from_str(r#"{"name":"a","status":"Stopped","snapshots":null}"#).unwrap();
     assert_eq!(Instance::from(api).snapshots, Vec::<String>::new());
 }
+
+/// Only the lookup script's own "no such user" reads as no user: any
+/// other failure of the exec is an error, not a copy made as root.
+#[test]
+fn a_failed_user_lookup_is_an_error_not_no_user() {
+    use std::os::unix::fs::PermissionsExt;
+    for (status, no_user) in [(4, true), (1, false), (137, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let client = dir.path().join("lxc");
+        std::fs::write(
+            &client,
+            format!("#!/bin/sh\n[ \"$1\" = query ] && {{ echo '{{}}'; exit 0; }}\nexit {status}\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let client: &'static str = Box::leak(client.to_str().unwrap().to_owned().into_boxed_str());
+        let runtime = LxdRuntime::connect(client, Placement::default(), Limits::default()).unwrap();
+        let found = runtime.container_user("web-a", "dev");
+        if no_user {
+            assert_eq!(found.unwrap(), None);
+        } else {
+            let err = found.unwrap_err();
+            assert!(
+                format!("{err:#}").contains("looking up user `dev`"),
+                "{err:#}"
+            );
+        }
+    }
+}
