@@ -67,6 +67,51 @@ pub(super) struct ApiSnapshot {
     name: String,
 }
 
+impl ApiInstance {
+    /// The instance with its snapshots named by the URLs of `GET
+    /// /1.0/instances/NAME/snapshots` (`/1.0/instances/NAME/snapshots/SNAP`,
+    /// each maybe with `?project=`), for a record read without them.
+    pub(super) fn with_snapshot_urls(mut self, urls: &[String]) -> ApiInstance {
+        let names = urls
+            .iter()
+            .filter_map(|url| {
+                let path = url.split_once('?').map_or(url.as_str(), |(path, _)| path);
+                let name = path.rsplit_once('/')?.1;
+                Some(ApiSnapshot {
+                    name: percent_decoded(name),
+                })
+            })
+            .collect();
+        self.snapshots = Some(names);
+        self
+    }
+}
+
+/// `text` with its `%XX` escapes decoded (snapshot names in URLs).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        });
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl From<ApiInstance> for Instance {
     fn from(api: ApiInstance) -> Instance {
         let project_tag = api

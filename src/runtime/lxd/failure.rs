@@ -50,6 +50,11 @@ pub enum FailureKind {
     /// The daemon could not open its database transaction: it did
     /// nothing ("Failed to begin transaction").
     Overloaded,
+    /// The daemon could not read a running instance's live state at that
+    /// moment: Incus 6.0 answers a `GET` of an instance that is starting
+    /// or stopping under load with "Invalid PID" and garbage after it
+    /// (seen in `scripts/race-mixed.sh`). Only reads are retried on it.
+    StateUnreadable,
     /// Anything else: the command may have changed something.
     Other,
 }
@@ -83,6 +88,8 @@ impl Failure {
             FailureKind::Raced
         } else if says(&["failed to begin transaction"]) {
             FailureKind::Overloaded
+        } else if says(&["invalid pid"]) {
+            FailureKind::StateUnreadable
         } else {
             FailureKind::Other
         }

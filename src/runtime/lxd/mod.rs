@@ -246,6 +246,18 @@ impl LxdRuntime {
 }
 
 impl LxdRuntime {
+    /// The instance without its live state, `None` if it is gone: its
+    /// record, then its snapshots' names from their list of URLs.
+    fn instance_without_state(&self, instance: &str) -> Result<Option<ApiInstance>> {
+        let Some(found) = self.query::<ApiInstance>(&format!("/1.0/instances/{instance}"))? else {
+            return Ok(None);
+        };
+        let urls: Vec<String> = self
+            .query(&format!("/1.0/instances/{instance}/snapshots"))?
+            .unwrap_or_default();
+        Ok(Some(found.with_snapshot_urls(&urls)))
+    }
+
     /// `delete --force -- INSTANCE`.
     fn delete_args(&self, instance: &str) -> Vec<OsString> {
         let mut args = self.client.word("delete");
@@ -413,8 +425,15 @@ impl Runtime for LxdRuntime {
         if !is_url_safe(instance) {
             return Ok(None);
         }
-        let found: Option<ApiInstance> =
-            self.query(&format!("/1.0/instances/{instance}?recursion=1"))?;
+        let found = match self.try_query(&format!("/1.0/instances/{instance}?recursion=1"))? {
+            Ok(found) => found,
+            // Incus cannot render the live state of an instance caught
+            // between states; what lxdev reads is there without it.
+            Err(failure) if failure.kind() == FailureKind::StateUnreadable => {
+                self.instance_without_state(instance)?
+            }
+            Err(failure) => return Err(failure.into()),
+        };
         Ok(found.map(Instance::from))
     }
 

@@ -126,14 +126,23 @@ impl LxdRuntime {
 
     /// `GET path` through `<client> query`, parsed; `None` on 404.
     pub(super) fn query<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<Option<T>> {
+        self.try_query(path)?.map_err(Into::into)
+    }
+
+    /// [`Self::query`], with a failed call handed back as it failed, for
+    /// a caller that has another way to ask.
+    pub(super) fn try_query<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+    ) -> Result<Result<Option<T>, Failure>> {
         let path = self.client.api(path);
         let args = ["query", path.as_str()];
         let body = match self.try_run(&args)? {
             Ok(body) => body,
             // The client prints the API's error, "Error: Instance not found"
             // for a 404, and exits 1; there is no flag for the status code.
-            Err(failure) if failure.kind() == FailureKind::Missing => return Ok(None),
-            Err(failure) => return Err(failure.into()),
+            Err(failure) if failure.kind() == FailureKind::Missing => return Ok(Ok(None)),
+            Err(failure) => return Ok(Err(failure)),
         };
         // The client prints nothing at all for an empty object: `GET
         // /1.0/operations` on a server (or in a project) with no operations
@@ -141,7 +150,7 @@ impl LxdRuntime {
         // --raw` shows it), which `busy` must read as "none running".
         let body = if body.trim().is_empty() { "{}" } else { &body };
         serde_json::from_str(body)
-            .map(Some)
+            .map(|parsed| Ok(Some(parsed)))
             .with_context(|| format!("`{}` printed JSON lxdev cannot read", self.cmdline(&args)))
     }
 }

@@ -442,6 +442,10 @@ fn failures_are_classified_by_what_the_clients_say() {
         FailureKind::Overloaded
     );
     assert_eq!(
+        kind("Error: Invalid PID '\u{fffd}'"),
+        FailureKind::StateUnreadable
+    );
+    assert_eq!(
         kind("Error: ETag doesn't match: a42b vs 70c7"),
         FailureKind::Raced
     );
@@ -489,6 +493,50 @@ fn snapshot_names_lose_the_instance_prefix() {
     let instance = Instance::from(api);
     assert_eq!(instance.snapshots, ["s1", "s2"]);
     assert_eq!(instance.project_tag.as_deref(), Some("web"));
+}
+
+/// An instance read without its state takes its snapshots' names from
+/// their URLs, project query and escapes removed.
+#[test]
+fn snapshot_names_from_their_urls() {
+    let api: ApiInstance =
+        serde_json::from_str(r#"{"name":"web-dev","status":"Running"}"#).unwrap();
+    let api = api.with_snapshot_urls(&[
+        "/1.0/instances/web-dev/snapshots/initial-state".to_string(),
+        "/1.0/instances/web-dev/snapshots/s%201?project=team".to_string(),
+    ]);
+    assert_eq!(Instance::from(api).snapshots, ["initial-state", "s 1"]);
+}
+
+/// Incus answers a `GET` of an instance caught between states with
+/// "Invalid PID": the status is read again without the live state.
+#[test]
+fn an_instance_whose_state_cannot_be_read_is_read_without_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let client = dir.path().join("incus");
+    std::fs::write(
+        &client,
+        r#"#!/bin/sh
+case "$2" in
+  *recursion=1*) echo "Error: Invalid PID '?'" >&2; exit 1 ;;
+  */snapshots) echo '["/1.0/instances/web-dev/snapshots/initial-state"]' ;;
+  *) echo '{"name":"web-dev","status":"Running"}' ;;
+esac
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let rt = LxdRuntime {
+        client: Client::new(Box::leak(
+            client.to_str().unwrap().to_owned().into_boxed_str(),
+        )),
+        project_dir: None,
+        limits: Limits::default(),
+    };
+    let found = rt.status("web-dev").unwrap().unwrap();
+    assert_eq!(found.snapshots, ["initial-state"]);
+    assert_eq!(found.name, "web-dev");
 }
 
 /// The client prints nothing for `/1.0/operations` when the server has
