@@ -96,6 +96,26 @@ enum Node<'t> {
     Map(Vec<(&'t str, Node<'t>)>),
 }
 
+impl Node<'_> {
+    /// Whether this value holds a word serde-saphyr reads as a float (or
+    /// a number it cannot hold), even where the model has no field for it.
+    fn may_be_refused_when_ignored(&self) -> bool {
+        let numberish = |text: &str| {
+            is_special(text)
+                || (text.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c))
+                    && integer(text).is_none())
+        };
+        match self {
+            Node::Null | Node::Quoted(_) => false,
+            Node::Plain(text) => numberish(text),
+            Node::Seq(items) => items.iter().any(Node::may_be_refused_when_ignored),
+            Node::Map(entries) => entries
+                .iter()
+                .any(|(key, value)| numberish(key) || value.may_be_refused_when_ignored()),
+        }
+    }
+}
+
 /// The block (a mapping or a sequence) whose lines start at `lines[*at]`,
 /// all at column `indent`.
 fn block<'t>(lines: &[Line<'t>], at: &mut usize, indent: usize, depth: usize) -> Option<Node<'t>> {
@@ -572,6 +592,11 @@ impl<'de> de::Deserializer<'de> for &Node<'de> {
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GiveUp> {
+        // serde-saphyr reads what it ignores, and refuses some of it (a
+        // float too large to be finite): such a value is left to it.
+        if self.may_be_refused_when_ignored() {
+            return Err(GiveUp);
+        }
         visitor.visit_unit()
     }
 
