@@ -409,6 +409,13 @@ pub struct InitArgs {
     /// `8080:80` (host 8080 to the container's 80); written to `defaults.ports`
     #[arg(short, long, value_name = "PORTS")]
     pub ports: Option<String>,
+    /// Storage pool new containers go on, which must exist (`lxc storage
+    /// list`); written to `storage:` [default: the default profile's pool].
+    /// A copy-on-write pool (btrfs, zfs) makes snapshots, resets and clones
+    /// take a fraction of a second; a `dir` pool copies the whole root
+    /// filesystem each time
+    #[arg(short, long, value_name = "POOL")]
+    pub storage: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,7 +14,7 @@ use anyhow::Result;
 
 use super::provision::{ContainerUser, Provisioning};
 use super::rules;
-use super::types::{ExecOptions, FileKind, Image, Instance, Push, Source, Tags};
+use super::types::{ExecOptions, FileKind, Image, Instance, Push, Source, StoragePool, Tags};
 use crate::config::devices::Spec as DeviceSpec;
 use crate::config::ledger::Step;
 
@@ -111,6 +111,11 @@ pub trait Runtime: Files + Devices + Images + Send + Sync {
     fn remote(&self) -> Option<&str> {
         None
     }
+
+    /// The storage pool `pool`, or with `None` the pool the default
+    /// profile's root disk is on (where new instances go when the file
+    /// names none); `Ok(None)` when there is no such pool.
+    fn storage_pool(&self, pool: Option<&str>) -> Result<Option<StoragePool>>;
 
     /// The project the client would use when a file names none (its
     /// current one), for `init` to record; `None` where projects do not

@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
-use self::api::{ApiInstance, global_address, is_url_safe};
+use self::api::{ApiInstance, ApiPool, ApiProfile, global_address, is_url_safe};
 use self::client::{Client, Verb};
 use self::failure::FailureKind;
 use crate::config::ledger::Step;
@@ -55,7 +55,9 @@ use crate::fs::lock::{FileLock, LockTimeout};
 use crate::runtime::backend::{Devices, Runtime};
 use crate::runtime::provision::{self, ContainerUser, Provisioning};
 use crate::runtime::rules::{self, check_names};
-use crate::runtime::types::{Belonging, ExecOptions, Instance, Limits, Placement, Source, Tags};
+use crate::runtime::types::{
+    Belonging, ExecOptions, Instance, Limits, Placement, Source, StoragePool, Tags,
+};
 
 /// Seconds `stop` gives the instance's init to shut down cleanly before it
 /// is killed (LXD's own default for host shutdown is 30 s too).
@@ -312,6 +314,7 @@ impl Runtime for LxdRuntime {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Image(image)])?;
         let mut args = self.client.verb(Verb::Create);
         args.extend(self.client.target());
+        args.extend(self.client.storage());
         args.extend(Self::tag_args(tags));
         for config in DOCKER_READY {
             args.extend(["-c".into(), (*config).into()]);
@@ -332,6 +335,7 @@ impl Runtime for LxdRuntime {
         let (source, snapshot) = (from.instance, from.snapshot);
         let mut args = self.client.word("copy");
         args.extend(self.client.target());
+        args.extend(self.client.storage());
         if snapshot.is_none() {
             args.push("--instance-only".into());
         }
@@ -547,6 +551,29 @@ impl Runtime for LxdRuntime {
         Ok((out.status == 0)
             .then(|| ContainerUser::parse(name, &out.stdout))
             .flatten())
+    }
+
+    /// `GET /1.0/storage-pools/POOL`; for `None`, the pool of the root disk
+    /// of the default profile (`GET /1.0/profiles/default`) first.
+    fn storage_pool(&self, pool: Option<&str>) -> Result<Option<StoragePool>> {
+        let name = match pool {
+            Some(pool) => pool.to_owned(),
+            None => {
+                let profile: Option<ApiProfile> = self.query("/1.0/profiles/default")?;
+                match profile.and_then(ApiProfile::root_pool) {
+                    Some(pool) => pool,
+                    None => return Ok(None),
+                }
+            }
+        };
+        if !is_url_safe(&name) {
+            return Ok(None);
+        }
+        let found: Option<ApiPool> = self.query(&format!("/1.0/storage-pools/{name}"))?;
+        Ok(found.map(|pool| StoragePool {
+            name: pool.name,
+            driver: pool.driver,
+        }))
     }
 
     /// The first global address LXD reports for the instance's NICs,

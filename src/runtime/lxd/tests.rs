@@ -307,10 +307,10 @@ fn a_remote_that_cannot_be_used_is_named_with_what_to_do() {
     assert_eq!(runtime.location(), "lxd (remote far)");
 }
 
-/// `--target` reaches the client's argv of `init`/`create` and `copy`,
-/// as one argument before `--`, and no other call.
+/// `--target` and `--storage` reach the client's argv of `init`/`create`
+/// and `copy`, each as one argument before `--`, and no other call.
 #[test]
-fn a_target_reaches_create_and_copy_only() {
+fn a_target_and_a_pool_reach_create_and_copy_only() {
     use std::os::unix::fs::PermissionsExt;
     for program in ["lxc", "incus"] {
         let dir = tempfile::tempdir().unwrap();
@@ -336,6 +336,7 @@ fn a_target_reaches_create_and_copy_only() {
             remote: Some("far".into()),
             project: None,
             target: Some("@gpu".into()),
+            storage: Some("fast".into()),
         };
         let tags = Tags {
             project: "web",
@@ -355,15 +356,15 @@ fn a_target_reaches_create_and_copy_only() {
             calls,
             [
                 format!(
-                    "{create} --target=@gpu -c user.lxdev.project=web \
+                    "{create} --target=@gpu --storage=fast -c user.lxdev.project=web \
                      -c user.lxdev.config=/p/containers.yaml -c security.nesting=true \
                      -c security.syscalls.intercept.mknod=true \
                      -c security.syscalls.intercept.setxattr=true -- far:busybox far:web-a"
                 ),
-                "copy --target=@gpu --instance-only -c user.lxdev.project=web \
+                "copy --target=@gpu --storage=fast --instance-only -c user.lxdev.project=web \
                  -c user.lxdev.config=/p/containers.yaml -- far:web-a far:web-b"
                     .to_owned(),
-                "copy --target=@gpu -c user.lxdev.project=web \
+                "copy --target=@gpu --storage=fast -c user.lxdev.project=web \
                  -c user.lxdev.config=/p/containers.yaml -- far:web-a/s1 far:web-c"
                     .to_owned(),
                 "start -- far:web-a".to_owned(),
