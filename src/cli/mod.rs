@@ -102,7 +102,8 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Print each step, with lock wait times
+    /// Print each step, with lock wait times, and each lxc/incus call lxdev
+    /// makes with how long it took: where the time goes
     #[arg(short, long, global = true)]
     pub verbose: bool,
 }

@@ -12,6 +12,7 @@ pub mod fake;
 pub mod lxd;
 pub mod provision;
 pub mod rules;
+pub mod trace;
 pub mod types;
 
 use std::path::Path;

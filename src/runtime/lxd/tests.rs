@@ -114,11 +114,11 @@ fn connect_without_an_incus_daemon_says_how_to_start_it() {
 /// does not exist, a spawn would fail with "failed to run".
 #[test]
 fn bad_names_are_refused_before_a_client_is_spawned() {
-    let rt = LxdRuntime {
-        client: Client::new("lxdev-no-such-client"),
-        project_dir: None,
-        limits: Limits::default(),
-    };
+    let rt = LxdRuntime::unprobed(
+        "lxdev-no-such-client",
+        Placement::default(),
+        Limits::default(),
+    );
     let tags = Tags {
         project: "web",
         config_path: std::path::Path::new("/tmp/containers.yaml"),
@@ -325,13 +325,11 @@ fn a_target_and_a_pool_reach_create_and_copy_only() {
         )
         .unwrap();
         std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let mut rt = LxdRuntime {
-            client: Client::new(Box::leak(
-                client.to_str().unwrap().to_owned().into_boxed_str(),
-            )),
-            project_dir: None,
-            limits: Limits::default(),
-        };
+        let mut rt = LxdRuntime::unprobed(
+            Box::leak(client.to_str().unwrap().to_owned().into_boxed_str()),
+            Placement::default(),
+            Limits::default(),
+        );
         rt.client.placement = Placement {
             remote: Some("far".into()),
             project: None,
@@ -497,11 +495,11 @@ fn snapshot_names_lose_the_instance_prefix() {
 #[test]
 fn no_operations_at_all_means_none_running() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = LxdRuntime {
-        client: Client::new(stub_client(dir.path(), "", "", 0)),
-        project_dir: None,
-        limits: Limits::default(),
-    };
+    let rt = LxdRuntime::unprobed(
+        stub_client(dir.path(), "", "", 0),
+        Placement::default(),
+        Limits::default(),
+    );
     assert_eq!(rt.busy("lxdevnoops-a").unwrap(), None);
 }
 
