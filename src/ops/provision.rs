@@ -183,6 +183,11 @@ impl Plan {
         &self.steps
     }
 
+    /// Whether the container was waited for until it booted.
+    pub fn waited_for_boot(&self) -> bool {
+        self.steps.contains(&Step::Ready)
+    }
+
     /// Whether the dev user was set up (for the closing message).
     pub fn made_user(&self) -> bool {
         self.steps.contains(&Step::User)

@@ -26,8 +26,9 @@ pub trait Runtime: Files + Devices + Images + Send + Sync {
     /// `fake`, `lxd` or `incus`.
     fn name(&self) -> &'static str;
 
-    /// Creates `instance` from `image`. Returns only once the runtime shows
-    /// the instance under that exact name.
+    /// Creates `instance` from `image`, on the placement's storage pool,
+    /// and starts it. Returns only once the runtime said it made the
+    /// instance under that exact name.
     fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()>;
 
     /// Copies `source` (or its snapshot) to `instance`, without snapshots.

@@ -2,8 +2,9 @@
 //! client binary.
 //!
 //! Invariant: every `lxc`/`incus` process lxdev spawns is spawned here, and a
-//! method returns `Ok` only once the daemon shows the result under the exact
-//! name asked for. Queries go through `<client> query` on the REST API, never
+//! method returns `Ok` only once the client reported success for the exact
+//! name asked for (each name goes to it whole, after `--`): what a call
+//! makes is not asked for again. Queries go through `<client> query` on the REST API, never
 //! `<client> list NAME`, which matches by prefix (`web-c1` also finds
 //! `web-c10`).
 //!
@@ -37,9 +38,12 @@ mod scripts;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -81,7 +85,7 @@ const DOCKER_READY: &[&str] = &[
 
 /// How many times a provisioning script is run when the client itself
 /// failed the exec (see `exec_script`).
-const EXEC_TRIES: u32 = 5;
+const EXEC_TRIES: u32 = 10;
 
 /// A runtime driven through the `lxc` or `incus` command-line client.
 #[derive(Debug)]
@@ -93,6 +97,13 @@ pub struct LxdRuntime {
     project_dir: Option<PathBuf>,
     /// How long each call may take before it is stopped.
     limits: Limits,
+    /// Whether the daemon has answered (or the probe has run): until then,
+    /// a call also finds out whether it is there (see `run.rs`).
+    reached: AtomicBool,
+    /// Each instance's address as this command's own calls last saw it (the
+    /// provisioning script reports it), so it is not asked for again;
+    /// forgotten when the instance stops or starts.
+    known_address: Mutex<HashMap<String, Option<String>>>,
 }
 
 impl LxdRuntime {
@@ -149,10 +160,16 @@ impl LxdRuntime {
         Ok(Some(lock))
     }
 
-    /// Runs `init` or `copy` for `instance`, then checks and starts it.
-    fn make_instance(&self, args: &[OsString], instance: &str, tags: &Tags<'_>) -> Result<()> {
+    /// Runs `init` or (`copy`: true) `copy` for `instance`, then starts it.
+    fn make_instance(
+        &self,
+        args: &[OsString],
+        instance: &str,
+        tags: &Tags<'_>,
+        copy: bool,
+    ) -> Result<()> {
         let taken = match self.try_run(args)? {
-            Ok(_) => return self.start_new(instance, &self.cmdline(args)),
+            Ok(_) => return self.start_new(instance, &self.cmdline(args), copy),
             Err(failure) if failure.kind() == FailureKind::Taken => failure,
             Err(failure) => return Err(failure.into_error()),
         };
@@ -183,6 +200,23 @@ impl LxdRuntime {
         .into())
     }
 
+    /// The addresses this command's own calls saw (see `known_address`).
+    fn lock_addresses(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<String>>> {
+        self.known_address
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Remembers `instance`'s address as a call just saw it (`Some`), or
+    /// forgets it (`None`: it stopped, started or went).
+    fn remember_address(&self, instance: &str, address: Option<Option<String>>) {
+        let mut known = self.lock_addresses();
+        match address {
+            Some(address) => known.insert(instance.to_owned(), address),
+            None => known.remove(instance),
+        };
+    }
+
     /// `--config` flags for the tags lxdev puts on every instance it makes.
     fn tag_args(tags: &Tags<'_>) -> Vec<OsString> {
         let mut config = OsString::from("user.lxdev.config=");
@@ -195,25 +229,30 @@ impl LxdRuntime {
         ]
     }
 
-    /// Confirms that the daemon shows the instance `made_by` just made,
-    /// then starts it; if it will not start, deletes it again so a failed
-    /// create or clone leaves nothing behind.
-    fn start_new(&self, instance: &str, made_by: &str) -> Result<()> {
-        let found = match self.status(instance)? {
-            Some(found) if found.name == instance => found,
-            _ => bail!("`{made_by}` reported success but instance `{instance}` does not exist"),
-        };
-        // A copy carries its source's forwarded ports, which its source
-        // still listens on: it would not start. Every proxy goes, whatever
-        // its name (one written into the file by hand is not `lxdev-port-*`).
-        let proxies: Vec<&String> = found
-            .devices
-            .iter()
-            .filter(|(_, spec)| !rules::copy_keeps(spec))
-            .map(|(name, _)| name)
-            .collect();
-        for device in proxies {
-            self.device_remove(instance, device)?;
+    /// Starts the instance `made_by` just made (a `copy`, when `copy`),
+    /// first dropping the devices a copy must not keep; if it will not
+    /// start, deletes it again so a failed create or clone leaves nothing
+    /// behind. `init`'s success means the instance exists under the exact
+    /// name given: it is not asked for again.
+    fn start_new(&self, instance: &str, made_by: &str, copy: bool) -> Result<()> {
+        if copy {
+            let found = match self.status(instance)? {
+                Some(found) if found.name == instance => found,
+                _ => bail!("`{made_by}` reported success but instance `{instance}` does not exist"),
+            };
+            // A copy carries its source's forwarded ports, which its source
+            // still listens on: it would not start. Every proxy goes,
+            // whatever its name (one written into the file by hand is not
+            // `lxdev-port-*`).
+            let proxies: Vec<&String> = found
+                .devices
+                .iter()
+                .filter(|(_, spec)| !rules::copy_keeps(spec))
+                .map(|(name, _)| name)
+                .collect();
+            for device in proxies {
+                self.device_remove(instance, device)?;
+            }
         }
         if let Err(err) = self.start(instance) {
             let cleanup = match self.delete_after_failed_start(instance) {
@@ -324,7 +363,7 @@ impl Runtime for LxdRuntime {
             self.client.image(image).into(),
             self.client.at(instance).into(),
         ]);
-        self.make_instance(&args, instance, tags)
+        self.make_instance(&args, instance, tags, false)
     }
 
     /// `copy --instance-only SRC NAME` or `copy SRC/SNAP NAME` (a copy from
@@ -346,11 +385,12 @@ impl Runtime for LxdRuntime {
             None => args.push(self.client.at(source).into()),
         }
         args.push(self.client.at(instance).into());
-        self.make_instance(&args, instance, tags)
+        self.make_instance(&args, instance, tags, true)
     }
 
     fn remove(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
+        self.remember_address(instance, None);
         self.run(&self.delete_args(instance))?;
         Ok(())
     }
@@ -366,17 +406,9 @@ impl Runtime for LxdRuntime {
             "pick another name or delete it with `{}`",
             self.cmdline(&self.snapshot_args(Verb::SnapshotDelete, instance, snapshot))
         );
-        self.run_making(&args, &format!("snapshot `{instance}/{snapshot}`"), &remedy)?;
-        let listed = self
-            .status(instance)?
-            .is_some_and(|found| found.snapshots.iter().any(|s| s == snapshot));
-        if !listed {
-            bail!(
-                "`{}` reported success but snapshot `{snapshot}` of `{instance}` does not exist",
-                self.cmdline(&args)
-            );
-        }
-        Ok(())
+        // Its success means the snapshot exists under the exact name given:
+        // it is not asked for again.
+        self.run_making(&args, &format!("snapshot `{instance}/{snapshot}`"), &remedy)
     }
 
     fn snapshot_delete(&self, instance: &str, snapshot: &str) -> Result<()> {
@@ -396,6 +428,7 @@ impl Runtime for LxdRuntime {
             RuntimeName::Instance(instance),
             RuntimeName::Snapshot(snapshot),
         ])?;
+        self.remember_address(instance, None);
         let _turn = self.snapshot_queue(instance)?;
         self.run(&self.snapshot_args(Verb::SnapshotRestore, instance, snapshot))?;
         Ok(())
@@ -431,6 +464,7 @@ impl Runtime for LxdRuntime {
 
     fn start(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
+        self.remember_address(instance, None);
         let mut args = self.client.word("start");
         args.extend(["--".into(), self.client.at(instance).into()]);
         self.run(&args)?;
@@ -441,6 +475,7 @@ impl Runtime for LxdRuntime {
     /// [`STOP_TIMEOUT_SECS`] (busybox init takes about 2 s).
     fn stop(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
+        self.remember_address(instance, None);
         let timeout = STOP_TIMEOUT_SECS.to_string();
         let stop = |how: &[&str]| {
             let mut args = self.client.word("stop");
@@ -536,9 +571,13 @@ impl Runtime for LxdRuntime {
                     &spec.user_input(),
                 )?
                 .done_or_warning("creating the user"),
-            Step::Ssh => self
-                .exec_script(instance, provision::SSH_SCRIPT, &[], &[])?
-                .done_or_warning("enabling SSH"),
+            Step::Ssh => {
+                let out = self.exec_script(instance, provision::SSH_SCRIPT, &[], &[])?;
+                if let Some(address) = provision::listed_address(&out.stdout) {
+                    self.remember_address(instance, Some(address));
+                }
+                out.done_or_warning("enabling SSH")
+            }
             Step::InitialSnapshot | Step::Devices | Step::Restart => {
                 bail!("step `{step}` is runtime work, not a script")
             }
@@ -580,6 +619,9 @@ impl Runtime for LxdRuntime {
     /// IPv4 first.
     fn address(&self, instance: &str) -> Result<Option<String>> {
         check_names(&[RuntimeName::Instance(instance)])?;
+        if let Some(known) = self.lock_addresses().get(instance) {
+            return Ok(known.clone());
+        }
         let state: Option<Value> = self.query(&format!("/1.0/instances/{instance}/state"))?;
         Ok(state.as_ref().and_then(global_address))
     }
