@@ -202,12 +202,7 @@ impl Context {
         message: impl Into<String>,
         work: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
-        if let Some(signal) = interrupt::received() {
-            return Err(crate::error::refused(anyhow::anyhow!(
-                "{} arrived before the runtime was asked",
-                interrupt::name(signal)
-            )));
-        }
+        refuse_if_interrupted()?;
         if self.own_progress.load(Ordering::SeqCst) {
             self.out.step(message.into());
             return work();
@@ -237,6 +232,18 @@ impl Context {
     pub fn commit<T>(&self, change: impl FnOnce(&mut Project) -> Result<T>) -> Result<T> {
         let timeout = self.manager.lock_timeout().max(MIN_COMMIT_TIMEOUT);
         self.manager.update_with_timeout(timeout, change)
+    }
+}
+
+/// Once SIGINT or SIGTERM has asked lxdev to stop, runtime work not yet
+/// started is refused: the caller settles its record as unchanged.
+pub fn refuse_if_interrupted() -> Result<()> {
+    match interrupt::received() {
+        Some(signal) => Err(crate::error::refused(anyhow::anyhow!(
+            "{} arrived before the runtime was asked",
+            interrupt::name(signal)
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -95,6 +95,34 @@ pub trait Runtime: Files + Devices + Images + Send + Sync {
     /// be installed): the create goes on and the warning is recorded.
     fn provision(&self, instance: &str, step: Step, spec: &Provisioning) -> Result<Option<String>>;
 
+    /// Runs the provisioning `steps` ([`Step::Ready`], [`Step::User`],
+    /// [`Step::Ssh`], in that order) inside the running `instance`,
+    /// calling `begin(step)` before each: a step's work starts only once
+    /// `begin` returned `Ok` (the caller records the step in flight), and a
+    /// `begin` that fails ends the run there. Returns the steps' warnings
+    /// (see [`Runtime::provision`]), or the step that failed with its
+    /// error. A backend may run them in fewer calls than one a step, as
+    /// long as it keeps to `begin`.
+    fn provision_steps(
+        &self,
+        instance: &str,
+        steps: &[Step],
+        spec: &Provisioning,
+        begin: &mut dyn FnMut(Step) -> Result<()>,
+    ) -> Result<Vec<String>, (Step, anyhow::Error)> {
+        let mut warnings = Vec::new();
+        for &step in steps {
+            begin(step).map_err(|err| (step, err))?;
+            if let Some(warning) = self
+                .provision(instance, step, spec)
+                .map_err(|err| (step, err))?
+            {
+                warnings.push(warning);
+            }
+        }
+        Ok(warnings)
+    }
+
     /// The user `name` inside `instance`, or `None` when it has none.
     fn container_user(&self, instance: &str, name: &str) -> Result<Option<ContainerUser>>;
 

@@ -18,7 +18,8 @@
 //! failed call means, as a typed error), `client.rs` (the two clients'
 //! verbs, and where calls go), `api.rs` (the REST answers), `busy.rs`
 //! (work that outlives a killed lxdev), and the topics of the trait:
-//! `devices.rs`, `files.rs`, `images.rs`, `scripts.rs` (provisioning).
+//! `devices.rs`, `files.rs`, `images.rs`, `scripts.rs` (provisioning),
+//! `steps.rs` (the provisioning steps in one `exec`).
 //!
 //! Limits: with no `remote:` or `runtime_project:`, the client's default
 //! remote and current project are used as configured; every call is
@@ -35,6 +36,7 @@ mod files;
 mod images;
 mod run;
 mod scripts;
+mod steps;
 #[cfg(test)]
 mod tests;
 
@@ -582,6 +584,17 @@ impl Runtime for LxdRuntime {
                 bail!("step `{step}` is runtime work, not a script")
             }
         }
+    }
+
+    /// In one `exec`, taking turns with `begin` (see `steps.rs`).
+    fn provision_steps(
+        &self,
+        instance: &str,
+        steps: &[Step],
+        spec: &Provisioning,
+        begin: &mut dyn FnMut(Step) -> Result<()>,
+    ) -> Result<Vec<String>, (Step, anyhow::Error)> {
+        self.run_steps(instance, steps, spec, begin)
     }
 
     fn container_user(&self, instance: &str, name: &str) -> Result<Option<ContainerUser>> {

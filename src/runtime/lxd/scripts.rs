@@ -120,8 +120,8 @@ impl LxdRuntime {
 
 /// The first pause before a script the client failed to start is run
 /// again, doubled each time up to [`MAX_PAUSE`].
-const FIRST_PAUSE: Duration = Duration::from_millis(10);
-const MAX_PAUSE: Duration = Duration::from_millis(200);
+pub(super) const FIRST_PAUSE: Duration = Duration::from_millis(10);
+pub(super) const MAX_PAUSE: Duration = Duration::from_millis(200);
 
 /// What `--verbose` calls `script`.
 fn purpose(script: &str) -> &'static str {
