@@ -516,3 +516,83 @@ fn null_snapshots_mean_none() {
         serde_json::from_str(r#"{"name":"a","status":"Stopped","snapshots":null}"#).unwrap();
     assert_eq!(Instance::from(api).snapshots, Vec::<String>::new());
 }
+
+/// A runtime opened without a probe finds out on its first call whether
+/// the daemon answers, with the probe's advice and exit 69, as a failure
+/// that changed nothing: a socket no daemon listens on, and a daemon that
+/// never answers (within --connect-timeout, a query or not).
+#[test]
+fn the_first_call_of_an_unprobed_runtime_says_when_no_daemon_answers() {
+    let limits = Limits {
+        connect: Duration::from_millis(600),
+        call: Duration::from_secs(30),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // What LXD 5.0's client says with the daemon stopped.
+    let down = stub_client(
+        dir.path(),
+        "",
+        "Error: Get \"http://unix.socket/1.0\": dial unix /var/lib/lxd/unix.socket: \
+         connect: no such file or directory",
+        1,
+    );
+    for first in ["query", "start"] {
+        let rt = LxdRuntime::unprobed(down, Placement::default(), limits);
+        let err = match first {
+            "query" => rt.status("web-a").map(drop).unwrap_err(),
+            _ => rt.start("web-a").unwrap_err(),
+        };
+        assert!(crate::error::changed_nothing(&err), "{err:#}");
+        assert_eq!(crate::exit_code::for_error(&err), 69, "{err:#}");
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("start the LXD daemon") && message.ends_with("`--runtime fake`"),
+            "{message}"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let silent = hanging_client(dir.path(), true);
+    for first in ["query", "start"] {
+        let rt = LxdRuntime::unprobed(silent, Placement::default(), limits);
+        let started = Instant::now();
+        let err = match first {
+            "query" => rt.status("web-a").map(drop).unwrap_err(),
+            _ => rt.start("web-a").unwrap_err(),
+        };
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{first}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(crate::exit_code::for_error(&err), 69, "{err:#}");
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("daemon did not answer within 0.6 s")
+                && message.contains("--connect-timeout"),
+            "{first}: {message}"
+        );
+    }
+}
+
+/// A first call that is slow while the daemon answers (an `init` that
+/// unpacks an image) is not cut short by --connect-timeout.
+#[test]
+fn a_slow_first_call_goes_on_while_the_daemon_answers() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let client = dir.path().join("lxc");
+    std::fs::write(
+        &client,
+        "#!/bin/sh\n[ \"$1\" = query ] && { echo '{}'; exit 0; }\nsleep 1\nexit 0\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let client: &'static str = Box::leak(client.to_str().unwrap().to_owned().into_boxed_str());
+    let limits = Limits {
+        connect: Duration::from_millis(400),
+        call: Duration::from_secs(30),
+    };
+    let rt = LxdRuntime::unprobed(client, Placement::default(), limits);
+    rt.start("web-a").unwrap();
+}
