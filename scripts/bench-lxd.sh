@@ -526,7 +526,8 @@ EOT
     printf '%8s %8s %3s  %s\n' "at ms" "took ms" rc "call"
     awk -F'\t' -v t0="$start" -v t1="$end" '
         { a = $4
-          if (a ~ /is-system-running/) sub(/sh -c .*/, "sh -c <wait for boot: cloud-init or systemctl is-system-running --wait>", a)
+          if (a ~ /lxdev-begin/) sub(/sh -c .*/, "sh -c <provision in one exec, taking turns over stdin: ready, user, ssh>", a)
+          else if (a ~ /is-system-running/) sub(/sh -c .*/, "sh -c <wait for boot: cloud-init or systemctl is-system-running --wait>", a)
           else if (a ~ /useradd/) sub(/sh -c .*/, "sh -c <user: useradd, sudo, sudoers, keys on stdin>", a)
           else if (a ~ /sshd/) sub(/sh -c .*/, "sh -c <ssh: install if missing, ssh-keygen -A, enable --now>", a)
           gsub(/ -c user\.lxdev\.[^ ]*/, "", a)
