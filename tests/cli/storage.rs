@@ -246,7 +246,23 @@ fn lxd_storage() {
             .yaml()
             .replace("containers: {}\n", "storage: default\ncontainers: {}\n");
         std::fs::write(lxd.project.config_path(), text).unwrap();
-        lxd.ok(["container", "create", "a", IMAGE, "--no-provision"]);
+        // -v shows each client call with its duration; the local daemon
+        // the file names is not probed with `query /1.0` first, and the
+        // pool check is the first call.
+        let made = lxd.ok(["-v", "container", "create", "a", IMAGE, "--no-provision"]);
+        let stderr = String::from_utf8_lossy(&made.get_output().stderr).into_owned();
+        let calls: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("lxdev: {} ", lxd.rt.client)))
+            .collect();
+        assert!(
+            calls.len() == 3
+                && calls[0].contains("query /1.0/storage-pools/default")
+                && calls[1].contains("--storage=default")
+                && calls[2].contains(" start ")
+                && calls.iter().all(|l| l.ends_with(" ms)")),
+            "{stderr}"
+        );
         assert_eq!(lxd_pool(&lxd, &format!("{}-a", lxd.name)), "default");
         lxd.ok(["container", "clone", "a", "b", "--no-initial-snapshot"]);
         assert_eq!(lxd_pool(&lxd, &format!("{}-b", lxd.name)), "default");
