@@ -180,13 +180,12 @@ c() {
 }
 
 # lxdev_init DIR NAME KIND: a fresh lxdev project NAME in DIR whose
-# containers go on the pool of KIND. lxdev has no storage setting yet, so
-# this goes through `runtime_project:` and the project's profile. Once
-# `init --storage POOL` exists, the two lines become one:
-#   "$LXDEV" init -q -C "$1" --project "$2" --runtime "$RUNTIME" --storage "${POOL[$3]}"
+# containers go on the pool of KIND (`init --storage`). Its instances live
+# in the bench project of KIND too (`runtime_project:`), beside the by-hand
+# ones, so both sides meet the same profile and the cleanup finds them.
 lxdev_init() {
     mkdir -p "$1"
-    "$LXDEV" init -q -C "$1" --project "$2" --runtime "$RUNTIME" >>"$LOG" 2>&1
+    "$LXDEV" init -q -C "$1" --project "$2" --runtime "$RUNTIME" --storage "${POOL[$3]}" >>"$LOG" 2>&1
     sed -i "s/^runtime_project: .*/runtime_project: ${RPROJ[$3]}/" "$1/containers.yaml"
 }
 
@@ -527,7 +526,8 @@ EOT
     printf '%8s %8s %3s  %s\n' "at ms" "took ms" rc "call"
     awk -F'\t' -v t0="$start" -v t1="$end" '
         { a = $4
-          if (a ~ /is-system-running/) sub(/sh -c .*/, "sh -c <wait for boot: cloud-init or systemctl is-system-running --wait>", a)
+          if (a ~ /lxdev-begin/) sub(/sh -c .*/, "sh -c <provision in one exec, taking turns over stdin: ready, user, ssh>", a)
+          else if (a ~ /is-system-running/) sub(/sh -c .*/, "sh -c <wait for boot: cloud-init or systemctl is-system-running --wait>", a)
           else if (a ~ /useradd/) sub(/sh -c .*/, "sh -c <user: useradd, sudo, sudoers, keys on stdin>", a)
           else if (a ~ /sshd/) sub(/sh -c .*/, "sh -c <ssh: install if missing, ssh-keygen -A, enable --now>", a)
           gsub(/ -c user\.lxdev\.[^ ]*/, "", a)

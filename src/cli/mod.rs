@@ -102,7 +102,8 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Print each step, with lock wait times
+    /// Print each step, with lock wait times, and each lxc/incus call lxdev
+    /// makes with how long it took: where the time goes
     #[arg(short, long, global = true)]
     pub verbose: bool,
 }
@@ -409,6 +410,13 @@ pub struct InitArgs {
     /// `8080:80` (host 8080 to the container's 80); written to `defaults.ports`
     #[arg(short, long, value_name = "PORTS")]
     pub ports: Option<String>,
+    /// Storage pool new containers go on, which must exist (`lxc storage
+    /// list`); written to `storage:` [default: the default profile's pool].
+    /// A copy-on-write pool (btrfs, zfs) makes snapshots, resets and clones
+    /// take a fraction of a second; a `dir` pool copies the whole root
+    /// filesystem each time
+    #[arg(short, long, value_name = "POOL")]
+    pub storage: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

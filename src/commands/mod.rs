@@ -353,6 +353,11 @@ fn context(global: &GlobalArgs, manager: ConfigManager, cwd: &Path, report: Repo
         verbose: global.verbose,
         json: global.json,
     };
+    if out.verbose {
+        // Each lxc/incus call and its duration, as `cargo -v` prints the
+        // commands it runs: where a command's time goes.
+        runtime::trace::observe(Box::new(move |call| out.step(call.to_string())));
+    }
     let settings = Settings {
         runtime: global.runtime.clone(),
         remote: global.remote.clone(),

@@ -11,6 +11,7 @@ pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     let options = InitOptions {
         project: args.project,
         ports: args.ports,
+        storage: args.storage,
     };
     init::init(ctx, &options)
 }

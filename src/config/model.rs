@@ -7,8 +7,8 @@
 //! The format is lxc-dev-manager's (`project`, `defaults.ports`,
 //! `defaults.user`, `containers.<name>.{image, ports, user, snapshots}`) plus
 //! lxdev's own optional keys (`runtime`, `runtime_project`, `remote`,
-//! `defaults.max_containers`, and per
-//! entry `owner`, `created_at`, `cloned_from`, `runtime`, `state`,
+//! `storage`, `defaults.max_containers`, and per
+//! entry `storage`, `owner`, `created_at`, `cloned_from`, `runtime`, `state`,
 //! `operation`, `error`).
 //!
 //! Invariants of a `Config` returned by [`parse`]: no key was duplicated
@@ -42,6 +42,10 @@ pub struct Config {
     /// The client's remote the instances live on (`REMOTE:NAME`).
     #[serde(default)]
     pub remote: Option<String>,
+    /// The storage pool new instances' root disks go on (`--storage` on the
+    /// client's `init` and `copy`); none: the default profile's pool.
+    #[serde(default)]
+    pub storage: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub defaults: Defaults,
     /// `containers:` with no value (YAML null) reads as empty.
@@ -71,6 +75,10 @@ pub struct User {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Container {
     pub image: String,
+    /// The storage pool its instance is made on, instead of the file's
+    /// `storage:`.
+    #[serde(default)]
+    pub storage: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub ports: Vec<Port>,
     #[serde(default)]
@@ -418,6 +426,7 @@ impl Config {
             runtime: self.runtime.clone(),
             runtime_project: self.runtime_project.clone(),
             remote: self.remote.clone(),
+            storage: self.storage.clone(),
             defaults: self.defaults.clone(),
             containers: BTreeMap::new(),
         }
@@ -560,6 +569,7 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error
     for (key, value) in [
         ("runtime_project", &config.runtime_project),
         ("remote", &config.remote),
+        ("storage", &config.storage),
     ] {
         if let Some(value) = value {
             names::validate_placement(key, value).map_err(|m| invalid(path, at(key), &m))?;
@@ -568,6 +578,11 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error
     for (name, container) in &config.containers {
         names::validate_container(&config.project, name)
             .map_err(|m| invalid(path, at(name), &m))?;
+        if let Some(pool) = &container.storage {
+            names::validate_placement("storage", pool).map_err(|m| {
+                invalid(path, at("storage"), &format!("in container `{name}`: {m}"))
+            })?;
+        }
         for snapshot in container.snapshots.keys() {
             names::validate_snapshot(snapshot)
                 .map_err(|m| invalid(path, at(snapshot), &format!("in container `{name}`: {m}")))?;

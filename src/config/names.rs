@@ -228,8 +228,9 @@ pub fn validate_instance(name: &str) -> Result<(), String> {
     }
 }
 
-/// Checks the value of `runtime_project:` or `remote:` (named by `key`),
-/// which reach the client as `--project=NAME` and `NAME:INSTANCE`: letters,
+/// Checks the value of `runtime_project:`, `remote:` or `storage:` (named
+/// by `key`), which reach the client as `--project=NAME`, `NAME:INSTANCE`
+/// and `--storage=POOL`: letters,
 /// digits, `-`, `_` and `.`, starting with a letter or digit, at most 63
 /// characters. Stricter than LXD (which allows any project name without
 /// `/`), so no value can read as an option, a path or a second remote.

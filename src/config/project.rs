@@ -138,6 +138,17 @@ impl Project {
         (user, password)
     }
 
+    /// The storage pool the instance of container `name` is made on:
+    /// `containers.<name>.storage`, else the file's `storage:`; `None`: the
+    /// runtime's default profile's pool (lxc-dev-manager's files).
+    pub fn storage(&self, name: &str) -> Option<&str> {
+        self.config
+            .containers
+            .get(name)
+            .and_then(|c| c.storage.as_deref())
+            .or(self.config.storage.as_deref())
+    }
+
     /// The container `name`, or a not-found error naming the file.
     pub fn container(&self, name: &str) -> Result<&Container, Error> {
         self.config

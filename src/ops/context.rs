@@ -93,15 +93,17 @@ impl Context {
     /// that never had them). A file that names none uses the override, else
     /// the detected runtime, and says which it detected.
     pub fn runtime(&self, project: &Project) -> Result<Box<dyn Runtime>> {
-        self.runtime_placed(project, None)
+        self.runtime_placed(project, None, None)
     }
 
     /// [`Context::runtime`], making new instances on cluster member
-    /// `target` (`container create --target`).
+    /// `target` (`container create --target`) and on storage pool `storage`
+    /// (see [`Project::storage`]).
     pub fn runtime_placed(
         &self,
         project: &Project,
         target: Option<&str>,
+        storage: Option<&str>,
     ) -> Result<Box<dyn Runtime>> {
         let asked = self.runtime_asked();
         let recorded = project.config().runtime.as_deref();
@@ -125,6 +127,7 @@ impl Context {
             remote: self.remote_asked()?.or(config.remote.clone()),
             project: config.runtime_project.clone(),
             target: target.map(str::to_owned),
+            storage: storage.map(str::to_owned),
         };
         let runtime = runtime::select(name, placement, self.limits, project.name(), project.dir())?;
         if name.is_none() {
@@ -199,12 +202,7 @@ impl Context {
         message: impl Into<String>,
         work: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
-        if let Some(signal) = interrupt::received() {
-            return Err(crate::error::refused(anyhow::anyhow!(
-                "{} arrived before the runtime was asked",
-                interrupt::name(signal)
-            )));
-        }
+        refuse_if_interrupted()?;
         if self.own_progress.load(Ordering::SeqCst) {
             self.out.step(message.into());
             return work();
@@ -234,6 +232,18 @@ impl Context {
     pub fn commit<T>(&self, change: impl FnOnce(&mut Project) -> Result<T>) -> Result<T> {
         let timeout = self.manager.lock_timeout().max(MIN_COMMIT_TIMEOUT);
         self.manager.update_with_timeout(timeout, change)
+    }
+}
+
+/// Once SIGINT or SIGTERM has asked lxdev to stop, runtime work not yet
+/// started is refused: the caller settles its record as unchanged.
+pub fn refuse_if_interrupted() -> Result<()> {
+    match interrupt::received() {
+        Some(signal) => Err(crate::error::refused(anyhow::anyhow!(
+            "{} arrived before the runtime was asked",
+            interrupt::name(signal)
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -49,7 +49,9 @@ pub fn create(ctx: &Context, options: &CreateOptions) -> Result<()> {
     names::validate_image(image).map_err(Error::Usage)?;
     let plan = Plan::for_create(&project, name, &options.provision)?;
     let target = options.target.as_deref();
-    let runner = Runner::placed(ctx, &project, OperationKind::Create, target)?;
+    let storage = project.storage(name);
+    let runner = Runner::placed(ctx, &project, OperationKind::Create, target, storage)?;
+    check_pool(&runner, &project, name)?;
     // Looked up before locking: keep the transaction short.
     let owner = process::current_user();
     let ticket = runner.reserve(|project, op| {
@@ -114,7 +116,9 @@ fn instantiate(
 pub fn create_recorded(ctx: &Context, name: &str, provision: &ProvisionOptions) -> Result<bool> {
     let project = ctx.manager.load()?;
     let plan = Plan::for_create(&project, name, provision)?;
-    let runner = Runner::new(ctx, &project, OperationKind::Instantiate)?;
+    let storage = project.storage(name);
+    let runner = Runner::placed(ctx, &project, OperationKind::Instantiate, None, storage)?;
+    check_pool(&runner, &project, name)?;
     let (ticket, image) = runner.reserve(|project, op| {
         let entry = checks::ready_container(project, name)?;
         checks::on_runtime(project, name, runner.runtime.name())?;
@@ -169,7 +173,15 @@ fn settle_made(
 }
 
 /// The closing lines of a create: the address, the user, and how to get in.
+/// Without provisioning the container has only just started, and has
+/// rarely had its address yet: it is not asked for (a client call that
+/// would cost a bare create a tenth of its time).
 fn how_to_get_in(ctx: &Context, runtime: &dyn Runtime, name: &str, instance: &str, plan: &Plan) {
+    if !plan.waited_for_boot() {
+        ctx.out
+            .say("  address: not known yet (it is booting: `lxdev list` shows it)");
+        return;
+    }
     let address = runtime.address(instance).ok().flatten();
     ctx.out.say(format!(
         "  address: {}",
@@ -194,7 +206,9 @@ pub fn clone(ctx: &Context, options: &CloneOptions) -> Result<()> {
     let project = ctx.manager.load()?;
     check_name(&project, name)?;
     let target = options.target.as_deref();
-    let runner = Runner::placed(ctx, &project, OperationKind::Clone, target)?;
+    let storage = project.storage(name);
+    let runner = Runner::placed(ctx, &project, OperationKind::Clone, target, storage)?;
+    check_pool(&runner, &project, name)?;
     if project.config().containers.contains_key(source) {
         ctx.own_instance(runner.runtime.as_ref(), &project, source)?;
     }
@@ -252,6 +266,26 @@ pub fn clone(ctx: &Context, options: &CloneOptions) -> Result<()> {
     ctx.out
         .say(format!("cloned {from} to container {name} ({instance})"));
     Ok(())
+}
+
+/// The pool the instance of entry `name` goes on (see
+/// [`Project::storage`]) must exist, checked before anything is reserved.
+fn check_pool(runner: &Runner<'_>, project: &Project, name: &str) -> Result<()> {
+    let Some(pool) = project.storage(name) else {
+        return Ok(());
+    };
+    let own = project
+        .config()
+        .containers
+        .get(name)
+        .is_some_and(|entry| entry.storage.is_some());
+    let key = if own {
+        format!("`containers.{name}.storage`")
+    } else {
+        "`storage:`".to_owned()
+    };
+    let named_by = format!("{key} in `{}`", project.path().display());
+    super::storage::existing(runner.runtime.as_ref(), pool, &named_by).map(drop)
 }
 
 fn check_name(project: &Project, name: &str) -> Result<()> {

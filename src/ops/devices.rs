@@ -431,6 +431,20 @@ pub fn apply_recorded(
         .status(instance)?
         .map(|i| i.devices)
         .unwrap_or_default();
+    apply_recorded_on(runtime, policy, name, instance, devices, user, &have)
+}
+
+/// [`apply_recorded`], given the devices the instance `have`s (from a
+/// status the caller just asked for).
+pub fn apply_recorded_on(
+    runtime: &dyn Runtime,
+    policy: &Policy,
+    name: &str,
+    instance: &str,
+    devices: &[(String, Spec)],
+    user: &str,
+    have: &std::collections::BTreeMap<String, Spec>,
+) -> Result<Option<String>> {
     let mut warnings = Vec::new();
     // Ports forwarded by an earlier state of the instance (a restored
     // snapshot's) that the file no longer records.

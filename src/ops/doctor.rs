@@ -83,6 +83,12 @@ enum Finding {
         op: Option<Operation>,
         note: String,
     },
+    /// New containers go on a `dir` pool (see `ops::storage`): told, not a
+    /// problem.
+    SlowStorage { note: String },
+    /// The file names a storage pool the runtime lacks: creates would be
+    /// refused.
+    MissingPool { pool: String, named_by: String },
 }
 
 impl Finding {
@@ -93,6 +99,7 @@ impl Finding {
                 | Finding::OtherRuntime { .. }
                 | Finding::ForeignInstance { .. }
                 | Finding::Warning { .. }
+                | Finding::SlowStorage { .. }
         )
     }
 
@@ -123,6 +130,8 @@ impl Finding {
             Finding::Warning { .. } => "warning",
             Finding::ForeignInstance { .. } => "foreign_instance",
             Finding::EntryOnForeignInstance { .. } => "entry_on_foreign_instance",
+            Finding::SlowStorage { .. } => "slow_storage",
+            Finding::MissingPool { .. } => "missing_pool",
         }
     }
 
@@ -205,6 +214,11 @@ impl Finding {
                 op,
                 note,
             } => format!("{target} is `{state}` {} ({note}; left alone)", by(op)),
+            Finding::SlowStorage { note } => format!("note: {note}"),
+            Finding::MissingPool { pool, named_by } => format!(
+                "storage pool `{pool}` ({named_by}) does not exist on this runtime: creates \
+                 there are refused; make it, or name another"
+            ),
         }
     }
 }
@@ -259,6 +273,7 @@ pub fn doctor(ctx: &Context, options: &DoctorOptions) -> Result<()> {
         }
     }
     findings.extend(left_stopped(&project, &findings, &instances));
+    findings.extend(storage_findings(&project, runtime.as_ref())?);
     findings.extend(
         ctx.manager
             .leftover_temp_files()?
@@ -361,6 +376,39 @@ pub fn doctor(ctx: &Context, options: &DoctorOptions) -> Result<()> {
         return Err(anyhow::anyhow!("{problems} problem(s) found; {advice}"));
     }
     Ok(())
+}
+
+/// The pools new containers go on (the file's `storage:`, else the default
+/// profile's, and each entry's own): a `dir` one is the slow path, a
+/// missing one a problem.
+fn storage_findings(
+    project: &Project,
+    runtime: &dyn crate::runtime::Runtime,
+) -> Result<Vec<Finding>> {
+    let config = project.config();
+    let mut pools: Vec<(Option<&str>, String)> =
+        vec![(config.storage.as_deref(), "`storage:`".to_owned())];
+    for (name, entry) in &config.containers {
+        if let Some(pool) = entry.storage.as_deref()
+            && !pools.iter().any(|(p, _)| *p == Some(pool))
+        {
+            pools.push((Some(pool), format!("`containers.{name}.storage`")));
+        }
+    }
+    let mut findings = Vec::new();
+    for (pool, named_by) in pools {
+        match runtime.storage_pool(pool)? {
+            Some(found) => findings.extend(
+                super::storage::slow_path(runtime, &found)
+                    .map(|note| Finding::SlowStorage { note }),
+            ),
+            None => findings.extend(pool.map(|pool| Finding::MissingPool {
+                pool: pool.to_owned(),
+                named_by,
+            })),
+        }
+    }
+    Ok(findings)
 }
 
 /// What the file says that the runtime contradicts, or that a crash left.
@@ -597,7 +645,9 @@ fn settle(
         | Finding::OtherRuntime { .. }
         | Finding::Warning { .. }
         | Finding::ForeignInstance { .. }
-        | Finding::EntryOnForeignInstance { .. } => return Ok(None),
+        | Finding::EntryOnForeignInstance { .. }
+        | Finding::SlowStorage { .. }
+        | Finding::MissingPool { .. } => return Ok(None),
     };
     let fingerprint = |project: &Project| {
         project

@@ -20,6 +20,8 @@ pub struct InitOptions {
     pub project: Option<String>,
     /// `defaults.ports`, as typed (`5173,8000` or `8080:80`).
     pub ports: Option<String>,
+    /// `storage:`, the pool new containers go on (it must exist).
+    pub storage: Option<String>,
 }
 
 pub fn init(ctx: &Context, args: &InitOptions) -> Result<()> {
@@ -28,6 +30,9 @@ pub fn init(ctx: &Context, args: &InitOptions) -> Result<()> {
         Some(list) => parse_ports(list)?,
         None => Vec::new(),
     };
+    if let Some(pool) = &args.storage {
+        names::validate_placement("--storage", pool).map_err(Error::Usage)?;
+    }
     let (project, derived_from) = match args.project.as_deref() {
         Some(name) => {
             check_usable(name)
@@ -58,28 +63,35 @@ pub fn init(ctx: &Context, args: &InitOptions) -> Result<()> {
     // Connected even when named: the client's current project is read now
     // (on the remote: the project its client configuration names) and
     // recorded, so a later `lxc project switch` cannot move lxdev.
-    let chosen = match asked.as_ref().map(|(name, _)| name.as_str()) {
-        Some("fake") if remote.is_none() => None,
-        name => Some(runtime::select(
-            name,
-            runtime::Placement {
-                remote: remote.clone(),
-                ..runtime::Placement::default()
-            },
-            ctx.limits(),
-            &project,
-            dir,
+    let chosen = runtime::select(
+        asked.as_ref().map(|(name, _)| name.as_str()),
+        runtime::Placement {
+            remote: remote.clone(),
+            ..runtime::Placement::default()
+        },
+        ctx.limits(),
+        &project,
+        dir,
+    )?;
+    let runtime = chosen.name().to_string();
+    let runtime_project = chosen.current_project()?;
+    // Checked before the file is written: an unknown pool changes nothing.
+    let pool = match &args.storage {
+        Some(pool) => Some(super::storage::existing(
+            chosen.as_ref(),
+            pool,
+            "--storage",
         )?),
-    };
-    let runtime = chosen.as_ref().map_or("fake", |rt| rt.name()).to_string();
-    let runtime_project = match &chosen {
-        Some(rt) => rt.current_project()?,
-        None => None,
+        None => chosen.storage_pool(None)?,
     };
     let mut text = crate::config::Project::initial_text(&project, Some(&runtime), &ports);
     let line = format!("runtime: {}\n", crate::config::document::quote(&runtime));
     let mut placed = line.clone();
-    for (key, value) in [("remote", &remote), ("runtime_project", &runtime_project)] {
+    for (key, value) in [
+        ("remote", &remote),
+        ("runtime_project", &runtime_project),
+        ("storage", &args.storage),
+    ] {
         if let Some(value) = value {
             let value = crate::config::document::quote(value);
             placed.push_str(&format!("{key}: {value}\n"));
@@ -91,6 +103,7 @@ pub fn init(ctx: &Context, args: &InitOptions) -> Result<()> {
         o.name = Some(project.clone());
         o.detail("runtime", runtime.as_str());
         o.detail("path", path.display().to_string());
+        o.detail("storage", serde_json::json!(pool));
     });
     let from = derived_from
         .map(|dir| format!(" (from the directory name `{dir}`)"))
@@ -108,6 +121,25 @@ pub fn init(ctx: &Context, args: &InitOptions) -> Result<()> {
             format!(" ({})", place.join(", "))
         }
     ));
+    match &pool {
+        Some(found) => {
+            let whose = if args.storage.is_some() {
+                ""
+            } else {
+                " (the default profile's)"
+            };
+            ctx.out.say(format!(
+                "new containers go on storage pool `{}`{whose}, driver {}",
+                found.name, found.driver
+            ));
+            if let Some(slow) = super::storage::slow_path(chosen.as_ref(), found) {
+                ctx.out.note(slow);
+            }
+        }
+        None => ctx.out.say(
+            "new containers go on the default profile's storage pool (the runtime names none)",
+        ),
+    }
     Ok(())
 }
 

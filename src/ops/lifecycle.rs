@@ -146,23 +146,28 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
                 Err(err) => return Err(err),
             }
         }
-        line.set("starting");
-        let changed = bring_to(runtime, &instance, InstanceStatus::Running, || {
-            ctx.work(format!("starting {instance}"), || runtime.start(&instance))
-        })?;
-        // Ready to use, not just started: wait until it has booted, then
-        // say where it is.
-        line.set("waiting for it to boot");
-        let (user, _) = project.dev_user(name);
-        let spec = Provisioning {
-            user,
-            password: None,
-            keys: Vec::new(),
-            ready_timeout: READY_TIMEOUT,
-        };
-        ctx.work(format!("waiting for {instance} to boot"), || {
-            runtime.provision(&instance, Step::Ready, &spec)
-        })?;
+        // Made and provisioned just now: it runs and has booted (the
+        // create waited for it), so neither is asked again.
+        let changed = created && provision.provision
+            || bring_to(runtime, &instance, InstanceStatus::Running, || {
+                line.set("starting");
+                ctx.work(format!("starting {instance}"), || runtime.start(&instance))
+            })?;
+        if !(created && provision.provision) {
+            // Ready to use, not just started: wait until it has booted,
+            // then say where it is.
+            line.set("waiting for it to boot");
+            let (user, _) = project.dev_user(name);
+            let spec = Provisioning {
+                user,
+                password: None,
+                keys: Vec::new(),
+                ready_timeout: READY_TIMEOUT,
+            };
+            ctx.work(format!("waiting for {instance} to boot"), || {
+                runtime.provision(&instance, Step::Ready, &spec)
+            })?;
+        }
         let address = runtime
             .address(&instance)?
             .unwrap_or_else(|| "no network".into());

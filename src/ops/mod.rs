@@ -27,4 +27,5 @@ pub mod remove;
 pub mod report;
 pub mod runner;
 pub mod snapshot;
+pub mod storage;
 pub mod sync;

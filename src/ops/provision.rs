@@ -190,6 +190,11 @@ impl Plan {
         &self.steps
     }
 
+    /// Whether the container was waited for until it booted.
+    pub fn waited_for_boot(&self) -> bool {
+        self.steps.contains(&Step::Ready)
+    }
+
     /// Whether the dev user was set up (for the closing message).
     pub fn made_user(&self) -> bool {
         self.steps.contains(&Step::User)
@@ -202,7 +207,41 @@ impl Plan {
         let mut ticket = ticket.clone();
         let mut warnings: Vec<String> = Vec::new();
         let container = ticket.target.container().to_owned();
-        for (done, &step) in self.steps.iter().enumerate() {
+        // The scripts' steps (ready, user, ssh) come first and go to the
+        // runtime together, which may run them in one call; each is
+        // recorded before its work starts, as any step.
+        let scripts = self
+            .steps
+            .iter()
+            .take_while(|s| matches!(s, Step::Ready | Step::User | Step::Ssh))
+            .count();
+        if scripts > 0 {
+            let described: Vec<&str> = self.steps[..scripts].iter().map(|&s| describe(s)).collect();
+            let mut begin = |step: Step| {
+                let done = self.steps.iter().position(|&s| s == step).unwrap_or(0);
+                runner.step(&ticket, step, |project, _| {
+                    project.set_pending_steps(&container, &self.steps[done..])
+                })?;
+                super::context::refuse_if_interrupted()
+            };
+            let result = runner.work(
+                format!("{}: {}", ticket.instance, described.join(", ")),
+                || {
+                    Ok(runner.runtime.provision_steps(
+                        &ticket.instance,
+                        &self.steps[..scripts],
+                        &self.spec,
+                        &mut begin,
+                    ))
+                },
+            );
+            match result {
+                Ok(Ok(done)) => warnings.extend(done),
+                Ok(Err((step, err))) => return vec![(ticket, Err(failed_at(step, err)))],
+                Err(err) => return vec![(ticket, Err(failed_at(self.steps[0], err)))],
+            }
+        }
+        for (done, &step) in self.steps.iter().enumerate().skip(scripts) {
             if step == Step::InitialSnapshot {
                 ticket.warning = (!warnings.is_empty()).then(|| warnings.join("; "));
                 return self.initial_snapshot(runner, ticket);

@@ -84,19 +84,21 @@ pub struct Runner<'c> {
 impl<'c> Runner<'c> {
     /// A runner for an operation of `kind` on `project`'s runtime.
     pub fn new(ctx: &'c Context, project: &Project, kind: OperationKind) -> Result<Runner<'c>> {
-        Runner::placed(ctx, project, kind, None)
+        Runner::placed(ctx, project, kind, None, None)
     }
 
-    /// [`Runner::new`], with new instances sent to cluster member `target`.
+    /// [`Runner::new`], with new instances sent to cluster member `target`
+    /// and made on storage pool `storage`.
     pub fn placed(
         ctx: &'c Context,
         project: &Project,
         kind: OperationKind,
         target: Option<&str>,
+        storage: Option<&str>,
     ) -> Result<Runner<'c>> {
         Ok(Runner {
             ctx,
-            runtime: ctx.runtime_placed(project, target)?,
+            runtime: ctx.runtime_placed(project, target, storage)?,
             op: operation::begin(kind),
         })
     }

@@ -160,22 +160,21 @@ fn restore_to(ctx: &Context, options: &SnapshotOptions, afterwards: Afterwards) 
     let (user, _) = project.dev_user(container);
     let mut warning = None;
     let result = runner.work(format!("restoring {instance} to {snapshot}"), || {
-        runner.runtime.snapshot_restore(&instance, snapshot)?;
-        if afterwards == Afterwards::Running {
-            power::bring_to(
-                runner.runtime.as_ref(),
-                &instance,
-                InstanceStatus::Running,
-                || runner.runtime.start(&instance),
-            )?;
+        let runtime = runner.runtime.as_ref();
+        runtime.snapshot_restore(&instance, snapshot)?;
+        // One question after the restore: whether it runs (the daemon
+        // starts again an instance that ran) and which devices it has.
+        let restored = runtime.status(&instance)?;
+        if afterwards == Afterwards::Running
+            && !restored.as_ref().is_some_and(|i| i.status.is_running())
+        {
+            power::bring_to(runtime, &instance, InstanceStatus::Running, || {
+                runtime.start(&instance)
+            })?;
         }
-        warning = super::devices::apply_recorded(
-            runner.runtime.as_ref(),
-            &policy,
-            container,
-            &instance,
-            &recorded,
-            &user,
+        let have = restored.map(|i| i.devices).unwrap_or_default();
+        warning = super::devices::apply_recorded_on(
+            runtime, &policy, container, &instance, &recorded, &user, &have,
         )?;
         Ok(())
     });

@@ -14,7 +14,7 @@ use anyhow::Result;
 
 use super::provision::{ContainerUser, Provisioning};
 use super::rules;
-use super::types::{ExecOptions, FileKind, Image, Instance, Push, Source, Tags};
+use super::types::{ExecOptions, FileKind, Image, Instance, Push, Source, StoragePool, Tags};
 use crate::config::devices::Spec as DeviceSpec;
 use crate::config::ledger::Step;
 
@@ -26,8 +26,9 @@ pub trait Runtime: Files + Devices + Images + Send + Sync {
     /// `fake`, `lxd` or `incus`.
     fn name(&self) -> &'static str;
 
-    /// Creates `instance` from `image`. Returns only once the runtime shows
-    /// the instance under that exact name.
+    /// Creates `instance` from `image`, on the placement's storage pool,
+    /// and starts it. Returns only once the runtime said it made the
+    /// instance under that exact name.
     fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()>;
 
     /// Copies `source` (or its snapshot) to `instance`, without snapshots.
@@ -94,6 +95,34 @@ pub trait Runtime: Files + Devices + Images + Send + Sync {
     /// be installed): the create goes on and the warning is recorded.
     fn provision(&self, instance: &str, step: Step, spec: &Provisioning) -> Result<Option<String>>;
 
+    /// Runs the provisioning `steps` ([`Step::Ready`], [`Step::User`],
+    /// [`Step::Ssh`], in that order) inside the running `instance`,
+    /// calling `begin(step)` before each: a step's work starts only once
+    /// `begin` returned `Ok` (the caller records the step in flight), and a
+    /// `begin` that fails ends the run there. Returns the steps' warnings
+    /// (see [`Runtime::provision`]), or the step that failed with its
+    /// error. A backend may run them in fewer calls than one a step, as
+    /// long as it keeps to `begin`.
+    fn provision_steps(
+        &self,
+        instance: &str,
+        steps: &[Step],
+        spec: &Provisioning,
+        begin: &mut dyn FnMut(Step) -> Result<()>,
+    ) -> Result<Vec<String>, (Step, anyhow::Error)> {
+        let mut warnings = Vec::new();
+        for &step in steps {
+            begin(step).map_err(|err| (step, err))?;
+            if let Some(warning) = self
+                .provision(instance, step, spec)
+                .map_err(|err| (step, err))?
+            {
+                warnings.push(warning);
+            }
+        }
+        Ok(warnings)
+    }
+
     /// The user `name` inside `instance`, or `None` when it has none.
     fn container_user(&self, instance: &str, name: &str) -> Result<Option<ContainerUser>>;
 
@@ -111,6 +140,11 @@ pub trait Runtime: Files + Devices + Images + Send + Sync {
     fn remote(&self) -> Option<&str> {
         None
     }
+
+    /// The storage pool `pool`, or with `None` the pool the default
+    /// profile's root disk is on (where new instances go when the file
+    /// names none); `Ok(None)` when there is no such pool.
+    fn storage_pool(&self, pool: Option<&str>) -> Result<Option<StoragePool>>;
 
     /// The project the client would use when a file names none (its
     /// current one), for `init` to record; `None` where projects do not

@@ -12,6 +12,7 @@ pub mod fake;
 pub mod lxd;
 pub mod provision;
 pub mod rules;
+pub mod trace;
 pub mod types;
 
 use std::path::Path;
@@ -24,7 +25,7 @@ pub use provision::{ContainerUser, Provisioning};
 pub use rules::{check_container_path, merged_idmap};
 pub use types::{
     Belonging, ExecOptions, FileKind, Image, Instance, InstanceStatus, Limits, Placement, Push,
-    Source, Tags,
+    Source, StoragePool, Tags,
 };
 
 /// The runtime names `--runtime` accepts.
@@ -57,8 +58,12 @@ pub fn select(
     project: &str,
     project_dir: &Path,
 ) -> Result<Box<dyn Runtime>> {
+    let elsewhere = Placement {
+        storage: None,
+        ..placement.clone()
+    };
     let lxd = match name {
-        Some("fake") if placement != Placement::default() => {
+        Some("fake") if elsewhere != Placement::default() => {
             return Err(crate::error::Error::Usage(
                 "the fake runtime has no remotes, projects or clusters: drop `remote:` and \
                  `runtime_project:` (or --remote, --target) to use it"
@@ -66,7 +71,10 @@ pub fn select(
             )
             .into());
         }
-        Some("fake") => return Ok(Box::new(fake::FakeRuntime::open(project_dir, project)?)),
+        Some("fake") => {
+            let fake = fake::FakeRuntime::open(project_dir, project)?;
+            return Ok(Box::new(fake.with_storage(placement.storage)));
+        }
         Some(other) => match lxd::LxdRuntime::open(other, placement, limits) {
             Some(runtime) => runtime?,
             None => return Err(unknown(other).into()),

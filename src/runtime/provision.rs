@@ -155,8 +155,13 @@ fi
 "#;
 
 /// Enables and starts sshd, installing it with the image's package manager
-/// when it is missing. A failed install exits [`WARNING_STATUS`].
+/// when it is missing. A failed install exits [`WARNING_STATUS`]. Then,
+/// whatever became of sshd, prints the container's global addresses as
+/// [`ADDRESS_LINE`] lines (IPv4 first) and [`ADDRESSES_LISTED`], when it
+/// has `ip` to list them: the address a create prints, without asking the
+/// daemon once more.
 pub const SSH_SCRIPT: &str = r#"
+(
 if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
     if command -v apt-get >/dev/null 2>&1; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null 2>&1 ||
@@ -195,7 +200,45 @@ else
     mkdir -p /run/sshd
     "$(command -v sshd || echo /usr/sbin/sshd)" || { echo "sshd is installed but could not be started" >&2; exit 1; }
 fi
+)
+status=$?
+if command -v ip >/dev/null 2>&1; then
+    for family in -4 -6; do
+        ip -o "$family" addr show scope global 2>/dev/null |
+            awk '$2 != "lo" { split($4, a, "/"); print "lxdev-address " a[1] }'
+    done
+    echo lxdev-addresses-listed
+elif addresses=$(hostname -I 2>/dev/null); then
+    # Debian's hostname without iproute2: every address but loopback and
+    # link-local ones.
+    for address in $addresses; do echo "lxdev-address $address"; done
+    echo lxdev-addresses-listed
+fi
+exit $status
 "#;
+
+/// How [`SSH_SCRIPT`] prints an address: this, a space, the address.
+pub const ADDRESS_LINE: &str = "lxdev-address";
+/// The line [`SSH_SCRIPT`] prints once it has listed every address.
+pub const ADDRESSES_LISTED: &str = "lxdev-addresses-listed";
+
+/// The first address [`SSH_SCRIPT`] listed in `stdout`: `None` when it
+/// listed none (`Some(None)`: no network), `None` when it could not list
+/// them.
+pub fn listed_address(stdout: &str) -> Option<Option<String>> {
+    let lines: Vec<&str> = stdout.lines().map(str::trim).collect();
+    if !lines.contains(&ADDRESSES_LISTED) {
+        return None;
+    }
+    let listed: Vec<&str> = lines
+        .iter()
+        .filter_map(|line| line.strip_prefix(ADDRESS_LINE)?.strip_prefix(' '))
+        .filter(|address| !address.is_empty())
+        .collect();
+    // IPv4 first, as the daemon's answer is read (`lxd/api.rs`).
+    let first = listed.iter().find(|a| !a.contains(':')).or(listed.first());
+    Some(first.map(|a| (*a).to_owned()))
+}
 
 /// Prints the uid, gid and home directory of user `$1`, one per line, or
 /// exits [`NO_SUCH_USER`] when there is no such user (anything else is a
@@ -245,6 +288,19 @@ mod tests {
         assert_eq!(
             spec.user_input(),
             b"\nssh-ed25519 AAA a@b\nssh-rsa BBB c@d\n"
+        );
+    }
+
+    #[test]
+    fn the_listed_address_is_the_first_or_none() {
+        assert_eq!(listed_address(""), None);
+        assert_eq!(listed_address("lxdev-address 10.0.0.2\n"), None);
+        assert_eq!(listed_address("lxdev-addresses-listed\n"), Some(None));
+        assert_eq!(
+            listed_address(
+                "lxdev-address fd42::2\nlxdev-address 10.0.0.2\nlxdev-addresses-listed\n"
+            ),
+            Some(Some("10.0.0.2".to_owned()))
         );
     }
 

@@ -185,14 +185,33 @@ pub struct Image {
 
 /// Where a project's instances live on the client's side: a remote of the
 /// client's (`lxc remote list`) and a project on that server, each `None`
-/// for the client's default; and, for a remote that is a cluster, the
-/// member (or `@group`) new instances go to (`--target`), `None` to let the
-/// cluster choose.
+/// for the client's default; for a remote that is a cluster, the member (or
+/// `@group`) new instances go to (`--target`), `None` to let the cluster
+/// choose; and the storage pool new instances' root disks go on
+/// (`--storage`), `None` for the default profile's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Placement {
     pub remote: Option<String>,
     pub project: Option<String>,
     pub target: Option<String>,
+    pub storage: Option<String>,
+}
+
+/// A storage pool, as the runtime reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoragePool {
+    pub name: String,
+    /// `btrfs`, `zfs`, `lvm`, `dir`, ...: `dir` copies whole root
+    /// filesystems for every snapshot, restore and copy.
+    pub driver: String,
+}
+
+impl StoragePool {
+    /// Whether every snapshot, restore and copy on it is a full copy of
+    /// the root filesystem (a `dir` pool has no copy-on-write).
+    pub fn is_slow(&self) -> bool {
+        self.driver == "dir"
+    }
 }
 
 /// How long a runtime's calls may take: every `lxc`/`incus` call is

@@ -312,9 +312,17 @@ fn parse_instance(api: &Value) -> LxdInstance {
                 .collect()
         })
         .unwrap_or_default();
+    // The root disk `--storage` gives an instance (a disk at `/` with a
+    // pool and no source) is where it lives, not a device the file records.
+    let is_root = |d: &Value| d["type"] == "disk" && d["path"] == "/" && d["source"].is_null();
     let devices = api["devices"]
         .as_object()
-        .map(|d| d.keys().cloned().collect())
+        .map(|d| {
+            d.iter()
+                .filter(|(_, d)| !is_root(d))
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
         .unwrap_or_default();
     LxdInstance {
         status: api["status"].as_str().unwrap_or_default().to_owned(),

@@ -27,6 +27,7 @@ mod robustness;
 mod runtimes;
 mod safety;
 mod snapshot;
+mod storage;
 mod support;
 mod timestamps;
 #[path = "../common/yaml_pieces.rs"]

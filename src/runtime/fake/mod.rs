@@ -27,7 +27,8 @@
 //! ([`rules::check_names`]), so a name the fake accepts is one LXD's client
 //! would be given safely, and a snapshot named `..` cannot address the
 //! instance's own directory. By topic: `files.rs`, `devices.rs`,
-//! `images.rs`.
+//! `images.rs`, `pools.rs` (storage pools: `default`, and those listed in
+//! `.lxdev/fake/pools`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -41,11 +42,12 @@ use crate::error::{Error, refused};
 use crate::runtime::backend::Runtime;
 use crate::runtime::provision::{ContainerUser, Provisioning};
 use crate::runtime::rules::{self, check_names};
-use crate::runtime::types::{ExecOptions, Instance, InstanceStatus, Source, Tags};
+use crate::runtime::types::{ExecOptions, Instance, InstanceStatus, Source, StoragePool, Tags};
 
 mod devices;
 mod files;
 mod images;
+mod pools;
 
 #[derive(Debug)]
 pub struct FakeRuntime {
@@ -55,6 +57,8 @@ pub struct FakeRuntime {
     /// Project prefix (`<project>-`), to map instance names back to the
     /// container names `LXDEV_FAKE_FAIL` uses.
     prefix: String,
+    /// The pool new instances go on (see `pools.rs`); `None`: `default`.
+    storage: Option<String>,
 }
 
 /// How an injected failure behaves.
@@ -72,7 +76,14 @@ impl FakeRuntime {
             project_dir: project_dir.to_path_buf(),
             instances: project_dir.join(".lxdev").join("fake").join("instances"),
             prefix: format!("{project}-"),
+            storage: None,
         }
+    }
+
+    /// New instances go on `pool` (when given), which must exist.
+    pub fn with_storage(mut self, pool: Option<String>) -> FakeRuntime {
+        self.storage = pool;
+        self
     }
 
     /// [`FakeRuntime::new`], once the state folders that exist are real
@@ -149,7 +160,14 @@ impl FakeRuntime {
         }
     }
 
-    fn make_instance(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
+    /// Claims `instance` on `pool` (see [`FakeRuntime::pool_for_new`]).
+    fn make_instance(
+        &self,
+        instance: &str,
+        image: &str,
+        pool: &str,
+        tags: &Tags<'_>,
+    ) -> Result<()> {
         self.state_dir(INSTANCES)?;
         let dir = self.dir(instance);
         // mkdir is the atomic claim on the name.
@@ -172,6 +190,7 @@ impl FakeRuntime {
         write("image", image)?;
         write("project", tags.project)?;
         write("config", &tags.config_path.to_string_lossy())?;
+        write("pool", pool)?;
         write("status", InstanceStatus::Running.as_str())
     }
 
@@ -333,7 +352,8 @@ impl Runtime for FakeRuntime {
     fn create(&self, instance: &str, image: &str, tags: &Tags<'_>) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Image(image)])?;
         self.mutate("create", instance, || {
-            self.make_instance(instance, image, tags)
+            let pool = self.pool_for_new(pools::DEFAULT_POOL)?;
+            self.make_instance(instance, image, &pool, tags)
         })
     }
 
@@ -348,7 +368,11 @@ impl Runtime for FakeRuntime {
                 None => self.require_instance(source)?,
             };
             let image = std::fs::read_to_string(source_dir.join("image")).unwrap_or_default();
-            self.make_instance(instance, &image, tags)?;
+            // As LXD's copy: on the source's pool unless one is asked for.
+            let source_pool = std::fs::read_to_string(source_dir.join("pool"))
+                .unwrap_or_else(|_| pools::DEFAULT_POOL.to_owned());
+            let pool = self.pool_for_new(&source_pool)?;
+            self.make_instance(instance, &image, &pool, tags)?;
             // As LXD's copy: the devices come along, but what a copy drops.
             let devices = self.require_instance(source)?.join("devices");
             let source_devices = self
@@ -551,6 +575,10 @@ impl Runtime for FakeRuntime {
     /// Fake instances have no network.
     fn address(&self, _instance: &str) -> Result<Option<String>> {
         Ok(None)
+    }
+
+    fn storage_pool(&self, pool: Option<&str>) -> Result<Option<StoragePool>> {
+        self.pool(pool)
     }
 }
 

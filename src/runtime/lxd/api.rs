@@ -142,6 +142,7 @@ impl From<ApiInstance> for Instance {
         let devices = api
             .devices
             .into_iter()
+            .filter(|(_, config)| !is_root_disk(config))
             .map(|(name, mut config)| {
                 let kind = config.remove("type").unwrap_or_default();
                 (name, DeviceSpec { kind, config })
@@ -158,6 +159,39 @@ impl From<ApiInstance> for Instance {
             address: api.state.as_ref().and_then(global_address),
         }
     }
+}
+
+/// `GET /1.0/storage-pools/NAME`, the parts lxdev reads.
+#[derive(Debug, Deserialize)]
+pub(super) struct ApiPool {
+    pub(super) name: String,
+    pub(super) driver: String,
+}
+
+/// `GET /1.0/profiles/NAME`: its devices, where the root disk names its
+/// pool.
+#[derive(Debug, Deserialize)]
+pub(super) struct ApiProfile {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    devices: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl ApiProfile {
+    /// The pool of its root disk (the `disk` device at `/`).
+    pub(super) fn root_pool(self) -> Option<String> {
+        self.devices
+            .into_values()
+            .find_map(|mut device| is_root_disk(&device).then(|| device.remove("pool"))?)
+    }
+}
+
+/// Whether `device` is an instance's own root disk, which `--storage`
+/// gives it (a disk at `/` with a pool and no source): where the instance
+/// lives, not a device the file records or `mounts` shows.
+fn is_root_disk(device: &BTreeMap<String, String>) -> bool {
+    device.get("type").is_some_and(|t| t == "disk")
+        && device.get("path").is_some_and(|p| p == "/")
+        && !device.contains_key("source")
 }
 
 /// `GET /1.0/operations?recursion=1`, the parts `busy` reads.

@@ -125,6 +125,13 @@ impl Client {
         Some(format!("--target={target}").into())
     }
 
+    /// `--storage=POOL` for a call that makes an instance (`init`/`create`,
+    /// `copy`), when a pool is asked for: one argument, as `--target`.
+    pub fn storage(&self) -> Option<OsString> {
+        let pool = self.placement.storage.as_ref()?;
+        Some(format!("--storage={pool}").into())
+    }
+
     /// `name` (an instance, `instance/snapshot`, or an image alias) as the
     /// client addresses it: `REMOTE:name` on a remote.
     pub fn at(&self, name: &str) -> String {
@@ -197,6 +204,7 @@ mod tests {
             remote: Some("loop".into()),
             project: Some("team".into()),
             target: None,
+            storage: None,
         };
         assert_eq!(strings(client.word("start")), ["start", "--project=team"]);
         assert_eq!(client.at("web-dev"), "loop:web-dev");
@@ -214,9 +222,12 @@ mod tests {
     }
 
     #[test]
-    fn a_target_is_one_argument() {
+    fn a_target_and_a_pool_are_one_argument_each() {
         let mut client = Client::new("incus");
         client.placement.target = Some("-x --force".into());
         assert_eq!(client.target(), Some("--target=-x --force".into()));
+        assert_eq!(client.storage(), None);
+        client.placement.storage = Some("-s fast".into());
+        assert_eq!(client.storage(), Some("--storage=-s fast".into()));
     }
 }

@@ -4,6 +4,7 @@
 
 use std::ffi::OsString;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -29,12 +30,38 @@ impl LxdRuntime {
 
     /// The runtime named `name` (`lxd` or `incus`) with its calls sent to
     /// `placement`'s remote and project; `None` for another name.
+    ///
+    /// The local daemon is not probed: the first call finds out whether it
+    /// answers, with the same advice and bounds (see [`LxdRuntime::call`]),
+    /// which saves a client call on every command. A remote is probed,
+    /// since its answer to `/1.0` also says whether it trusts this client.
     pub fn open(name: &str, placement: Placement, limits: Limits) -> Option<Result<LxdRuntime>> {
-        match name {
-            "lxd" => Some(Self::connect("lxc", placement, limits)),
-            "incus" => Some(Self::connect("incus", placement, limits)),
-            _ => None,
+        let client = match name {
+            "lxd" => "lxc",
+            "incus" => "incus",
+            _ => return None,
+        };
+        if placement.remote.is_some() {
+            return Some(Self::connect(client, placement, limits));
         }
+        Some(Ok(LxdRuntime::unprobed(client, placement, limits)))
+    }
+
+    /// `client` at `placement`, not asked anything yet.
+    pub(super) fn unprobed(
+        client: &'static str,
+        placement: Placement,
+        limits: Limits,
+    ) -> LxdRuntime {
+        let mut runtime = LxdRuntime {
+            client: Client::new(client),
+            project_dir: None,
+            limits,
+            reached: AtomicBool::new(false),
+            known_address: Default::default(),
+        };
+        runtime.client.placement = placement;
+        runtime
     }
 
     /// `incus`, then `lxc`, whichever reaches a daemon first, with calls
@@ -81,12 +108,9 @@ impl LxdRuntime {
         placement: Placement,
         limits: Limits,
     ) -> Result<LxdRuntime, String> {
-        let mut runtime = LxdRuntime {
-            client: Client::new(client),
-            project_dir: None,
-            limits,
-        };
-        runtime.client.placement = placement;
+        let runtime = LxdRuntime::unprobed(client, placement, limits);
+        // Answered or not, no call after this one is the first.
+        runtime.reached.store(true, Ordering::Relaxed);
         let path = runtime.client.api("/1.0");
         let args = ["query", path.as_str()];
         let advice = Advice::for_client(client);
@@ -203,9 +227,9 @@ pub(super) const TRY_FAKE: &str = "or try lxdev without one: `--runtime fake`";
 /// upstream's way elsewhere), not this source tree's scripts.
 pub(super) struct Advice {
     /// When the client is not installed.
-    install: &'static str,
+    pub(super) install: &'static str,
     /// When the client runs but reaches no daemon.
-    start: &'static str,
+    pub(super) start: &'static str,
 }
 
 impl Advice {

@@ -63,6 +63,8 @@ impl Devices for LxdRuntime {
     /// Read, merge, set and restart in this instance's queue, so two
     /// mounts at once neither lose a line nor restart it twice at once.
     fn map_ids(&self, instance: &str, host: (u32, u32), inside: (u32, u32)) -> Result<()> {
+        // A restart may bring another address.
+        self.remember_address(instance, None);
         check_names(&[RuntimeName::Instance(instance)])?;
         let _turn = self.instance_queue(instance, "config")?;
         let found = self

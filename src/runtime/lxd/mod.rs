@@ -2,8 +2,9 @@
 //! client binary.
 //!
 //! Invariant: every `lxc`/`incus` process lxdev spawns is spawned here, and a
-//! method returns `Ok` only once the daemon shows the result under the exact
-//! name asked for. Queries go through `<client> query` on the REST API, never
+//! method returns `Ok` only once the client reported success for the exact
+//! name asked for (each name goes to it whole, after `--`): what a call
+//! makes is not asked for again. Queries go through `<client> query` on the REST API, never
 //! `<client> list NAME`, which matches by prefix (`web-c1` also finds
 //! `web-c10`).
 //!
@@ -17,7 +18,8 @@
 //! failed call means, as a typed error), `client.rs` (the two clients'
 //! verbs, and where calls go), `api.rs` (the REST answers), `busy.rs`
 //! (work that outlives a killed lxdev), and the topics of the trait:
-//! `devices.rs`, `files.rs`, `images.rs`, `scripts.rs` (provisioning).
+//! `devices.rs`, `files.rs`, `images.rs`, `scripts.rs` (provisioning),
+//! `steps.rs` (the provisioning steps in one `exec`).
 //!
 //! Limits: with no `remote:` or `runtime_project:`, the client's default
 //! remote and current project are used as configured; every call is
@@ -34,18 +36,22 @@ mod files;
 mod images;
 mod run;
 mod scripts;
+mod steps;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
-use self::api::{ApiInstance, global_address, is_url_safe};
+use self::api::{ApiInstance, ApiPool, ApiProfile, global_address, is_url_safe};
 use self::client::{Client, Verb};
 use self::failure::FailureKind;
 use crate::config::ledger::Step;
@@ -55,7 +61,9 @@ use crate::fs::lock::{FileLock, LockTimeout};
 use crate::runtime::backend::{Devices, Runtime};
 use crate::runtime::provision::{self, ContainerUser, Provisioning};
 use crate::runtime::rules::{self, check_names};
-use crate::runtime::types::{Belonging, ExecOptions, Instance, Limits, Placement, Source, Tags};
+use crate::runtime::types::{
+    Belonging, ExecOptions, Instance, Limits, Placement, Source, StoragePool, Tags,
+};
 
 /// Seconds `stop` gives the instance's init to shut down cleanly before it
 /// is killed (LXD's own default for host shutdown is 30 s too).
@@ -79,7 +87,7 @@ const DOCKER_READY: &[&str] = &[
 
 /// How many times a provisioning script is run when the client itself
 /// failed the exec (see `exec_script`).
-const EXEC_TRIES: u32 = 5;
+const EXEC_TRIES: u32 = 10;
 
 /// A runtime driven through the `lxc` or `incus` command-line client.
 #[derive(Debug)]
@@ -91,6 +99,13 @@ pub struct LxdRuntime {
     project_dir: Option<PathBuf>,
     /// How long each call may take before it is stopped.
     limits: Limits,
+    /// Whether the daemon has answered (or the probe has run): until then,
+    /// a call also finds out whether it is there (see `run.rs`).
+    reached: AtomicBool,
+    /// Each instance's address as this command's own calls last saw it (the
+    /// provisioning script reports it), so it is not asked for again;
+    /// forgotten when the instance stops or starts.
+    known_address: Mutex<HashMap<String, Option<String>>>,
 }
 
 impl LxdRuntime {
@@ -147,10 +162,16 @@ impl LxdRuntime {
         Ok(Some(lock))
     }
 
-    /// Runs `init` or `copy` for `instance`, then checks and starts it.
-    fn make_instance(&self, args: &[OsString], instance: &str, tags: &Tags<'_>) -> Result<()> {
+    /// Runs `init` or (`copy`: true) `copy` for `instance`, then starts it.
+    fn make_instance(
+        &self,
+        args: &[OsString],
+        instance: &str,
+        tags: &Tags<'_>,
+        copy: bool,
+    ) -> Result<()> {
         let taken = match self.try_run(args)? {
-            Ok(_) => return self.start_new(instance, &self.cmdline(args)),
+            Ok(_) => return self.start_new(instance, &self.cmdline(args), copy),
             Err(failure) if failure.kind() == FailureKind::Taken => failure,
             Err(failure) => return Err(failure.into_error()),
         };
@@ -181,6 +202,23 @@ impl LxdRuntime {
         .into())
     }
 
+    /// The addresses this command's own calls saw (see `known_address`).
+    fn lock_addresses(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<String>>> {
+        self.known_address
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Remembers `instance`'s address as a call just saw it (`Some`), or
+    /// forgets it (`None`: it stopped, started or went).
+    fn remember_address(&self, instance: &str, address: Option<Option<String>>) {
+        let mut known = self.lock_addresses();
+        match address {
+            Some(address) => known.insert(instance.to_owned(), address),
+            None => known.remove(instance),
+        };
+    }
+
     /// `--config` flags for the tags lxdev puts on every instance it makes.
     fn tag_args(tags: &Tags<'_>) -> Vec<OsString> {
         let mut config = OsString::from("user.lxdev.config=");
@@ -193,25 +231,30 @@ impl LxdRuntime {
         ]
     }
 
-    /// Confirms that the daemon shows the instance `made_by` just made,
-    /// then starts it; if it will not start, deletes it again so a failed
-    /// create or clone leaves nothing behind.
-    fn start_new(&self, instance: &str, made_by: &str) -> Result<()> {
-        let found = match self.status(instance)? {
-            Some(found) if found.name == instance => found,
-            _ => bail!("`{made_by}` reported success but instance `{instance}` does not exist"),
-        };
-        // A copy carries its source's forwarded ports, which its source
-        // still listens on: it would not start. Every proxy goes, whatever
-        // its name (one written into the file by hand is not `lxdev-port-*`).
-        let proxies: Vec<&String> = found
-            .devices
-            .iter()
-            .filter(|(_, spec)| !rules::copy_keeps(spec))
-            .map(|(name, _)| name)
-            .collect();
-        for device in proxies {
-            self.device_remove(instance, device)?;
+    /// Starts the instance `made_by` just made (a `copy`, when `copy`),
+    /// first dropping the devices a copy must not keep; if it will not
+    /// start, deletes it again so a failed create or clone leaves nothing
+    /// behind. `init`'s success means the instance exists under the exact
+    /// name given: it is not asked for again.
+    fn start_new(&self, instance: &str, made_by: &str, copy: bool) -> Result<()> {
+        if copy {
+            let found = match self.status(instance)? {
+                Some(found) if found.name == instance => found,
+                _ => bail!("`{made_by}` reported success but instance `{instance}` does not exist"),
+            };
+            // A copy carries its source's forwarded ports, which its source
+            // still listens on: it would not start. Every proxy goes,
+            // whatever its name (one written into the file by hand is not
+            // `lxdev-port-*`).
+            let proxies: Vec<&String> = found
+                .devices
+                .iter()
+                .filter(|(_, spec)| !rules::copy_keeps(spec))
+                .map(|(name, _)| name)
+                .collect();
+            for device in proxies {
+                self.device_remove(instance, device)?;
+            }
         }
         if let Err(err) = self.start(instance) {
             let cleanup = match self.delete_after_failed_start(instance) {
@@ -324,6 +367,7 @@ impl Runtime for LxdRuntime {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Image(image)])?;
         let mut args = self.client.verb(Verb::Create);
         args.extend(self.client.target());
+        args.extend(self.client.storage());
         args.extend(Self::tag_args(tags));
         for config in DOCKER_READY {
             args.extend(["-c".into(), (*config).into()]);
@@ -333,7 +377,7 @@ impl Runtime for LxdRuntime {
             self.client.image(image).into(),
             self.client.at(instance).into(),
         ]);
-        self.make_instance(&args, instance, tags)
+        self.make_instance(&args, instance, tags, false)
     }
 
     /// `copy --instance-only SRC NAME` or `copy SRC/SNAP NAME` (a copy from
@@ -344,6 +388,7 @@ impl Runtime for LxdRuntime {
         let (source, snapshot) = (from.instance, from.snapshot);
         let mut args = self.client.word("copy");
         args.extend(self.client.target());
+        args.extend(self.client.storage());
         if snapshot.is_none() {
             args.push("--instance-only".into());
         }
@@ -354,11 +399,12 @@ impl Runtime for LxdRuntime {
             None => args.push(self.client.at(source).into()),
         }
         args.push(self.client.at(instance).into());
-        self.make_instance(&args, instance, tags)
+        self.make_instance(&args, instance, tags, true)
     }
 
     fn remove(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
+        self.remember_address(instance, None);
         self.run(&self.delete_args(instance))?;
         Ok(())
     }
@@ -374,17 +420,9 @@ impl Runtime for LxdRuntime {
             "pick another name or delete it with `{}`",
             self.cmdline(&self.snapshot_args(Verb::SnapshotDelete, instance, snapshot))
         );
-        self.run_making(&args, &format!("snapshot `{instance}/{snapshot}`"), &remedy)?;
-        let listed = self
-            .status(instance)?
-            .is_some_and(|found| found.snapshots.iter().any(|s| s == snapshot));
-        if !listed {
-            bail!(
-                "`{}` reported success but snapshot `{snapshot}` of `{instance}` does not exist",
-                self.cmdline(&args)
-            );
-        }
-        Ok(())
+        // Its success means the snapshot exists under the exact name given:
+        // it is not asked for again.
+        self.run_making(&args, &format!("snapshot `{instance}/{snapshot}`"), &remedy)
     }
 
     fn snapshot_delete(&self, instance: &str, snapshot: &str) -> Result<()> {
@@ -404,6 +442,7 @@ impl Runtime for LxdRuntime {
             RuntimeName::Instance(instance),
             RuntimeName::Snapshot(snapshot),
         ])?;
+        self.remember_address(instance, None);
         let _turn = self.snapshot_queue(instance)?;
         self.run(&self.snapshot_args(Verb::SnapshotRestore, instance, snapshot))?;
         Ok(())
@@ -446,6 +485,7 @@ impl Runtime for LxdRuntime {
 
     fn start(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
+        self.remember_address(instance, None);
         let mut args = self.client.word("start");
         args.extend(["--".into(), self.client.at(instance).into()]);
         self.run(&args)?;
@@ -456,6 +496,7 @@ impl Runtime for LxdRuntime {
     /// [`STOP_TIMEOUT_SECS`] (busybox init takes about 2 s).
     fn stop(&self, instance: &str) -> Result<()> {
         check_names(&[RuntimeName::Instance(instance)])?;
+        self.remember_address(instance, None);
         let timeout = STOP_TIMEOUT_SECS.to_string();
         let stop = |how: &[&str]| {
             let mut args = self.client.word("stop");
@@ -551,13 +592,28 @@ impl Runtime for LxdRuntime {
                     &spec.user_input(),
                 )?
                 .done_or_warning("creating the user"),
-            Step::Ssh => self
-                .exec_script(instance, provision::SSH_SCRIPT, &[], &[])?
-                .done_or_warning("enabling SSH"),
+            Step::Ssh => {
+                let out = self.exec_script(instance, provision::SSH_SCRIPT, &[], &[])?;
+                if let Some(address) = provision::listed_address(&out.stdout) {
+                    self.remember_address(instance, Some(address));
+                }
+                out.done_or_warning("enabling SSH")
+            }
             Step::InitialSnapshot | Step::Devices | Step::Restart => {
                 bail!("step `{step}` is runtime work, not a script")
             }
         }
+    }
+
+    /// In one `exec`, taking turns with `begin` (see `steps.rs`).
+    fn provision_steps(
+        &self,
+        instance: &str,
+        steps: &[Step],
+        spec: &Provisioning,
+        begin: &mut dyn FnMut(Step) -> Result<()>,
+    ) -> Result<Vec<String>, (Step, anyhow::Error)> {
+        self.run_steps(instance, steps, spec, begin)
     }
 
     fn container_user(&self, instance: &str, name: &str) -> Result<Option<ContainerUser>> {
@@ -574,10 +630,36 @@ impl Runtime for LxdRuntime {
             .with_context(|| format!("looking up user `{name}` printed `{}`", ids.trim()))
     }
 
+    /// `GET /1.0/storage-pools/POOL`; for `None`, the pool of the root disk
+    /// of the default profile (`GET /1.0/profiles/default`) first.
+    fn storage_pool(&self, pool: Option<&str>) -> Result<Option<StoragePool>> {
+        let name = match pool {
+            Some(pool) => pool.to_owned(),
+            None => {
+                let profile: Option<ApiProfile> = self.query("/1.0/profiles/default")?;
+                match profile.and_then(ApiProfile::root_pool) {
+                    Some(pool) => pool,
+                    None => return Ok(None),
+                }
+            }
+        };
+        if !is_url_safe(&name) {
+            return Ok(None);
+        }
+        let found: Option<ApiPool> = self.query(&format!("/1.0/storage-pools/{name}"))?;
+        Ok(found.map(|pool| StoragePool {
+            name: pool.name,
+            driver: pool.driver,
+        }))
+    }
+
     /// The first global address LXD reports for the instance's NICs,
     /// IPv4 first.
     fn address(&self, instance: &str) -> Result<Option<String>> {
         check_names(&[RuntimeName::Instance(instance)])?;
+        if let Some(known) = self.lock_addresses().get(instance) {
+            return Ok(known.clone());
+        }
         let state: Option<Value> = self.query(&format!("/1.0/instances/{instance}/state"))?;
         Ok(state.as_ref().and_then(global_address))
     }

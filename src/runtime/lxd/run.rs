@@ -1,6 +1,7 @@
 //! Running the client: every `lxc`/`incus` process lxdev spawns starts
-//! here (or in `scripts.rs`, through [`output_within`]), bounded by the
-//! runtime's limits, with its stderr made one line and its failure
+//! here, through [`LxdRuntime::call`] (the probe, and the interactive
+//! `exec`, aside), bounded by the runtime's limits, reported to the
+//! `--verbose` observer, with its stderr made one line and its failure
 //! classified (`failure.rs`). A daemon too loaded to begin its transaction
 //! did nothing: such a call is made again.
 
@@ -82,15 +83,14 @@ impl LxdRuntime {
         args: &[S],
     ) -> Result<Result<String, Failure>> {
         let cmdline = self.cmdline(args);
+        let query = args.first().is_some_and(|a| a.as_ref() == "query");
         let mut pause = Duration::from_millis(500);
         for tries in 1.. {
             let mut command = self.command(args);
             if let Some(dir) = dir {
                 command.current_dir(dir);
             }
-            let out = output_within(command, &[], self.limits.call)
-                .with_context(|| format!("failed to run `{cmdline}`"))?
-                .ok_or_else(|| self.timed_out(&cmdline, self.limits.call))?;
+            let out = self.call(command, &[], self.limits.call, &cmdline, query)?;
             if out.status.success() {
                 return Ok(Ok(String::from_utf8_lossy(&out.stdout).into_owned()));
             }
@@ -106,6 +106,119 @@ impl LxdRuntime {
             pause *= 2;
         }
         unreachable!("the loop returns")
+    }
+
+    /// Runs one client call, `command` with `input` on its stdin, to its
+    /// end or until `limit` (an error, exit 69), and reports it to the
+    /// `--verbose` observer (`trace.rs`) as `shown`. `query`: a call that
+    /// only reads, which may be bounded as a probe.
+    ///
+    /// The first call of a runtime opened without a probe
+    /// ([`LxdRuntime::open`] of a local daemon) also finds out whether the
+    /// daemon answers, as the probe would have, with the probe's advice
+    /// (exit 69, marked as a failure that changed nothing): a client that
+    /// is missing, a socket no daemon listens on, or a daemon that does not
+    /// answer within --connect-timeout. A query is bounded by it; any other
+    /// call, which may rightly take longer (an `init` that unpacks an
+    /// image), is checked once half of it has passed: the call goes on if
+    /// `query /1.0` answers within the other half, and is stopped if not.
+    pub(super) fn call(
+        &self,
+        command: Command,
+        input: &[u8],
+        limit: Duration,
+        shown: &str,
+        query: bool,
+    ) -> Result<std::process::Output> {
+        let started = std::time::Instant::now();
+        let first = !self.reached.load(std::sync::atomic::Ordering::Relaxed);
+        let connect = self.limits.connect;
+        let mut answers = true;
+        let (bound, watch) = match (first, query) {
+            (false, _) => (limit, None),
+            (true, true) => (limit.min(connect), None),
+            (true, false) => (limit, Some(connect / 2)),
+        };
+        let out = output_watched(command, input, bound, watch, &mut || {
+            answers = self.answers(connect / 2);
+            answers
+        });
+        let failed = match &out {
+            Ok(Some(out)) if out.status.success() => None,
+            Ok(Some(out)) => Some(match out.status.code() {
+                Some(code) => format!("exit {code}"),
+                None => out.status.to_string(),
+            }),
+            Ok(None) => Some("stopped".to_owned()),
+            Err(err) => Some(err.to_string()),
+        };
+        crate::runtime::trace::report(&crate::runtime::trace::Call {
+            cmdline: shown,
+            took: started.elapsed(),
+            failed: failed.as_deref(),
+        });
+        if !first {
+            return out
+                .with_context(|| format!("failed to run `{shown}`"))?
+                .ok_or_else(|| self.timed_out(shown, limit));
+        }
+        let advice = super::connect::Advice::for_client(self.client.program);
+        let unavailable = |why: String| {
+            crate::error::refused(
+                Error::RuntimeUnavailable(format!("{why}; {}", super::connect::TRY_FAKE)).into(),
+            )
+        };
+        let out = match out {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return Err(unavailable(format!(
+                    "`{}` is not installed (not found on PATH); {}",
+                    self.client.program, advice.install
+                )));
+            }
+            Err(err) => return Err(err).with_context(|| format!("failed to run `{shown}`")),
+            Ok(None) if query || !answers => {
+                return Err(unavailable(format!(
+                    "the {} daemon did not answer within {} s (`{shown}`); {}, or raise \
+                     --connect-timeout (LXDEV_CONNECT_TIMEOUT)",
+                    self.client.program,
+                    connect.as_secs_f64(),
+                    advice.start
+                )));
+            }
+            Ok(None) => return Err(self.timed_out(shown, limit)),
+            Ok(Some(out)) => out,
+        };
+        if !out.status.success() {
+            let stderr = one_line(&out.stderr, out.status);
+            let failure = Failure {
+                message: String::new(),
+                stderr,
+            };
+            if failure.kind() == FailureKind::Unreachable {
+                return Err(unavailable(format!(
+                    "`{shown}` failed: {}; {}",
+                    failure.stderr, advice.start
+                )));
+            }
+        }
+        self.reached
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(out)
+    }
+
+    /// Whether the daemon answers `query /1.0` within `limit`.
+    fn answers(&self, limit: Duration) -> bool {
+        let path = self.client.api("/1.0");
+        let args = ["query", path.as_str()];
+        let started = std::time::Instant::now();
+        let answered = output_within(self.command(&args), &[], limit)
+            .is_ok_and(|out| out.is_some_and(|out| out.status.success()));
+        crate::runtime::trace::report(&crate::runtime::trace::Call {
+            cmdline: &self.cmdline(&args),
+            took: started.elapsed(),
+            failed: (!answered).then_some("no answer"),
+        });
+        answered
     }
 
     /// The error for a call stopped after `limit`: exit 69, naming the
@@ -160,9 +273,22 @@ impl LxdRuntime {
 /// The child is reaped only by the waiting thread, so until that thread
 /// returns its pid cannot be reused and the kill reaches it alone.
 pub(super) fn output_within(
+    command: Command,
+    input: &[u8],
+    limit: Duration,
+) -> io::Result<Option<std::process::Output>> {
+    output_watched(command, input, limit, None, &mut || true)
+}
+
+/// [`output_within`], and once `watch` has passed with the command still
+/// running, asks `still_worth_it`: the command is killed (`Ok(None)`) when
+/// it says no.
+pub(super) fn output_watched(
     mut command: Command,
     input: &[u8],
     limit: Duration,
+    watch: Option<Duration>,
+    still_worth_it: &mut dyn FnMut() -> bool,
 ) -> io::Result<Option<std::process::Output>> {
     use std::io::Write as _;
     use std::sync::mpsc;
@@ -184,13 +310,25 @@ pub(super) fn output_within(
     std::thread::spawn(move || {
         let _ = done.send(child.wait_with_output());
     });
-    match finished.recv_timeout(limit) {
-        Ok(out) => out.map(Some),
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            let _ = finished.recv();
-            Ok(None)
+    let kill = || {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        let _ = finished.recv();
+        Ok(None)
+    };
+    let started = std::time::Instant::now();
+    if let Some(watch) = watch.filter(|watch| *watch < limit) {
+        match finished.recv_timeout(watch) {
+            Ok(out) => return out.map(Some),
+            Err(mpsc::RecvTimeoutError::Timeout) if !still_worth_it() => return kill(),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(io::Error::other("the thread waiting for the client ended"));
+            }
         }
+    }
+    match finished.recv_timeout(limit.saturating_sub(started.elapsed())) {
+        Ok(out) => out.map(Some),
+        Err(mpsc::RecvTimeoutError::Timeout) => kill(),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Err(io::Error::other("the thread waiting for the client ended"))
         }

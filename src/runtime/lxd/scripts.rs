@@ -1,13 +1,12 @@
 //! Scripts run inside an instance (provisioning, the boot wait): not
-//! attached to a terminal, secrets on standard input, retried when the
-//! client itself failed the exec.
+//! attached to a terminal, secrets on standard input, run again (after a
+//! short pause that doubles) when the client itself failed the exec.
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use super::run::output_within;
 use super::{EXEC_TRIES, LxdRuntime};
 use crate::config::names::RuntimeName;
 use crate::runtime::provision;
@@ -37,19 +36,16 @@ impl LxdRuntime {
         input: &[u8],
         limit: Duration,
     ) -> Result<ScriptOutput> {
-        // Under load, LXD 5.0 sometimes fails an exec it accepted ("Failed
-        // to retrieve PID of executing child process", status 255, seen in
-        // the races): the client's own error, not the script's. The
-        // scripts are safe to run again, so such a failure is retried.
+        let mut pause = FIRST_PAUSE;
         let mut tries = 0;
         loop {
             let out = self.exec_script_once(instance, script, args, input, limit)?;
-            let clients_error = out.status == 255 && out.stderr.trim_start().starts_with("Error:");
             tries += 1;
-            if !clients_error || tries == EXEC_TRIES {
+            if !out.clients_error() || tries == EXEC_TRIES {
                 return Ok(out);
             }
-            std::thread::sleep(Duration::from_millis(300));
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(MAX_PAUSE);
         }
     }
 
@@ -67,10 +63,14 @@ impl LxdRuntime {
         argv.extend([self.client.at(instance).into(), "--".into()]);
         argv.extend(["sh", "-c", script, "lxdev"].map(OsString::from));
         argv.extend(args.iter().map(OsString::from));
-        let shown = format!("{} exec {instance} -- sh -c ...", self.client);
-        let out = output_within(self.command(&argv), input, limit)
-            .with_context(|| format!("failed to run `{shown}`"))?
-            .ok_or_else(|| self.timed_out(&shown, limit))?;
+        let shown = format!(
+            "{} exec {} -- sh -c <{}> {}",
+            self.client,
+            self.client.at(instance),
+            purpose(script),
+            args.join(" ")
+        );
+        let out = self.call(self.command(&argv), input, limit, shown.trim_end(), false)?;
         Ok(ScriptOutput {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -78,39 +78,59 @@ impl LxdRuntime {
         })
     }
 
-    /// Waits until `exec` works in `instance`, then until it has booted
-    /// (`provision::READY_SCRIPT`), within `timeout` in all.
+    /// Waits until `instance` has booted (`provision::READY_SCRIPT`),
+    /// within `timeout` in all. Just after `start` the client may fail the
+    /// exec itself while the container's init is not up yet: the script is
+    /// run again, after 10 ms, then twice as long each time (at most
+    /// 200 ms), rather than first probing with `exec true`, which cost a
+    /// client call on every create.
     pub(super) fn wait_ready(&self, instance: &str, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
+        let mut pause = FIRST_PAUSE;
         loop {
-            match self.exec_script(instance, "true", &[], &[]) {
-                Ok(out) if out.status == 0 => break,
-                Ok(_) | Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Ok(out) => bail!(
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .as_secs()
+                .max(1);
+            // The script waits `left` seconds itself; the call gets that
+            // and a margin.
+            let limit = self.limits.call.max(Duration::from_secs(left + 30));
+            let out = self.exec_script_once(
+                instance,
+                provision::READY_SCRIPT,
+                &[&left.to_string()],
+                &[],
+                limit,
+            )?;
+            if !out.clients_error() {
+                return out.success("waiting for the container to boot").map(drop);
+            }
+            if Instant::now() + pause >= deadline {
+                bail!(
                     "timed out after {}s waiting for `exec` to work in `{instance}`: {}",
                     timeout.as_secs(),
                     out.stderr.trim()
-                ),
-                Err(err) => return Err(err),
+                );
             }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(MAX_PAUSE);
         }
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs()
-            .max(1);
-        // The script waits `left` seconds itself; the call gets that and
-        // a margin.
-        let limit = self.limits.call.max(Duration::from_secs(left + 30));
-        let out = self.exec_script_within(
-            instance,
-            provision::READY_SCRIPT,
-            &[&left.to_string()],
-            &[],
-            limit,
-        )?;
-        out.success("waiting for the container to boot").map(drop)
+    }
+}
+
+/// The first pause before a script the client failed to start is run
+/// again, doubled each time up to [`MAX_PAUSE`].
+pub(super) const FIRST_PAUSE: Duration = Duration::from_millis(10);
+pub(super) const MAX_PAUSE: Duration = Duration::from_millis(200);
+
+/// What `--verbose` calls `script`.
+fn purpose(script: &str) -> &'static str {
+    match script {
+        provision::READY_SCRIPT => "wait for boot",
+        provision::USER_SCRIPT => "dev user, sudo, keys on stdin",
+        provision::SSH_SCRIPT => "sshd on",
+        provision::USER_IDS_SCRIPT => "user ids",
+        _ => "script",
     }
 }
 
@@ -122,6 +142,14 @@ pub(super) struct ScriptOutput {
 }
 
 impl ScriptOutput {
+    /// Whether the client failed the exec itself, not the script: under
+    /// load, or just after `start`, LXD 5.0 fails an exec it accepted
+    /// ("Failed to retrieve PID of executing child process", status 255,
+    /// seen in the races). The scripts are safe to run again.
+    fn clients_error(&self) -> bool {
+        self.status == 255 && self.stderr.trim_start().starts_with("Error:")
+    }
+
     /// `None` when it succeeded, its stderr when it exited with
     /// [`provision::WARNING_STATUS`], else an error naming `what`.
     pub(super) fn done_or_warning(self, what: &str) -> Result<Option<String>> {

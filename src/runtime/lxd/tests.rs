@@ -114,11 +114,11 @@ fn connect_without_an_incus_daemon_says_how_to_start_it() {
 /// does not exist, a spawn would fail with "failed to run".
 #[test]
 fn bad_names_are_refused_before_a_client_is_spawned() {
-    let rt = LxdRuntime {
-        client: Client::new("lxdev-no-such-client"),
-        project_dir: None,
-        limits: Limits::default(),
-    };
+    let rt = LxdRuntime::unprobed(
+        "lxdev-no-such-client",
+        Placement::default(),
+        Limits::default(),
+    );
     let tags = Tags {
         project: "web",
         config_path: std::path::Path::new("/tmp/containers.yaml"),
@@ -307,10 +307,10 @@ fn a_remote_that_cannot_be_used_is_named_with_what_to_do() {
     assert_eq!(runtime.location(), "lxd (remote far)");
 }
 
-/// `--target` reaches the client's argv of `init`/`create` and `copy`,
-/// as one argument before `--`, and no other call.
+/// `--target` and `--storage` reach the client's argv of `init`/`create`
+/// and `copy`, each as one argument before `--`, and no other call.
 #[test]
-fn a_target_reaches_create_and_copy_only() {
+fn a_target_and_a_pool_reach_create_and_copy_only() {
     use std::os::unix::fs::PermissionsExt;
     for program in ["lxc", "incus"] {
         let dir = tempfile::tempdir().unwrap();
@@ -325,17 +325,16 @@ fn a_target_reaches_create_and_copy_only() {
         )
         .unwrap();
         std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let mut rt = LxdRuntime {
-            client: Client::new(Box::leak(
-                client.to_str().unwrap().to_owned().into_boxed_str(),
-            )),
-            project_dir: None,
-            limits: Limits::default(),
-        };
+        let mut rt = LxdRuntime::unprobed(
+            Box::leak(client.to_str().unwrap().to_owned().into_boxed_str()),
+            Placement::default(),
+            Limits::default(),
+        );
         rt.client.placement = Placement {
             remote: Some("far".into()),
             project: None,
             target: Some("@gpu".into()),
+            storage: Some("fast".into()),
         };
         let tags = Tags {
             project: "web",
@@ -355,15 +354,15 @@ fn a_target_reaches_create_and_copy_only() {
             calls,
             [
                 format!(
-                    "{create} --target=@gpu -c user.lxdev.project=web \
+                    "{create} --target=@gpu --storage=fast -c user.lxdev.project=web \
                      -c user.lxdev.config=/p/containers.yaml -c security.nesting=true \
                      -c security.syscalls.intercept.mknod=true \
                      -c security.syscalls.intercept.setxattr=true -- far:busybox far:web-a"
                 ),
-                "copy --target=@gpu --instance-only -c user.lxdev.project=web \
+                "copy --target=@gpu --storage=fast --instance-only -c user.lxdev.project=web \
                  -c user.lxdev.config=/p/containers.yaml -- far:web-a far:web-b"
                     .to_owned(),
-                "copy --target=@gpu -c user.lxdev.project=web \
+                "copy --target=@gpu --storage=fast -c user.lxdev.project=web \
                  -c user.lxdev.config=/p/containers.yaml -- far:web-a/s1 far:web-c"
                     .to_owned(),
                 "start -- far:web-a".to_owned(),
@@ -527,13 +526,11 @@ esac
     )
     .unwrap();
     std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let rt = LxdRuntime {
-        client: Client::new(Box::leak(
-            client.to_str().unwrap().to_owned().into_boxed_str(),
-        )),
-        project_dir: None,
-        limits: Limits::default(),
-    };
+    let rt = LxdRuntime::unprobed(
+        Box::leak(client.to_str().unwrap().to_owned().into_boxed_str()),
+        Placement::default(),
+        Limits::default(),
+    );
     let found = rt.status("web-dev").unwrap().unwrap();
     assert_eq!(found.snapshots, ["initial-state"]);
     assert_eq!(found.name, "web-dev");
@@ -544,11 +541,11 @@ esac
 #[test]
 fn no_operations_at_all_means_none_running() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = LxdRuntime {
-        client: Client::new(stub_client(dir.path(), "", "", 0)),
-        project_dir: None,
-        limits: Limits::default(),
-    };
+    let rt = LxdRuntime::unprobed(
+        stub_client(dir.path(), "", "", 0),
+        Placement::default(),
+        Limits::default(),
+    );
     assert_eq!(rt.busy("lxdevnoops-a").unwrap(), None);
 }
 
@@ -593,4 +590,83 @@ fn a_failed_user_lookup_is_an_error_not_no_user() {
             );
         }
     }
+}
+/// A runtime opened without a probe finds out on its first call whether
+/// the daemon answers, with the probe's advice and exit 69, as a failure
+/// that changed nothing: a socket no daemon listens on, and a daemon that
+/// never answers (within --connect-timeout, a query or not).
+#[test]
+fn the_first_call_of_an_unprobed_runtime_says_when_no_daemon_answers() {
+    let limits = Limits {
+        connect: Duration::from_millis(600),
+        call: Duration::from_secs(30),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // What LXD 5.0's client says with the daemon stopped.
+    let down = stub_client(
+        dir.path(),
+        "",
+        "Error: Get \"http://unix.socket/1.0\": dial unix /var/lib/lxd/unix.socket: \
+         connect: no such file or directory",
+        1,
+    );
+    for first in ["query", "start"] {
+        let rt = LxdRuntime::unprobed(down, Placement::default(), limits);
+        let err = match first {
+            "query" => rt.status("web-a").map(drop).unwrap_err(),
+            _ => rt.start("web-a").unwrap_err(),
+        };
+        assert!(crate::error::changed_nothing(&err), "{err:#}");
+        assert_eq!(crate::exit_code::for_error(&err), 69, "{err:#}");
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("start the LXD daemon") && message.ends_with("`--runtime fake`"),
+            "{message}"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let silent = hanging_client(dir.path(), true);
+    for first in ["query", "start"] {
+        let rt = LxdRuntime::unprobed(silent, Placement::default(), limits);
+        let started = Instant::now();
+        let err = match first {
+            "query" => rt.status("web-a").map(drop).unwrap_err(),
+            _ => rt.start("web-a").unwrap_err(),
+        };
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{first}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(crate::exit_code::for_error(&err), 69, "{err:#}");
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("daemon did not answer within 0.6 s")
+                && message.contains("--connect-timeout"),
+            "{first}: {message}"
+        );
+    }
+}
+
+/// A first call that is slow while the daemon answers (an `init` that
+/// unpacks an image) is not cut short by --connect-timeout.
+#[test]
+fn a_slow_first_call_goes_on_while_the_daemon_answers() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let client = dir.path().join("lxc");
+    std::fs::write(
+        &client,
+        "#!/bin/sh\n[ \"$1\" = query ] && { echo '{}'; exit 0; }\nsleep 1\nexit 0\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let client: &'static str = Box::leak(client.to_str().unwrap().to_owned().into_boxed_str());
+    let limits = Limits {
+        connect: Duration::from_millis(400),
+        call: Duration::from_secs(30),
+    };
+    let rt = LxdRuntime::unprobed(client, Placement::default(), limits);
+    rt.start("web-a").unwrap();
 }
