@@ -11,7 +11,10 @@
 
 use std::path::Path;
 
-use lxdev::runtime::{ExecOptions, Limits, Placement, Runtime, Tags, lxd::LxdRuntime};
+use lxdev::config::ledger::Step;
+use lxdev::runtime::{
+    ExecOptions, Limits, Placement, Provisioning, Runtime, Tags, lxd::LxdRuntime,
+};
 
 #[path = "common/runtimes.rs"]
 mod runtimes;
@@ -256,6 +259,17 @@ fn clone_from_instance_and_from_snapshot_has_no_snapshots() {
             .unwrap();
 
         for (clone, marker) in [(&from_instance, "two"), (&from_snapshot, "one")] {
+            // Started is not booted: LXD 5.0 may fail an `exec` into a
+            // container whose init is not up yet ("Failed to retrieve PID
+            // of executing child process"), as provisioning's `ready` step
+            // knows.
+            let ready = Provisioning {
+                user: "dev".into(),
+                password: None,
+                keys: vec![],
+                ready_timeout: std::time::Duration::from_secs(60),
+            };
+            rt.provision(clone, Step::Ready, &ready).unwrap();
             let found = rt.status(clone).unwrap().expect("clone exists");
             assert_eq!(found.name, *clone);
             assert_eq!(
