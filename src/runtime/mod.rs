@@ -19,12 +19,12 @@ use std::path::Path;
 use anyhow::Result;
 
 pub use crate::config::devices::Spec as DeviceSpec;
-pub use backend::{Devices, Files, Images, Runtime};
+pub use backend::{Devices, Environment, Files, Images, Runtime};
 pub use provision::{ContainerUser, Provisioning};
 pub use rules::{check_container_path, merged_idmap};
 pub use types::{
-    Belonging, ExecOptions, FileKind, Image, Instance, InstanceStatus, Limits, Placement, Push,
-    Source, Tags,
+    Belonging, ExecOptions, FileKind, Hook, HookStage, Image, Instance, InstanceStatus, Limits,
+    LogRequest, LogSource, Placement, Push, Source, SshFacts, Tags,
 };
 
 /// The runtime names `--runtime` accepts.

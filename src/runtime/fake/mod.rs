@@ -27,7 +27,7 @@
 //! ([`rules::check_names`]), so a name the fake accepts is one LXD's client
 //! would be given safely, and a snapshot named `..` cannot address the
 //! instance's own directory. By topic: `files.rs`, `devices.rs`,
-//! `images.rs`.
+//! `images.rs`, `devenv.rs` (settings, hooks recorded and never run).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,6 +43,7 @@ use crate::runtime::provision::{ContainerUser, Provisioning};
 use crate::runtime::rules::{self, check_names};
 use crate::runtime::types::{ExecOptions, Instance, InstanceStatus, Source, Tags};
 
+mod devenv;
 mod devices;
 mod files;
 mod images;
@@ -172,6 +173,7 @@ impl FakeRuntime {
         write("image", image)?;
         write("project", tags.project)?;
         write("config", &tags.config_path.to_string_lossy())?;
+        devenv::write_settings(&dir, tags.settings)?;
         write("status", InstanceStatus::Running.as_str())
     }
 
@@ -245,6 +247,11 @@ impl FakeRuntime {
         Some(Instance {
             devices,
             idmap: read("raw.idmap"),
+            settings: if has(devenv::SETTINGS) {
+                devenv::read_settings(&dir)
+            } else {
+                Default::default()
+            },
             name: name.to_string(),
             // Metadata is written just after the mkdir that creates the
             // instance; a reader in between sees it as running.
@@ -295,7 +302,17 @@ impl Runtime for FakeRuntime {
                 None => self.require_instance(source)?,
             };
             let image = std::fs::read_to_string(source_dir.join("image")).unwrap_or_default();
-            self.make_instance(instance, &image, tags)?;
+            // As LXD's copy: the source's settings, under the new ones.
+            let mut settings = devenv::read_settings(&source_dir);
+            settings.extend(tags.settings.iter().map(|(k, v)| (k.clone(), v.clone())));
+            self.make_instance(
+                instance,
+                &image,
+                &Tags {
+                    settings: &settings,
+                    ..tags.clone()
+                },
+            )?;
             // As LXD's copy: the devices come along, but what a copy drops.
             let devices = self.require_instance(source)?.join("devices");
             let source_devices = self
@@ -516,6 +533,7 @@ mod tests {
         let tags = Tags {
             project: "demo",
             config_path: &dir.path().join("containers.yaml"),
+            settings: &Default::default(),
         };
         fake.create("demo-web", "busybox", &tags).unwrap();
         fake.snapshot_create("demo-web", "clean").unwrap();

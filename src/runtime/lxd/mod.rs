@@ -17,7 +17,8 @@
 //! failed call means, as a typed error), `client.rs` (the two clients'
 //! verbs, and where calls go), `api.rs` (the REST answers), `busy.rs`
 //! (work that outlives a killed lxdev), and the topics of the trait:
-//! `devices.rs`, `files.rs`, `images.rs`, `scripts.rs` (provisioning).
+//! `devices.rs`, `files.rs`, `images.rs`, `scripts.rs` (provisioning),
+//! `devenv.rs` (the file's settings, hooks, sshd, logs).
 //!
 //! Limits: with no `remote:` or `runtime_project:`, the client's default
 //! remote and current project are used as configured; every call is
@@ -28,6 +29,7 @@ mod api;
 mod busy;
 mod client;
 mod connect;
+mod devenv;
 mod devices;
 mod failure;
 mod files;
@@ -181,16 +183,27 @@ impl LxdRuntime {
         .into())
     }
 
-    /// `--config` flags for the tags lxdev puts on every instance it makes.
-    fn tag_args(tags: &Tags<'_>) -> Vec<OsString> {
+    /// `--config` flags for the tags lxdev puts on every instance it
+    /// makes, and the file's settings for it (checked: limits and
+    /// environment only).
+    fn tag_args(tags: &Tags<'_>) -> Result<Vec<OsString>> {
+        rules::check_settings(
+            tags.settings
+                .iter()
+                .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
+        )?;
         let mut config = OsString::from("user.lxdev.config=");
         config.push(tags.config_path.as_os_str());
-        vec![
+        let mut args: Vec<OsString> = vec![
             "-c".into(),
             format!("user.lxdev.project={}", tags.project).into(),
             "-c".into(),
             config,
-        ]
+        ];
+        for (key, value) in tags.settings {
+            args.extend(["-c".into(), format!("{key}={value}").into()]);
+        }
+        Ok(args)
     }
 
     /// Confirms that the daemon shows the instance `made_by` just made,
@@ -312,7 +325,7 @@ impl Runtime for LxdRuntime {
         check_names(&[RuntimeName::Instance(instance), RuntimeName::Image(image)])?;
         let mut args = self.client.verb(Verb::Create);
         args.extend(self.client.target());
-        args.extend(Self::tag_args(tags));
+        args.extend(Self::tag_args(tags)?);
         for config in DOCKER_READY {
             args.extend(["-c".into(), (*config).into()]);
         }
@@ -335,7 +348,7 @@ impl Runtime for LxdRuntime {
         if snapshot.is_none() {
             args.push("--instance-only".into());
         }
-        args.extend(Self::tag_args(tags));
+        args.extend(Self::tag_args(tags)?);
         args.push("--".into());
         match snapshot {
             Some(snap) => args.push(self.client.at(&format!("{source}/{snap}")).into()),
@@ -535,7 +548,7 @@ impl Runtime for LxdRuntime {
             Step::Ssh => self
                 .exec_script(instance, provision::SSH_SCRIPT, &[], &[])?
                 .done_or_warning("enabling SSH"),
-            Step::InitialSnapshot | Step::Devices | Step::Restart => {
+            Step::InitialSnapshot | Step::Devices | Step::Setup | Step::Restart => {
                 bail!("step `{step}` is runtime work, not a script")
             }
         }
