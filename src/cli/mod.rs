@@ -127,7 +127,10 @@ pub enum Command {
     ///
     /// An entry recorded in containers.yaml but missing from the runtime (a
     /// teammate's checked-in file on a new machine) is created from its
-    /// `image`, as `container create` would, then started.
+    /// `image`, as `container create` would (running the file's `setup`
+    /// hook), then started. An existing container first gets the file's
+    /// current limits and env. The file's `start` hook runs in each
+    /// container `up` started. Hooks run inside the container, never here.
     Up(UpArgs),
     /// Stop containers
     Down(BulkArgs),
@@ -387,6 +390,9 @@ pub struct ProvisionArgs {
     /// /home/<user>/<project>], recorded as device `project`
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
     pub mount_project: Option<String>,
+    /// Do not run the file's `setup` hook (nor, for `up`, its `start` hook)
+    #[arg(long)]
+    pub no_setup: bool,
 }
 
 /// Where in a cluster a new container goes.
@@ -624,10 +630,14 @@ pub struct BulkArgs {
 pub struct UpArgs {
     #[command(flatten)]
     pub bulk: BulkArgs,
-    /// Create missing containers without provisioning them (no user, SSH
-    /// or initial-state snapshot)
+    /// Create missing containers without provisioning them (no user, SSH,
+    /// hooks or initial-state snapshot)
     #[arg(long)]
     pub no_provision: bool,
+    /// Run neither the file's `setup` hook (for containers it creates) nor
+    /// its `start` hook
+    #[arg(long)]
+    pub no_setup: bool,
 }
 
 #[derive(Debug, Args)]

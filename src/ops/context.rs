@@ -199,17 +199,24 @@ impl Context {
         message: impl Into<String>,
         work: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
-        if let Some(signal) = interrupt::received() {
-            return Err(crate::error::refused(anyhow::anyhow!(
-                "{} arrived before the runtime was asked",
-                interrupt::name(signal)
-            )));
-        }
+        not_interrupted()?;
         if self.own_progress.load(Ordering::SeqCst) {
             self.out.step(message.into());
             return work();
         }
         self.out.progress(message, work)
+    }
+
+    /// Runtime work whose output is shown as it comes (a hook): as
+    /// [`Context::work`], with no spinner, which would draw over it.
+    pub fn work_shown<T>(
+        &self,
+        message: impl Into<String>,
+        work: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        not_interrupted()?;
+        self.out.step(message.into());
+        work()
     }
 
     /// For a command that shows its own progress (one line per container):
@@ -234,6 +241,18 @@ impl Context {
     pub fn commit<T>(&self, change: impl FnOnce(&mut Project) -> Result<T>) -> Result<T> {
         let timeout = self.manager.lock_timeout().max(MIN_COMMIT_TIMEOUT);
         self.manager.update_with_timeout(timeout, change)
+    }
+}
+
+/// Refuses work not yet started once SIGINT or SIGTERM asked lxdev to
+/// stop: the caller then settles its record as unchanged.
+fn not_interrupted() -> Result<()> {
+    match interrupt::received() {
+        Some(signal) => Err(crate::error::refused(anyhow::anyhow!(
+            "{} arrived before the runtime was asked",
+            interrupt::name(signal)
+        ))),
+        None => Ok(()),
     }
 }
 

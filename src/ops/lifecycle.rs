@@ -2,24 +2,32 @@
 //! nothing in containers.yaml and take no lock, except `up` of an entry the
 //! runtime lacks, which is created through the runner first.
 //!
+//! `up` of an existing container first makes its limits and environment
+//! the file's (`config::devenv`; before it starts, so a stopped one boots
+//! with them) and says what changed; after starting a container (or
+//! making it) it runs the file's `start` hook (`hooks.rs`).
+//!
 //! `up` and `down` are idempotent: a container already in the wanted state
 //! is reported as such and left alone, judged by the status the runtime
 //! reports, not by matching its client's error text.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
 use super::bulk::{self, Line};
 use super::context::{Context, ReadyInstance};
+use super::hooks::{self, Hooks};
 use super::parallel;
 use super::power::bring_to;
 use super::provision::ProvisionOptions;
 use super::{checks, create};
+use crate::config::devenv::DevEnv;
 use crate::config::ledger::Step;
 use crate::config::model::ContainerState;
 use crate::error::Error;
-use crate::runtime::{InstanceStatus, Provisioning, Runtime};
+use crate::runtime::{HookStage, InstanceStatus, Provisioning, Runtime};
 use crate::{interrupt, operation};
 
 /// How long `up` waits for a container to boot.
@@ -137,13 +145,25 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
         checks::on_runtime(&project, name, runtime.name())?;
         if ctx.own_instance(runtime, &project, name)?.is_none() {
             line.set(format!("creating from {}", entry.image));
-            match create::create_recorded(ctx, name, provision) {
+            match create::create_recorded(ctx, name, provision, line) {
                 Ok(made) => created = made,
                 // Reserved by another lxdev since this one looked: wait.
                 Err(err) if matches!(err.downcast_ref::<Error>(), Some(Error::Busy(_))) => {
                     continue;
                 }
                 Err(err) => return Err(err),
+            }
+        }
+        let mut applied = String::new();
+        if !created && let Some(found) = ctx.own_instance(runtime, &project, name)? {
+            let devenv = DevEnv::of(project.config(), name);
+            let changes = settings_changes(&found.settings, &devenv.instance_config());
+            if !changes.is_empty() {
+                line.set("applying its limits and environment");
+                ctx.work(format!("configuring {instance}"), || {
+                    runtime.configure(&instance, &changes)
+                })?;
+                applied = format!("; applied {}", describe_changes(&found.settings, &changes));
             }
         }
         line.set("starting");
@@ -163,6 +183,21 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
         ctx.work(format!("waiting for {instance} to boot"), || {
             runtime.provision(&instance, Step::Ready, &spec)
         })?;
+        let start = DevEnv::of(project.config(), name).start;
+        let ran_start = (created || changed) && provision.provision && provision.setup;
+        if ran_start && !start.is_empty() {
+            line.set("running its start hook");
+            let hooks = Hooks {
+                stage: HookStage::Start,
+                commands: start,
+                user: spec.user.clone(),
+                cwd: hooks::project_mount(project.dir(), &super::devices::recorded(&project, name)),
+            };
+            ctx.work_shown(format!("{instance}: running its start hook"), || {
+                hooks.run(runtime, &instance, line)
+            })
+            .map_err(|err| err.context(format!("the `start` hook of {name} failed")))?;
+        }
         let address = runtime
             .address(&instance)?
             .unwrap_or_else(|| "no network".into());
@@ -174,7 +209,7 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
             (false, true) => format!("started {name} ({instance})"),
             (false, false) => format!("{name} ({instance}) is already running"),
         };
-        return Ok(format!("{what}; address: {address}"));
+        return Ok(format!("{what}{applied}; address: {address}"));
     }
 }
 
@@ -199,4 +234,89 @@ fn down_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
     } else {
         format!("{name} ({instance}) is already stopped")
     })
+}
+
+/// What makes an instance's settings (`current`) the file's (`wanted`):
+/// each key to set (`Some`) or unset (`None`), in key order.
+fn settings_changes(
+    current: &BTreeMap<String, String>,
+    wanted: &BTreeMap<String, String>,
+) -> Vec<(String, Option<String>)> {
+    let set = wanted
+        .iter()
+        .filter(|(key, value)| current.get(*key) != Some(*value))
+        .map(|(key, value)| (key.clone(), Some(value.clone())));
+    let unset = current
+        .keys()
+        .filter(|key| !wanted.contains_key(*key))
+        .map(|key| (key.clone(), None));
+    let mut changes: Vec<(String, Option<String>)> = set.chain(unset).collect();
+    changes.sort();
+    changes
+}
+
+/// The changes as `up` says them: a limit with its old and new value, an
+/// environment variable by name only (its value may be a secret).
+fn describe_changes(
+    current: &BTreeMap<String, String>,
+    changes: &[(String, Option<String>)],
+) -> String {
+    changes
+        .iter()
+        .map(|(key, value)| {
+            let env = key.starts_with(crate::config::devenv::ENV_PREFIX);
+            match (current.get(key), value, env) {
+                (None, Some(_), true) => format!("{key} (new)"),
+                (Some(_), Some(_), true) => format!("{key} (changed)"),
+                (None, Some(new), false) => format!("{key} {new} (was unset)"),
+                (Some(old), Some(new), false) => format!("{key} {new} (was {old})"),
+                (_, None, _) => format!("{key} removed"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn settings_changes_set_what_differs_and_unset_what_is_gone() {
+        let current = map(&[
+            ("limits.memory", "1GiB"),
+            ("limits.cpu", "2"),
+            ("environment.OLD", "x"),
+            ("environment.SAME", "s"),
+        ]);
+        let wanted = map(&[
+            ("limits.memory", "2GiB"),
+            ("limits.cpu", "2"),
+            ("environment.SAME", "s"),
+            ("environment.NEW", "secret"),
+        ]);
+        let changes = settings_changes(&current, &wanted);
+        assert_eq!(
+            changes,
+            [
+                ("environment.NEW".to_owned(), Some("secret".to_owned())),
+                ("environment.OLD".to_owned(), None),
+                ("limits.memory".to_owned(), Some("2GiB".to_owned())),
+            ]
+        );
+        let said = describe_changes(&current, &changes);
+        assert_eq!(
+            said,
+            "environment.NEW (new), environment.OLD removed, limits.memory 2GiB (was 1GiB)"
+        );
+        assert!(!said.contains("secret"));
+        assert!(settings_changes(&wanted, &wanted).is_empty());
+    }
 }

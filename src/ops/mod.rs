@@ -12,6 +12,7 @@ pub mod doctor;
 pub mod exec;
 pub mod exposure;
 pub mod files;
+pub mod hooks;
 pub mod image;
 pub mod init;
 pub mod lifecycle;
