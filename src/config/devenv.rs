@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{Config, Container};
 
@@ -62,7 +62,7 @@ impl<'de> Deserialize<'de> for Commands {
 
 /// `limits:`: what the container may use, as written (`cpu: 2`,
 /// `memory: 2GiB`, `processes: 500`); checked by [`validate`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceLimits {
     #[serde(default)]
@@ -104,7 +104,7 @@ pub const LIMITS_PREFIX: &str = "limits.";
 
 /// What one entry gets: its hooks, limits and environment once combined
 /// with the defaults (see the module comment).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DevEnv {
     pub setup: Vec<String>,
     pub start: Vec<String>,
