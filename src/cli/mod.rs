@@ -148,6 +148,22 @@ pub enum Command {
     /// Open a login shell inside a container, as its dev user
     #[command(alias = "shell")]
     Ssh(SshArgs),
+    /// Print (or --write) OpenSSH entries that reach the containers' sshd
+    /// through lxdev, with no container network
+    ///
+    /// One `Host <project>-<name>` per container: `User` the dev user,
+    /// `IdentityFile` each of your keys it accepts, a `ProxyCommand` that
+    /// runs lxdev to start the container's sshd through the runtime, and
+    /// host keys checked against lxdev's own known_hosts (filled from the
+    /// container). `ssh`, `scp`, `rsync -e ssh`, git and VS Code Remote-SSH
+    /// then work with `<project>-<name>`.
+    SshConfig(SshConfigArgs),
+    /// OpenSSH's ProxyCommand for `ssh-config`'s entries: the container's
+    /// sshd on stdin/stdout
+    #[command(hide = true)]
+    SshProxy(NameArg),
+    /// Show a container's logs: its systemd journal, else its console log
+    Logs(LogsArgs),
     /// Copy files or directories between the host and containers
     ///
     /// `lxdev cp ./app dev:~/app` copies to container `dev` (`~` is the dev
@@ -357,6 +373,30 @@ pub struct RemoveArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SshConfigArgs {
+    /// Containers [default: every container of the project]
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub names: Vec<String>,
+    /// Keep the entries in ~/.ssh/lxdev/<project>-<hash>.conf and add one
+    /// `Include` line at the top of ~/.ssh/config if it is missing
+    #[arg(long)]
+    pub write: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Container name
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub name: String,
+    /// Only the last N lines
+    #[arg(short = 'n', long = "lines", value_name = "N")]
+    pub lines: Option<u32>,
+    /// Go on showing new lines until Ctrl-C
+    #[arg(short, long)]
+    pub follow: bool,
 }
 
 #[derive(Debug, Args)]
