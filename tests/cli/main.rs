@@ -8,6 +8,7 @@ mod compat;
 mod completions;
 mod concurrency;
 mod container;
+mod devenv;
 mod devices;
 mod doctor;
 mod files;
