@@ -11,7 +11,6 @@
 //! is reported as such and left alone, judged by the status the runtime
 //! reports, not by matching its client's error text.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -22,6 +21,7 @@ use super::hooks::{self, Hooks};
 use super::parallel;
 use super::power::bring_to;
 use super::provision::ProvisionOptions;
+use super::settings;
 use super::{checks, create};
 use crate::config::devenv::DevEnv;
 use crate::config::ledger::Step;
@@ -156,14 +156,13 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
         }
         let mut applied = String::new();
         if !created && let Some(found) = ctx.own_instance(runtime, &project, name)? {
-            let devenv = DevEnv::of(project.config(), name);
-            let changes = settings_changes(&found.settings, &devenv.instance_config());
-            if !changes.is_empty() {
+            let wanted = DevEnv::of(project.config(), name).instance_config();
+            if let Some(said) = settings::changes(&found.settings, &wanted) {
                 line.set("applying its limits and environment");
                 ctx.work(format!("configuring {instance}"), || {
-                    runtime.configure(&instance, &changes)
+                    settings::apply(runtime, &instance, &found.settings, &wanted)
                 })?;
-                applied = format!("; applied {}", describe_changes(&found.settings, &changes));
+                applied = format!("; applied {said}");
             }
         }
         line.set("starting");
@@ -234,89 +233,4 @@ fn down_one(ctx: &Context, name: &str, line: &Line) -> Result<String> {
     } else {
         format!("{name} ({instance}) is already stopped")
     })
-}
-
-/// What makes an instance's settings (`current`) the file's (`wanted`):
-/// each key to set (`Some`) or unset (`None`), in key order.
-fn settings_changes(
-    current: &BTreeMap<String, String>,
-    wanted: &BTreeMap<String, String>,
-) -> Vec<(String, Option<String>)> {
-    let set = wanted
-        .iter()
-        .filter(|(key, value)| current.get(*key) != Some(*value))
-        .map(|(key, value)| (key.clone(), Some(value.clone())));
-    let unset = current
-        .keys()
-        .filter(|key| !wanted.contains_key(*key))
-        .map(|key| (key.clone(), None));
-    let mut changes: Vec<(String, Option<String>)> = set.chain(unset).collect();
-    changes.sort();
-    changes
-}
-
-/// The changes as `up` says them: a limit with its old and new value, an
-/// environment variable by name only (its value may be a secret).
-fn describe_changes(
-    current: &BTreeMap<String, String>,
-    changes: &[(String, Option<String>)],
-) -> String {
-    changes
-        .iter()
-        .map(|(key, value)| {
-            let env = key.starts_with(crate::config::devenv::ENV_PREFIX);
-            match (current.get(key), value, env) {
-                (None, Some(_), true) => format!("{key} (new)"),
-                (Some(_), Some(_), true) => format!("{key} (changed)"),
-                (None, Some(new), false) => format!("{key} {new} (was unset)"),
-                (Some(old), Some(new), false) => format!("{key} {new} (was {old})"),
-                (_, None, _) => format!("{key} removed"),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect()
-    }
-
-    #[test]
-    fn settings_changes_set_what_differs_and_unset_what_is_gone() {
-        let current = map(&[
-            ("limits.memory", "1GiB"),
-            ("limits.cpu", "2"),
-            ("environment.OLD", "x"),
-            ("environment.SAME", "s"),
-        ]);
-        let wanted = map(&[
-            ("limits.memory", "2GiB"),
-            ("limits.cpu", "2"),
-            ("environment.SAME", "s"),
-            ("environment.NEW", "secret"),
-        ]);
-        let changes = settings_changes(&current, &wanted);
-        assert_eq!(
-            changes,
-            [
-                ("environment.NEW".to_owned(), Some("secret".to_owned())),
-                ("environment.OLD".to_owned(), None),
-                ("limits.memory".to_owned(), Some("2GiB".to_owned())),
-            ]
-        );
-        let said = describe_changes(&current, &changes);
-        assert_eq!(
-            said,
-            "environment.NEW (new), environment.OLD removed, limits.memory 2GiB (was 1GiB)"
-        );
-        assert!(!said.contains("secret"));
-        assert!(settings_changes(&wanted, &wanted).is_empty());
-    }
 }

@@ -28,6 +28,7 @@ pub mod proxy;
 pub mod remove;
 pub mod report;
 pub mod runner;
+pub mod settings;
 pub mod snapshot;
 pub mod ssh;
 pub mod sync;

@@ -6,6 +6,7 @@ use serde_json::json;
 use super::context::Context;
 use super::runner::{Runner, Ticket};
 use super::{checks, power};
+use crate::config::devenv::DevEnv;
 use crate::config::ledger::{Effect, OperationKind, READY, Target};
 use crate::config::model::SnapshotState;
 use crate::config::names;
@@ -158,9 +159,19 @@ fn restore_to(ctx: &Context, options: &SnapshotOptions, afterwards: Afterwards) 
     let recorded = super::devices::recorded(&project, container);
     let policy = super::devices::Policy::for_project(&project);
     let (user, _) = project.dev_user(container);
+    // And the snapshot's limits and environment: the file's are given back.
+    let wanted = DevEnv::of(project.config(), container).instance_config();
     let mut warning = None;
     let result = runner.work(format!("restoring {instance} to {snapshot}"), || {
         runner.runtime.snapshot_restore(&instance, snapshot)?;
+        if let Some(restored) = runner.runtime.status(&instance)? {
+            super::settings::apply(
+                runner.runtime.as_ref(),
+                &instance,
+                &restored.settings,
+                &wanted,
+            )?;
+        }
         if afterwards == Afterwards::Running {
             power::bring_to(
                 runner.runtime.as_ref(),
