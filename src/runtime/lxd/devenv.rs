@@ -42,7 +42,7 @@ exit 0
 
 /// Runs the command `$2` with `sh -c` in folder `$1`.
 const HOOK_SCRIPT: &str = r#"
-cd -- "$1" || { echo "lxdev: cannot enter $1" >&2; exit 126; }
+cd -- "$1" 2>/dev/null || { echo "lxdev: $(id -un) cannot enter $1" >&2; exit 126; }
 exec sh -c "$2"
 "#;
 
@@ -157,14 +157,14 @@ impl Environment for LxdRuntime {
         if !env.is_empty() {
             args.extend(["-o".into(), OsString::from(set_env(env)?)]);
         }
-        // This process's own stdin and stdout are the connection.
-        let status = Command::new(self.client.program)
-            .args(&args)
-            .env("LC_ALL", "C")
-            .status()
-            .with_context(|| {
-                format!("failed to run `{} exec {instance} -- sshd -i`", self.client)
-            })?;
+        // This process's own stdin and stdout are the connection, relayed
+        // so that a start the client itself failed can be tried again.
+        let status = super::relay::relay(|| {
+            let mut command = Command::new(self.client.program);
+            command.args(&args).env("LC_ALL", "C");
+            command
+        })
+        .with_context(|| format!("failed to run `{} exec {instance} -- sshd -i`", self.client))?;
         Ok(status_code(status))
     }
 

@@ -34,6 +34,7 @@ mod devices;
 mod failure;
 mod files;
 mod images;
+mod relay;
 mod run;
 mod scripts;
 #[cfg(test)]
