@@ -9,6 +9,7 @@ mod completions;
 mod concurrency;
 mod container;
 mod devenv;
+mod devenv_lxd;
 mod devices;
 mod doctor;
 mod files;
