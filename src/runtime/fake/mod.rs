@@ -166,8 +166,13 @@ impl FakeRuntime {
                 return Err(err).with_context(|| format!("failed to create `{}`", dir.display()));
             }
         }
+        // Each file whole or not at all (temp file, then rename): a kill
+        // between open and write would leave an empty `project` tag, which
+        // reads as another project's (`belonging`), never to be removed.
         let write = |name: &str, value: &str| {
-            std::fs::write(dir.join(name), value)
+            let temp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&temp, value)
+                .and_then(|()| std::fs::rename(&temp, dir.join(name)))
                 .with_context(|| format!("failed to write `{}`", dir.join(name).display()))
         };
         write("image", image)?;
