@@ -182,6 +182,9 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
         ctx.work(format!("waiting for {instance} to boot"), || {
             runtime.provision(&instance, Step::Ready, &spec)
         })?;
+        if created {
+            super::ssh::refresh_known_hosts(ctx, runtime, &project, name);
+        }
         let start = DevEnv::of(project.config(), name).start;
         let ran_start = (created || changed) && provision.provision && provision.setup;
         if ran_start && !start.is_empty() {

@@ -241,6 +241,7 @@ impl Plan {
             let begun = runner.step(&ticket, step, |project, _| {
                 project.set_pending_steps(&container, pending)
             });
+            line.set(describe(step));
             let message = format!("{}: {}", ticket.instance, describe(step));
             let result = begun.and_then(|()| match &self.setup {
                 Some(hooks) if step == Step::Setup => runner.work_shown(message, || {

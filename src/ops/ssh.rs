@@ -460,6 +460,32 @@ fn include_in_user_config(files: &SshFiles) -> Result<bool> {
     Ok(true)
 }
 
+/// After `up` made container `name` again: when this project file has a
+/// known hosts file of lxdev's (`ssh-config` ran here), its entry gets
+/// the new container's host keys, so the Host entries written before go
+/// on working. Says why when it cannot; never fails `up`.
+pub fn refresh_known_hosts(ctx: &Context, runtime: &dyn Runtime, project: &Project, name: &str) {
+    let config_path = ctx.manager.canonical_path();
+    let Ok(files) = SshFiles::locate(project, &config_path) else {
+        return;
+    };
+    if !matches!(own_file::read(&files.known_hosts()), Ok(Some(_))) {
+        return;
+    }
+    let instance = project.instance_name(name);
+    let (user, _) = project.dev_user(name);
+    let refreshed = runtime.ssh_facts(&instance, &user).and_then(|facts| {
+        let _lock = files.lock()?;
+        files.record_host_keys(&[(instance.clone(), facts.host_keys)])
+    });
+    if let Err(err) = refreshed {
+        ctx.out.warn(format!(
+            "{name}: its new host keys are not in {}: {err:#}; run `lxdev ssh-config --write`",
+            files.known_hosts().display()
+        ));
+    }
+}
+
 /// `lxdev ssh-proxy NAME` (hidden; OpenSSH's `ProxyCommand`): the
 /// container's sshd on this process's standard input and output. Prints
 /// nothing on stdout itself: that is the connection.
