@@ -242,6 +242,15 @@ fn a_checked_in_dev_environment_comes_up_and_is_reached_over_ssh() {
         );
         let db = lxd.instance("db");
         assert_eq!(stdout(&ssh(&user_config, &[&db, "echo $ROLE"])), "db");
+        // Made again (new host keys), the written entry still works: `up`
+        // refreshed lxdev's known hosts.
+        run(&["container", "remove", "db", "-y"]).assert().success();
+        // Checked in again (the last entry of the file), as a teammate's.
+        let db_entry = format!("  db:\n    image: {DEBIAN}\n    env: {{ROLE: db}}\n");
+        let text = format!("{}{db_entry}", lxd.project.yaml());
+        std::fs::write(lxd.project.config_path(), text).unwrap();
+        run(&["up", "db"]).assert().success();
+        assert_eq!(stdout(&ssh(&user_config, &[&db, "echo $ROLE"])), "db");
 
         // The journal, where systemd runs.
         let logs = run(&["--json", "logs", "web", "-n", "50"])
