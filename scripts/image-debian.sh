@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Imports a Debian 12 image as alias `debian-12` into LXD (`lxc`, the
 # default) or Incus (`incus`), for the provisioning tests: systemd as PID 1,
-# sudo and openssh-server, so a container comes up like a real dev box.
+# sudo, openssh-server, and rsync and git (which `rsync -e ssh` and git
+# over SSH need on the far side), so a container comes up like a real dev
+# box.
 #
-# Idempotent: nothing happens when the alias exists. The root filesystem is
-# built once with `debootstrap --variant=minbase` (about 70 s, 270 MB, from
-# the machine's Debian mirror) and kept in a cache, so importing it into a
-# second daemon costs only the import.
+# Idempotent: nothing happens when the alias names an image of this
+# version (its description says `lxdev test image v2`). An older one is
+# replaced: the new image is imported, then the alias moved to it (a
+# create in between gets one or the other, both usable). The root
+# filesystem is built once with `debootstrap --variant=minbase` (about
+# 70 s, 290 MB, from the machine's Debian mirror) and kept in a cache, so
+# importing it into a second daemon costs only the import.
 #
 # Usage: scripts/image-debian.sh [lxc|incus]
 # Environment:
@@ -16,8 +21,9 @@ set -euo pipefail
 client=${1:-lxc}
 alias=debian-12
 cache=${LXDEV_IMAGE_CACHE:-/var/cache/lxdev}
-meta=$cache/debian-12.meta.tar
-rootfs_tar=$cache/debian-12.rootfs.tar
+version="lxdev test image v2"
+meta=$cache/debian-12-v2.meta.tar
+rootfs_tar=$cache/debian-12-v2.rootfs.tar
 
 say() { printf 'image-debian: %s\n' "$*" >&2; }
 die() {
@@ -25,7 +31,10 @@ die() {
     exit 1
 }
 
-"$client" image info "$alias" >/dev/null 2>&1 && exit 0
+if info=$("$client" image info "$alias" 2>/dev/null); then
+    grep -qF "$version" <<<"$info" && exit 0
+    replacing=1
+fi
 
 if [[ ! -s $meta || ! -s $rootfs_tar ]]; then
     [[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap)"
@@ -42,7 +51,7 @@ if [[ ! -s $meta || ! -s $rootfs_tar ]]; then
     say "building the Debian 12 root filesystem with debootstrap (about 70 s)"
     # No mirror argument: debootstrap's default is Debian's own mirror.
     debootstrap --variant=minbase \
-        --include=systemd-sysv,sudo,openssh-server,ca-certificates \
+        --include=systemd-sysv,sudo,openssh-server,ca-certificates,rsync,git \
         bookworm "$rootfs" >"$work/debootstrap.log" 2>&1 ||
         die "debootstrap failed; last lines:
 $(tail -n 20 "$work/debootstrap.log")"
@@ -66,7 +75,7 @@ EOF
 architecture: $(uname -m)
 creation_date: $(date +%s)
 properties:
-  description: Debian 12 minbase with systemd, sudo and openssh-server (lxdev test image)
+  description: Debian 12 minbase with systemd, sudo, openssh-server, rsync and git ($version)
   os: debian
   release: bookworm
 templates:
@@ -82,5 +91,15 @@ EOF
 fi
 
 say "importing $alias into $client"
-"$client" image import "$meta" "$rootfs_tar" --alias "$alias" >/dev/null ||
-    die "$client image import failed"
+if [[ -z ${replacing:-} ]]; then
+    "$client" image import "$meta" "$rootfs_tar" --alias "$alias" >/dev/null ||
+        die "$client image import failed"
+    exit 0
+fi
+out=$("$client" image import "$meta" "$rootfs_tar" 2>&1) || die "$client image import failed: $out"
+fingerprint=$(grep -o '[0-9a-f]\{64\}' <<<"$out" | head -n 1)
+[[ -n $fingerprint ]] || die "no fingerprint in: $out"
+say "moving $alias to the new image ${fingerprint:0:12}"
+"$client" image alias delete "$alias" >/dev/null 2>&1 || true
+"$client" image alias create "$alias" "$fingerprint" >/dev/null ||
+    die "$client image alias create $alias failed"

@@ -2,7 +2,9 @@
 # Kills lxdev with SIGKILL at random instants, one mutation per round
 # (create, remove, snapshot create in turn, each with a random fake-runtime
 # delay of 0-20 ms, killed after a random 0-49 ms; 0-KILL_MAX_MS=1500 ms on
-# LXD/Incus). After every kill:
+# LXD/Incus). The file has a `setup` hook, so a create's provisioning has a
+# `setup` step a kill can land in; a last round kills a create on purpose
+# while its setup runs. After every kill:
 # - the file still reads (`lxdev --json list` exits 0);
 # - every change acknowledged (exit 0) in an earlier round, and not touched
 #   by a later killed run, is there, ready;
@@ -19,6 +21,10 @@ RANDOM=$seed
 lib_start kill-test
 lib_project kill
 unset LXDEV_FAKE_DELAY_MS LXDEV_FAKE_FAIL
+# Every create runs this inside its container, as the dev user (the fake
+# runtime only records it).
+sed -i 's/^defaults:$/defaults:\n  setup: "sleep 0.2 \&\& echo set-up > ~\/.set-up"/' "$FILE"
+grep -q '^  setup: ' "$FILE" || { fail "could not add the setup hook to $FILE"; finish "-"; }
 
 # fact["C name"] / fact["S name snap"]: 1 if an acknowledged run created
 # it, 0 if one removed it; dropped when a later run is killed on it.
@@ -26,7 +32,7 @@ unset LXDEV_FAKE_DELAY_MS LXDEV_FAKE_FAIL
 # operation, so kills there land anywhere in 0..KILL_MAX_MS.
 if [[ $LXDEV_RUNTIME == fake ]]; then kill_window=50; else kill_window=${KILL_MAX_MS:-1500}; fi
 declare -A fact=()
-killed=0 acked=0 landed=0 temps_seen=0 checked=0 half_provisioned=0
+killed=0 acked=0 landed=0 temps_seen=0 checked=0 half_provisioned=0 mid_setup=0
 
 # forget C: a killed run on container C may or may not have happened.
 forget_container() {
@@ -48,6 +54,14 @@ check_facts() {
       if grep -q "^$key " <<<"$1"; then fail "round $r $2: acknowledged removal of $key is undone"; return 1; fi
     fi
   done
+}
+
+# at_setup: counts a kill that left a create at its `setup` step.
+at_setup() {
+  if lx --json list 2>/dev/null | grep -q '"step": "setup"'; then
+    mid_setup=$((mid_setup + 1))
+  fi
+  return 0
 }
 
 state=$(cfg_state)
@@ -107,6 +121,8 @@ for ((r = 0; r < rounds; r++)); do
   fi
   check_facts "$state" "after the kill" || break
   [[ $(in_flight "$state") == 0 ]] || landed=$((landed + 1))
+  at_setup
+
   [[ $(temp_files) == 0 ]] || temps_seen=$((temps_seen + 1))
 
   # SIGKILL stops lxdev, not the runtime work it started (the daemon's
@@ -156,6 +172,46 @@ for ((r = 0; r < rounds; r++)); do
   [[ -z $mismatch ]] || { fail "round $r: file and runtime disagree after doctor --fix: $mismatch"; break; }
 done
 
+# A SIGKILL while a setup hook runs, on purpose: the hook is made slow
+# (and the fake runtime's steps), the create is killed once the file says
+# it is at step `setup`; doctor --fix must fail it naming the step, and
+# the name must then be removable and the file and runtime agree.
+if ((${#FAILURES[@]} == 0)); then
+  r=setup
+  sed -i 's/sleep 0.2/sleep 5/' "$FILE"
+  LXDEV_FAKE_DELAY_MS=400 "$LXDEV" -C "$PROJ" -q container create ks busybox >/dev/null 2>"$WORK/op.err" &
+  pid=$!
+  seen=0
+  for ((i = 0; i < 1200; i++)); do
+    if lx --json list 2>/dev/null | grep -q '"step": "setup"'; then seen=1; break; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if ((seen)); then
+    killed=$((killed + 1)) mid_setup=$((mid_setup + 1))
+    for ((tries = 0; tries < 300; tries++)); do
+      lx -q doctor --fix >"$WORK/doctor.out" 2>&1 || true
+      state=$(cfg_state 2>/dev/null) || break
+      [[ $(in_flight "$state") == 0 ]] && break
+      sleep 0.1
+    done
+    if ! lx --json list | grep -q 'provisioning stopped at step `setup`'; then
+      fail "after a kill during setup, doctor --fix did not fail ks naming the step: $(head -c 300 "$WORK/doctor.out")"
+    elif ! lx -q container remove ks >"$WORK/remove.out" 2>&1; then
+      fail "a create killed during setup cannot be removed: $(head -c 300 "$WORK/remove.out")"
+    else
+      state=$(cfg_state 2>/dev/null) || true
+      check_facts "$state" "after a kill during setup" || true
+      mismatch=$(agree "$state")
+      [[ -z $mismatch ]] || fail "file and runtime disagree after a kill during setup: $mismatch"
+    fi
+  else
+    fail "a create never reached its setup step: $(head -c 300 "$WORK/op.err")"
+  fi
+fi
+
 # SIGKILL stops lxdev, not the `lxc` client it ran nor the daemon's
 # operation: those may finish after doctor --fix settled the entry. Wait
 # for this project's orphaned clients, then the file and runtime must
@@ -174,4 +230,4 @@ if ((${#FAILURES[@]})); then
   KEEP_TMP=1
   fail "seed $seed; re-run: $0 $rounds $seed; files kept in $TMP"
 fi
-finish "$r rounds (seed $seed): $killed killed ($landed mid-operation, $half_provisioned mid-provisioning, $temps_seen left a temp file), $acked completed, $checked checks of acknowledged changes"
+finish "$rounds rounds and one at setup (seed $seed): $killed killed ($landed mid-operation, $half_provisioned mid-provisioning, $mid_setup during setup, $temps_seen left a temp file), $acked completed, $checked checks of acknowledged changes"

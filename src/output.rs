@@ -153,6 +153,14 @@ impl Output {
         }
     }
 
+    /// What a command lxdev runs for the user prints (a hook's output),
+    /// one line, on stderr as it comes; silent with `--quiet`.
+    pub fn relay(&self, line: impl AsRef<str>) {
+        if !self.quiet {
+            eprint_line(line.as_ref());
+        }
+    }
+
     /// A step, shown with `--verbose` (stderr).
     pub fn step(&self, message: impl AsRef<str>) {
         if self.verbose {

@@ -80,9 +80,12 @@ impl Drop for Cleanup<'_> {
 }
 
 fn tags(project: &str) -> Tags<'_> {
+    static NO_SETTINGS: std::collections::BTreeMap<String, String> =
+        std::collections::BTreeMap::new();
     Tags {
         project,
         config_path: Path::new("/tmp/lxdev test/containers.yaml"),
+        settings: &NO_SETTINGS,
     }
 }
 

@@ -128,7 +128,10 @@ pub enum Command {
     ///
     /// An entry recorded in containers.yaml but missing from the runtime (a
     /// teammate's checked-in file on a new machine) is created from its
-    /// `image`, as `container create` would, then started.
+    /// `image`, as `container create` would (running the file's `setup`
+    /// hook), then started. An existing container first gets the file's
+    /// current limits and env. The file's `start` hook runs in each
+    /// container `up` started. Hooks run inside the container, never here.
     Up(UpArgs),
     /// Stop containers
     Down(BulkArgs),
@@ -146,6 +149,22 @@ pub enum Command {
     /// Open a login shell inside a container, as its dev user
     #[command(alias = "shell")]
     Ssh(SshArgs),
+    /// Print (or --write) OpenSSH entries that reach the containers' sshd
+    /// through lxdev, with no container network
+    ///
+    /// One `Host <project>-<name>` per container: `User` the dev user,
+    /// `IdentityFile` each of your keys it accepts, a `ProxyCommand` that
+    /// runs lxdev to start the container's sshd through the runtime, and
+    /// host keys checked against lxdev's own known_hosts (filled from the
+    /// container). `ssh`, `scp`, `rsync -e ssh`, git and VS Code Remote-SSH
+    /// then work with `<project>-<name>`.
+    SshConfig(SshConfigArgs),
+    /// OpenSSH's ProxyCommand for `ssh-config`'s entries: the container's
+    /// sshd on stdin/stdout
+    #[command(hide = true)]
+    SshProxy(NameArg),
+    /// Show a container's logs: its systemd journal, else its console log
+    Logs(LogsArgs),
     /// Copy files or directories between the host and containers
     ///
     /// `lxdev cp ./app dev:~/app` copies to container `dev` (`~` is the dev
@@ -358,6 +377,30 @@ pub struct RemoveArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SshConfigArgs {
+    /// Containers [default: every container of the project]
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub names: Vec<String>,
+    /// Keep the entries in ~/.ssh/lxdev/<project>-<hash>.conf and add one
+    /// `Include` line at the top of ~/.ssh/config if it is missing
+    #[arg(long)]
+    pub write: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Container name
+    #[arg(add = ArgValueCandidates::new(containers))]
+    pub name: String,
+    /// Only the last N lines
+    #[arg(short = 'n', long = "lines", value_name = "N")]
+    pub lines: Option<u32>,
+    /// Go on showing new lines until Ctrl-C
+    #[arg(short, long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct SshArgs {
     /// Container name
     #[arg(add = ArgValueCandidates::new(containers))]
@@ -388,6 +431,9 @@ pub struct ProvisionArgs {
     /// /home/<user>/<project>], recorded as device `project`
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
     pub mount_project: Option<String>,
+    /// Do not run the file's `setup` hook (nor, for `up`, its `start` hook)
+    #[arg(long)]
+    pub no_setup: bool,
 }
 
 /// Where in a cluster a new container goes.
@@ -632,10 +678,14 @@ pub struct BulkArgs {
 pub struct UpArgs {
     #[command(flatten)]
     pub bulk: BulkArgs,
-    /// Create missing containers without provisioning them (no user, SSH
-    /// or initial-state snapshot)
+    /// Create missing containers without provisioning them (no user, SSH,
+    /// hooks or initial-state snapshot)
     #[arg(long)]
     pub no_provision: bool,
+    /// Run neither the file's `setup` hook (for containers it creates) nor
+    /// its `start` hook
+    #[arg(long)]
+    pub no_setup: bool,
 }
 
 #[derive(Debug, Args)]

@@ -74,7 +74,7 @@ pub fn list(ctx: &Context) -> Result<()> {
 pub fn up(ctx: &Context, args: UpArgs) -> Result<()> {
     let options = UpOptions {
         selection: selection(args.bulk),
-        provision: ProvisionOptions::for_up(!args.no_provision),
+        provision: ProvisionOptions::for_up(!args.no_provision, !args.no_setup),
     };
     lifecycle::up(ctx, &options)
 }
@@ -98,5 +98,6 @@ fn provision(args: ProvisionArgs) -> ProvisionOptions {
         ssh_keys: args.ssh_keys,
         ready_timeout: args.ready_timeout,
         mount_project: args.mount_project,
+        setup: !args.no_setup,
     }
 }

@@ -4,6 +4,7 @@
 //! which says for each command both what its `--json` outcome is about and
 //! which handler runs it.
 
+mod access;
 mod completions;
 mod container;
 mod devices;
@@ -251,6 +252,15 @@ fn job(command: Command) -> Job {
             .runs_attached(move |ctx| exec::exec(ctx, args)),
         Command::Ssh(args) => Outline::new("ssh", Some(args.name.clone()), Exec)
             .runs_attached(move |ctx| exec::ssh(ctx, args)),
+        Command::SshConfig(args) => Outline::new("ssh-config", one(&args.names), Containers)
+            .detail("write", args.write)
+            .runs(move |ctx| access::ssh_config(ctx, args)),
+        // Its stdout is the SSH connection: nothing else may go there.
+        Command::SshProxy(args) => Outline::new("ssh-proxy", Some(args.name.clone()), Exec)
+            .runs_attached(move |ctx| access::ssh_proxy(ctx, args)),
+        Command::Logs(args) => Outline::new("logs", Some(args.name.clone()), Container)
+            .detail("follow", args.follow)
+            .runs(move |ctx| access::logs(ctx, args)),
         Command::Cp(args) => {
             // The container side's name, unless it is a glob.
             let named = [&args.source, &args.dest]

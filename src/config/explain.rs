@@ -29,6 +29,47 @@ pub(super) fn find_key_line(text: &str, key: &str) -> Option<(usize, usize)> {
     })
 }
 
+/// The 1-based line and column of the key at the end of `keys` (a chain of
+/// block-mapping keys from the document's root: `containers`, `web`,
+/// `limits`, `memory`), each searched for inside the block of the one
+/// before it. Where the chain goes on inside a flow mapping or list
+/// (`limits: {memory: x}`), the line of the last key found; `None` when
+/// not even the first is found. A heuristic like [`find_key_line`].
+pub(super) fn find_path_line(text: &str, keys: &[&str]) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found: Option<(usize, usize)> = None;
+    // The block searched: lines after `from`, indented more than `parent`.
+    let (mut from, mut parent) = (0usize, None::<usize>);
+    for key in keys {
+        let candidates = [
+            format!("{key}:"),
+            format!("\"{key}\":"),
+            format!("'{key}':"),
+        ];
+        let mut hit = None;
+        for (i, line) in lines.iter().enumerate().skip(from) {
+            let body = line.trim_start();
+            if body.is_empty() || body.starts_with('#') {
+                continue;
+            }
+            let indent = line.len() - body.len();
+            if parent.is_some_and(|p| indent <= p) {
+                break;
+            }
+            if candidates.iter().any(|c| body.starts_with(c.as_str())) {
+                hit = Some((i, indent));
+                break;
+            }
+        }
+        let Some((i, indent)) = hit else {
+            return found;
+        };
+        found = Some((i + 1, indent + 1));
+        (from, parent) = (i + 1, Some(indent));
+    }
+    found
+}
+
 /// Turns a serde-saphyr error into our one-line message.
 pub(super) fn from_yaml_error(
     path: &Path,

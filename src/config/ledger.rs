@@ -180,6 +180,8 @@ yaml_words! {
         Ssh = "ssh",
         /// The devices the file records (mounts, forwarded ports).
         Devices = "devices",
+        /// The file's `setup` hook, run as the dev user.
+        Setup = "setup",
         /// The `initial-state` snapshot.
         InitialSnapshot = "initial_snapshot",
         /// Not a provisioning step: the container ran when the operation

@@ -1,6 +1,7 @@
 //! The project file, containers.yaml: its typed model, format-preserving
 //! edits, and the `ConfigManager` that alone locks, reads and writes it.
 
+pub mod devenv;
 pub mod devices;
 pub mod document;
 mod explain;

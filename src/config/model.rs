@@ -25,9 +25,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+pub use super::devenv::{Commands, ResourceLimits};
 pub use super::ledger::{ContainerState, DeviceState, OperationKind, SnapshotState, Step};
 
-use super::explain::{find_key_line, from_yaml_error, invalid};
+use super::explain::{find_key_line, find_path_line, from_yaml_error, invalid};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
@@ -62,6 +63,20 @@ pub struct Defaults {
     /// Upper bound on entries in every state, in-flight ones included.
     #[serde(default)]
     pub max_containers: Option<u32>,
+    /// Commands every entry runs once when it is made, unless it has its
+    /// own (see `devenv`).
+    #[serde(default)]
+    pub setup: Option<Commands>,
+    /// Commands every entry runs each time `up` starts it, unless it has
+    /// its own.
+    #[serde(default)]
+    pub start: Option<Commands>,
+    /// Resource limits of every entry, key by key under its own.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub limits: ResourceLimits,
+    /// Environment variables of every entry, key by key under its own.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -94,6 +109,20 @@ pub struct Container {
     /// `sync: [{source, dest}]`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub sync: Vec<SyncEntry>,
+    /// Commands run once, as the dev user, when the container is made
+    /// (after the user, SSH and devices, before `initial-state`); `[]`
+    /// runs none of the defaults'.
+    #[serde(default)]
+    pub setup: Option<Commands>,
+    /// Commands run, as the dev user, each time `up` starts the container.
+    #[serde(default)]
+    pub start: Option<Commands>,
+    /// `limits: {cpu, memory, processes}`: the instance's `limits.*`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub limits: ResourceLimits,
+    /// `env: {KEY: value}`: the instance's `environment.KEY`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub owner: Option<String>,
     #[serde(default, deserialize_with = "created_at")]
@@ -563,7 +592,7 @@ pub fn validate_device(device: &Device) -> Result<(), String> {
 /// Checks the names the typed structure cannot: the project, every
 /// container (joined with the project) and every snapshot.
 fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error::Error> {
-    use super::names;
+    use super::{devenv, names};
     let at = |key: &str| find_key_line(text, key);
     names::validate_project(&config.project).map_err(|m| invalid(path, at("project"), &m))?;
     for (key, value) in [
@@ -575,6 +604,24 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error
             names::validate_placement(key, value).map_err(|m| invalid(path, at(key), &m))?;
         }
     }
+    let defaults = &config.defaults;
+    let section = devenv::Section {
+        setup: &defaults.setup,
+        start: &defaults.start,
+        limits: &defaults.limits,
+        env: &defaults.env,
+    };
+    let refused = |parents: &[&str], refusal: devenv::Refusal| {
+        let mut keys: Vec<&str> = parents.to_vec();
+        keys.extend(refusal.keys.iter().map(String::as_str));
+        let shown = keys.join(".");
+        invalid(
+            path,
+            find_path_line(text, &keys),
+            &format!("`{}`: {}", shown.escape_debug(), refusal.why),
+        )
+    };
+    devenv::validate(&section).map_err(|r| refused(&["defaults"], r))?;
     for (name, container) in &config.containers {
         names::validate_container(&config.project, name)
             .map_err(|m| invalid(path, at(name), &m))?;
@@ -583,6 +630,8 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error
                 invalid(path, at("storage"), &format!("in container `{name}`: {m}"))
             })?;
         }
+        devenv::validate(&devenv::Section::of_entry(container))
+            .map_err(|r| refused(&["containers", name], r))?;
         for snapshot in container.snapshots.keys() {
             names::validate_snapshot(snapshot)
                 .map_err(|m| invalid(path, at(snapshot), &format!("in container `{name}`: {m}")))?;
@@ -792,6 +841,88 @@ containers:
         );
         let m = err("project: web\ncontainers:\n  \"123\":\n    image: x\n");
         assert!(m.contains("all digits"), "{m}");
+    }
+
+    /// Hooks, limits and env read at both levels; an entry's hook replaces
+    /// the defaults' (`[]` runs none), limits and env combine key by key.
+    #[test]
+    fn hooks_limits_and_env_read_and_combine() {
+        use super::super::devenv::DevEnv;
+        let c = ok(
+            "project: p\ndefaults:\n  setup: make deps\n  start: [echo a, echo b]\n  \
+             limits: {cpu: 2, memory: 1GiB}\n  env:\n    A: from-defaults\n    B: \"1\"\n\
+             containers:\n  web:\n    image: i\n    setup:\n      - npm ci\n      - npm run build\n    \
+             limits:\n      memory: 2GiB\n      processes: 500\n    env: {B: \"2\", C: \"x y\"}\n  \
+             db:\n    image: i\n    start: []\n    setup:\n",
+        );
+        let web = DevEnv::of(&c, "web");
+        assert_eq!(web.setup, ["npm ci", "npm run build"]);
+        assert_eq!(web.start, ["echo a", "echo b"]);
+        assert_eq!(web.limits.cpu.as_deref(), Some("2"));
+        assert_eq!(web.limits.memory.as_deref(), Some("2GiB"));
+        assert_eq!(web.limits.processes.as_deref(), Some("500"));
+        let config: Vec<(String, String)> = web.instance_config().into_iter().collect();
+        let want = [
+            ("environment.A", "from-defaults"),
+            ("environment.B", "2"),
+            ("environment.C", "x y"),
+            ("limits.cpu", "2"),
+            ("limits.memory", "2GiB"),
+            ("limits.processes", "500"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        assert_eq!(config, want);
+        let db = DevEnv::of(&c, "db");
+        // `setup:` with nothing is no key: the defaults'; `[]` is none.
+        assert_eq!(db.setup, ["make deps"]);
+        assert!(db.start.is_empty());
+        assert_eq!(db.limits.memory.as_deref(), Some("1GiB"));
+        let bare = ok("project: p\ncontainers:\n  a:\n    image: i\n");
+        assert_eq!(DevEnv::of(&bare, "a"), DevEnv::default());
+        assert!(DevEnv::of(&bare, "a").instance_config().is_empty());
+    }
+
+    /// A bad limit or env name is one line naming the key and its line,
+    /// at either level, before anything is made.
+    #[test]
+    fn bad_limits_env_and_hooks_name_the_key_and_line() {
+        let m = err(
+            "project: p\ncontainers:\n  a:\n    image: i\n    limits:\n      cpu: 1\n  \
+             web:\n    image: i\n    limits:\n      cpu: 2\n      memory: 2 GB\n",
+        );
+        assert!(
+            m.contains("at line 11, column 7") && m.contains("`containers.web.limits.memory`"),
+            "{m}"
+        );
+        assert!(m.contains("`2 GB` is not a memory limit"), "{m}");
+        let m = err("project: p\ndefaults:\n  limits: {cpu: none}\ncontainers: {}\n");
+        assert!(
+            m.contains("at line 3, column 3") && m.contains("`defaults.limits.cpu`"),
+            "{m}"
+        );
+        let m = err(
+            "project: p\ncontainers:\n  a:\n    image: i\n    env:\n      OK: 1\n      BAD-NAME: 2\n",
+        );
+        assert!(
+            m.contains("at line 7, column 7") && m.contains("BAD-NAME"),
+            "{m}"
+        );
+        let m = err("project: p\ncontainers:\n  a:\n    image: i\n    env: {A: \"x\\ny\"}\n");
+        assert!(
+            m.contains("line 5") && m.contains("control character"),
+            "{m}"
+        );
+        let m = err("project: p\ncontainers:\n  a:\n    image: i\n    setup: [\"\"]\n");
+        assert!(m.contains("line 5") && m.contains("empty"), "{m}");
+        // Only these keys: a misspelt limit is an error, not ignored.
+        let m =
+            err("project: p\ncontainers:\n  a:\n    image: i\n    limits:\n      memroy: 1GiB\n");
+        assert!(m.contains("line 6") && m.contains("memroy"), "{m}");
+        let m = err("project: p\ncontainers:\n  a:\n    image: i\n    setup: {a: b}\n");
+        assert!(m.contains("line 5"), "{m}");
     }
 
     #[test]
@@ -1146,6 +1277,31 @@ containers:
             if parts & 16 != 0 {
                 text += &format!("defaults:\n  ports:\n    - {}\n  user: {}\n", v(12), v(13));
             }
+            if parts & 32 != 0 {
+                // Hooks, limits and env, at defaults level and in the entry.
+                let entry = text.find("    image:").unwrap();
+                text.insert_str(
+                    entry,
+                    &format!(
+                        "    setup: {}\n    start:\n      - {}\n    limits:\n      cpu: {}\n      \
+                         memory: {}\n    env:\n      A: {}\n",
+                        v(14),
+                        v(15),
+                        v(16),
+                        v(17),
+                        v(18)
+                    ),
+                );
+                if parts & 16 != 0 {
+                    text += &format!(
+                        "  setup: [{}, {}]\n  limits: {{processes: {}}}\n  env: {{B: {}}}\n",
+                        v(19),
+                        v(20),
+                        v(21),
+                        v(22)
+                    );
+                }
+            }
             text
         }
 
@@ -1154,7 +1310,7 @@ containers:
             #[test]
             fn the_plain_reader_reads_what_serde_saphyr_reads(
                 values in prop::collection::vec(prop::sample::select(SCALARS), 1..16),
-                parts in 0u8..32,
+                parts in 0u8..64,
             ) {
                 let text = file(values, parts);
                 super::assert_plain_agrees(&text);

@@ -20,14 +20,32 @@ use crate::error::Error;
 use crate::exit_code;
 use crate::output::Output;
 
-/// One container's line: what it is doing now.
+/// One container's line: what it is doing now, and what the work on it
+/// prints (a hook's output).
 pub struct Line {
     name: String,
     bar: Option<ProgressBar>,
+    /// The progress lines' terminal, above which printed lines go.
+    multi: Option<MultiProgress>,
+    /// Whether printed lines carry the container's name: several
+    /// containers work at once.
+    prefixed: bool,
     out: Output,
 }
 
 impl Line {
+    /// The line of a command on one container, which draws no progress
+    /// lines: printed lines go out as they are.
+    pub fn alone(name: &str, out: Output) -> Line {
+        Line {
+            name: name.to_owned(),
+            bar: None,
+            multi: None,
+            prefixed: false,
+            out,
+        }
+    }
+
     /// Says what the work on this container is doing now.
     pub fn set(&self, doing: impl AsRef<str>) {
         let doing = doing.as_ref();
@@ -35,6 +53,23 @@ impl Line {
             bar.set_message(format!("{}: {doing}", self.name));
         }
         self.out.step(format!("{}: {doing}", self.name));
+    }
+
+    /// Prints one line the work on this container printed (a hook's
+    /// output; stderr, escaped, silent with `--quiet`): `web | text` when
+    /// several containers work at once, above their progress lines on a
+    /// terminal.
+    pub fn print(&self, text: &str) {
+        let text = match self.prefixed {
+            true => format!("{} | {text}", self.name),
+            false => text.to_owned(),
+        };
+        match &self.multi {
+            Some(multi) if !self.out.quiet => {
+                let _ = multi.println(crate::output::printable(&text));
+            }
+            _ => self.out.relay(&text),
+        }
     }
 }
 
@@ -61,6 +96,8 @@ pub fn run(
         let line = Line {
             name: name.clone(),
             bar: multi.as_ref().map(|m| spinner(m, name)),
+            multi: multi.clone(),
+            prefixed: names.len() > 1,
             out: ctx.out,
         };
         let result = work(name, &line);

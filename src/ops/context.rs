@@ -210,6 +210,18 @@ impl Context {
         self.out.progress(message, work)
     }
 
+    /// Runtime work whose output is shown as it comes (a hook): as
+    /// [`Context::work`], with no spinner, which would draw over it.
+    pub fn work_shown<T>(
+        &self,
+        message: impl Into<String>,
+        work: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        refuse_if_interrupted()?;
+        self.out.step(message.into());
+        work()
+    }
+
     /// For a command that shows its own progress (one line per container):
     /// until the guard is dropped, runtime work draws no spinner.
     pub fn own_progress(&self) -> OwnProgress<'_> {

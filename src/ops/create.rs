@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use super::bulk::Line;
 use super::checks;
 use super::context::Context;
 use super::provision::{Plan, ProvisionOptions};
@@ -71,7 +72,8 @@ pub fn create(ctx: &Context, options: &CreateOptions) -> Result<()> {
         Ok(ticket)
     })?;
     let instance = ticket.instance.clone();
-    let warning = instantiate(ctx, &runner, &project, ticket, image, &plan)?;
+    let line = Line::alone(name, ctx.out);
+    let warning = instantiate(ctx, &runner, &project, ticket, image, &plan, &line)?;
     ctx.out
         .say(format!("created container {name} ({instance})"));
     if let Some(warning) = warning {
@@ -86,6 +88,7 @@ pub fn create(ctx: &Context, options: &CreateOptions) -> Result<()> {
 /// ([`create_recorded`]); both end here, so every step a new container
 /// goes through belongs here: the runtime's create, then the provisioning
 /// `plan`. Settles the ticket; returns what provisioning could not do.
+/// What its hooks print goes to `line`.
 fn instantiate(
     ctx: &Context,
     runner: &Runner<'_>,
@@ -93,17 +96,19 @@ fn instantiate(
     ticket: Ticket,
     image: &str,
     plan: &Plan,
+    line: &Line,
 ) -> Result<Option<String>> {
     let config_path = ctx.manager.canonical_path();
     let tags = Tags {
         project: project.name(),
         config_path: &config_path,
+        settings: &plan.settings,
     };
     let instance = ticket.instance.clone();
     let result = runner.work(format!("creating {instance} from {image}"), || {
         runner.runtime.create(&instance, image, &tags)
     });
-    settle_made(runner, ticket, result, plan)
+    settle_made(runner, ticket, result, plan, line)
 }
 
 /// Makes the runtime instance of the ready entry `name`, which the runtime
@@ -112,8 +117,13 @@ fn instantiate(
 /// a crash never drops the entry), then [`instantiate`]. Returns `false`
 /// when the runtime had the instance by the time the record was reserved
 /// (another process made it): the record is then settled ready and nothing
-/// is created.
-pub fn create_recorded(ctx: &Context, name: &str, provision: &ProvisionOptions) -> Result<bool> {
+/// is created. What its hooks print goes to `line`.
+pub fn create_recorded(
+    ctx: &Context,
+    name: &str,
+    provision: &ProvisionOptions,
+    line: &Line,
+) -> Result<bool> {
     let project = ctx.manager.load()?;
     let plan = Plan::for_create(&project, name, provision)?;
     let storage = project.storage(name);
@@ -144,7 +154,7 @@ pub fn create_recorded(ctx: &Context, name: &str, provision: &ProvisionOptions) 
         }
     }
     let instance = ticket.instance.clone();
-    if let Some(warning) = instantiate(ctx, &runner, &project, ticket, &image, &plan)? {
+    if let Some(warning) = instantiate(ctx, &runner, &project, ticket, &image, &plan, line)? {
         ctx.out.warn(format!("{name} ({instance}): {warning}"));
     }
     Ok(true)
@@ -159,9 +169,10 @@ fn settle_made(
     ticket: Ticket,
     made: Result<()>,
     plan: &Plan,
+    line: &Line,
 ) -> Result<Option<String>> {
     let settled = match made {
-        Ok(()) => plan.run(runner, &ticket),
+        Ok(()) => plan.run(runner, &ticket, line),
         Err(err) => vec![(ticket, Err(err))],
     };
     let warning = settled.first().and_then(|(t, _)| t.warning.clone());
@@ -252,6 +263,7 @@ pub fn clone(ctx: &Context, options: &CloneOptions) -> Result<()> {
     let tags = Tags {
         project: project.name(),
         config_path: &config_path,
+        settings: &plan.settings,
     };
     let from = snapshot.map_or(source_instance.clone(), |s| {
         format!("{source_instance}/{s}")
@@ -262,7 +274,7 @@ pub fn clone(ctx: &Context, options: &CloneOptions) -> Result<()> {
             .runtime
             .clone_instance(&source_instance, snapshot, &instance, &tags)
     });
-    settle_made(&runner, ticket, result, &plan)?;
+    settle_made(&runner, ticket, result, &plan, &Line::alone(name, ctx.out))?;
     ctx.out
         .say(format!("cloned {from} to container {name} ({instance})"));
     Ok(())

@@ -55,14 +55,23 @@ pub fn exec(ctx: &Context, request: &ExecRequest) -> Result<u8> {
 }
 
 /// Opens a login shell in the container as the configured user (or
-/// `-u USER`; `-u root` gives root's).
+/// `-u USER`; `-u root` gives root's). As the dev user, through the
+/// container's sshd when it has one that accepts one of this user's keys
+/// (`ssh.rs`: a real SSH session, with the file's `env`); else through
+/// `exec`.
 pub fn ssh(ctx: &Context, name: &str, user: Option<&str>) -> Result<u8> {
+    let ready = ctx.ready_instance(name)?;
+    if user.is_none_or(|u| u == ready.user)
+        && let Some(status) = super::ssh::ssh_over_sshd(ctx, &ready)?
+    {
+        return Ok(status);
+    }
     let ReadyInstance {
         runtime,
         instance,
         user: configured,
         ..
-    } = ctx.ready_instance(name)?;
+    } = ready;
     let options = ExecOptions {
         user: run_as(ctx, runtime.as_ref(), &instance, user, &configured)?,
         ..ExecOptions::default()

@@ -2,6 +2,11 @@
 //! nothing in containers.yaml and take no lock, except `up` of an entry the
 //! runtime lacks, which is created through the runner first.
 //!
+//! `up` of an existing container first makes its limits and environment
+//! the file's (`config::devenv`; before it starts, so a stopped one boots
+//! with them) and says what changed; after starting a container (or
+//! making it) it runs the file's `start` hook (`hooks.rs`).
+//!
 //! `up` and `down` are idempotent: a container already in the wanted state
 //! is reported as such and left alone, judged by the status the runtime
 //! reports, not by matching its client's error text.
@@ -12,14 +17,17 @@ use anyhow::Result;
 
 use super::bulk::{self, Line};
 use super::context::{Context, ReadyInstance};
+use super::hooks::{self, Hooks};
 use super::parallel;
 use super::power::bring_to;
 use super::provision::ProvisionOptions;
+use super::settings;
 use super::{checks, create};
+use crate::config::devenv::DevEnv;
 use crate::config::ledger::Step;
 use crate::config::model::ContainerState;
 use crate::error::Error;
-use crate::runtime::{InstanceStatus, Provisioning, Runtime};
+use crate::runtime::{HookStage, InstanceStatus, Provisioning, Runtime};
 use crate::{interrupt, operation};
 
 /// How long `up` waits for a container to boot.
@@ -135,9 +143,10 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
         }
         let runtime = runtime.as_deref().expect("set above");
         checks::on_runtime(&project, name, runtime.name())?;
-        if ctx.own_instance(runtime, &project, name)?.is_none() {
+        let found = ctx.own_instance(runtime, &project, name)?;
+        if found.is_none() {
             line.set(format!("creating from {}", entry.image));
-            match create::create_recorded(ctx, name, provision) {
+            match create::create_recorded(ctx, name, provision, line) {
                 Ok(made) => created = made,
                 // Reserved by another lxdev since this one looked: wait.
                 Err(err) if matches!(err.downcast_ref::<Error>(), Some(Error::Busy(_))) => {
@@ -146,20 +155,32 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
                 Err(err) => return Err(err),
             }
         }
+        let mut applied = String::new();
+        if !created && let Some(found) = &found {
+            let wanted = DevEnv::of(project.config(), name).instance_config();
+            if let Some(said) = settings::changes(&found.settings, &wanted) {
+                line.set("applying its limits and environment");
+                ctx.work(format!("configuring {instance}"), || {
+                    settings::apply(runtime, &instance, &found.settings, &wanted)
+                })?;
+                applied = format!("; applied {said}");
+            }
+        }
         // Made and provisioned just now: it runs and has booted (the
         // create waited for it), so neither is asked again.
-        let changed = created && provision.provision
+        let just_made = created && provision.provision;
+        let changed = just_made
             || bring_to(runtime, &instance, InstanceStatus::Running, || {
                 line.set("starting");
                 ctx.work(format!("starting {instance}"), || runtime.start(&instance))
             })?;
-        if !(created && provision.provision) {
+        let (user, _) = project.dev_user(name);
+        if !just_made {
             // Ready to use, not just started: wait until it has booted,
             // then say where it is.
             line.set("waiting for it to boot");
-            let (user, _) = project.dev_user(name);
             let spec = Provisioning {
-                user,
+                user: user.clone(),
                 password: None,
                 keys: Vec::new(),
                 ready_timeout: READY_TIMEOUT,
@@ -167,6 +188,24 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
             ctx.work(format!("waiting for {instance} to boot"), || {
                 runtime.provision(&instance, Step::Ready, &spec)
             })?;
+        }
+        if created {
+            super::ssh::refresh_known_hosts(ctx, runtime, &project, name);
+        }
+        let start = DevEnv::of(project.config(), name).start;
+        let ran_start = (created || changed) && provision.provision && provision.setup;
+        if ran_start && !start.is_empty() {
+            line.set("running its start hook");
+            let hooks = Hooks {
+                stage: HookStage::Start,
+                commands: start,
+                user,
+                cwd: hooks::project_mount(project.dir(), &super::devices::recorded(&project, name)),
+            };
+            ctx.work_shown(format!("{instance}: running its start hook"), || {
+                hooks.run(runtime, &instance, line)
+            })
+            .map_err(|err| err.context(format!("the `start` hook of {name} failed")))?;
         }
         let address = runtime
             .address(&instance)?
@@ -179,7 +218,7 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
             (false, true) => format!("started {name} ({instance})"),
             (false, false) => format!("{name} ({instance}) is already running"),
         };
-        return Ok(format!("{what}; address: {address}"));
+        return Ok(format!("{what}{applied}; address: {address}"));
     }
 }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::context::Context;
 use crate::config::Project;
+use crate::config::devenv::DevEnv;
 use crate::config::devices::Spec;
 use crate::config::ledger::READY;
 use crate::config::model::{Container, ContainerState, Port};
@@ -43,6 +44,10 @@ struct Row<'p> {
     cloned_from: Option<&'p str>,
     operation: Option<OperationRow<'p>>,
     error: Option<&'p str>,
+    /// Its hooks, limits and environment, combined with the defaults'
+    /// (`config::devenv`): `setup`, `start`, `limits`, `env`.
+    #[serde(flatten)]
+    devenv: DevEnv,
 }
 
 /// A port forwarded from the host's loopback, from a recorded device.
@@ -59,6 +64,8 @@ struct OperationRow<'p> {
     pid: u32,
     host: &'p str,
     started_at: &'p str,
+    /// The provisioning step it is at.
+    step: Option<&'static str>,
 }
 
 /// The whole `--json` document.
@@ -114,8 +121,10 @@ pub fn list(ctx: &Context) -> Result<()> {
                     pid: op.pid,
                     host: &op.host,
                     started_at: &op.started_at,
+                    step: op.step.map(|s| s.as_str()),
                 }),
                 error: c.error.as_deref(),
+                devenv: DevEnv::of(project.config(), name),
                 instance,
             }
         })

@@ -4,7 +4,9 @@
 //!
 //! Steps, in order (`config::ledger::Step`): wait until it has booted, the
 //! dev user with passwordless sudo and the invoking user's SSH keys, sshd,
-//! and the `initial-state` snapshot. (Docker-in-container config, nesting
+//! the devices the entry records, the file's `setup` hook (`hooks.rs`),
+//! and the `initial-state` snapshot, so `reset` comes back to a set-up
+//! container. (Docker-in-container config, nesting
 //! and the syscall intercepts, is applied when the instance is made, so no
 //! restart is needed.) Each step is recorded in the entry's operation before
 //! it runs, with no lock held while it runs; the entry stays `creating`
@@ -12,18 +14,22 @@
 //! that fails leaves the container failed with the step and the error; a
 //! step that could only do part (sshd not installable) records a warning.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
+use super::bulk::Line;
+use super::hooks::Hooks;
 use super::runner::{Runner, Ticket};
 use crate::config::Project;
+use crate::config::devenv::DevEnv;
 use crate::config::devices::Spec;
 use crate::config::ledger::{Effect, Step, Target};
 use crate::config::names;
 use crate::error::Error;
-use crate::runtime::Provisioning;
+use crate::runtime::{HookStage, Provisioning};
 
 /// The device `--mount-project` records.
 const PROJECT_DEVICE: &str = "project";
@@ -46,18 +52,22 @@ pub struct ProvisionOptions {
     pub ready_timeout: Duration,
     /// Mount the project directory at this path (empty: the default path).
     pub mount_project: Option<String>,
+    /// Run the file's hooks (`setup` here, `start` in `up`); `--no-setup`
+    /// skips both.
+    pub setup: bool,
 }
 
 impl ProvisionOptions {
     /// What `up` provisions a checked-in entry with: everything, as a
     /// plain `container create` would, unless `provision` is off.
-    pub fn for_up(provision: bool) -> ProvisionOptions {
+    pub fn for_up(provision: bool, setup: bool) -> ProvisionOptions {
         ProvisionOptions {
             provision,
             initial_snapshot: true,
             ssh_keys: Vec::new(),
             ready_timeout: Duration::from_secs(120),
             mount_project: None,
+            setup,
         }
     }
 }
@@ -72,6 +82,11 @@ pub struct Plan {
     /// are devices: it reads the host).
     pub devices: Vec<(String, Spec)>,
     policy: Option<super::devices::Policy>,
+    /// The `setup` hook, run in [`Step::Setup`].
+    setup: Option<Hooks>,
+    /// The file's limits and environment for the new instance, given
+    /// when it is made.
+    pub settings: BTreeMap<String, String>,
 }
 
 impl Plan {
@@ -103,12 +118,22 @@ impl Plan {
             let _ = super::exposure::Approvals::load(&config)
                 .approve(&super::exposure::canonical_dir(project), true);
         }
+        let devenv = DevEnv::of(project.config(), name);
+        let setup = (args.provision && args.setup && !devenv.setup.is_empty()).then(|| Hooks {
+            stage: HookStage::Setup,
+            commands: devenv.setup.clone(),
+            user: user.clone(),
+            cwd: super::hooks::project_mount(project.dir(), &devices),
+        });
         let mut steps = Vec::new();
         if args.provision {
             steps.extend([Step::Ready, Step::User, Step::Ssh]);
         }
         if !devices.is_empty() {
             steps.push(Step::Devices);
+        }
+        if setup.is_some() {
+            steps.push(Step::Setup);
         }
         if args.provision && args.initial_snapshot {
             steps.push(Step::InitialSnapshot);
@@ -128,11 +153,15 @@ impl Plan {
             },
             policy: (!devices.is_empty()).then(|| super::devices::Policy::for_project(project)),
             devices,
+            setup,
+            settings: devenv.instance_config(),
         })
     }
 
-    /// For `container clone`: the copy has its source's user and sshd; it
-    /// waits to boot and takes its own `initial-state`.
+    /// For `container clone`: the copy has its source's user, sshd and
+    /// what its setup made (no setup runs again); it waits to boot and
+    /// takes its own `initial-state`. Its settings are the file's for the
+    /// new entry, over those the copy brings.
     pub fn for_clone(
         project: &Project,
         source: &str,
@@ -162,6 +191,8 @@ impl Plan {
             },
             policy: (!devices.is_empty()).then(|| super::devices::Policy::for_project(project)),
             devices,
+            setup: None,
+            settings: DevEnv::of(project.config(), name).instance_config(),
         }
     }
 
@@ -203,7 +234,13 @@ impl Plan {
     /// Runs the steps on the instance `ticket` names, which the runtime has
     /// just made. Returns what to settle: the container with the first
     /// failure, and the `initial-state` snapshot when one was reserved.
-    pub fn run(&self, runner: &Runner<'_>, ticket: &Ticket) -> Vec<(Ticket, Result<()>)> {
+    /// What the `setup` hook prints goes to `line`.
+    pub fn run(
+        &self,
+        runner: &Runner<'_>,
+        ticket: &Ticket,
+        line: &Line,
+    ) -> Vec<(Ticket, Result<()>)> {
         let mut ticket = ticket.clone();
         let mut warnings: Vec<String> = Vec::new();
         let container = ticket.target.container().to_owned();
@@ -250,8 +287,15 @@ impl Plan {
             let begun = runner.step(&ticket, step, |project, _| {
                 project.set_pending_steps(&container, pending)
             });
-            let result = begun.and_then(|()| {
-                runner.work(format!("{}: {}", ticket.instance, describe(step)), || {
+            line.set(describe(step));
+            let message = format!("{}: {}", ticket.instance, describe(step));
+            let result = begun.and_then(|()| match &self.setup {
+                Some(hooks) if step == Step::Setup => runner.work_shown(message, || {
+                    hooks
+                        .run(runner.runtime.as_ref(), &ticket.instance, line)
+                        .map(|()| None)
+                }),
+                _ => runner.work(message, || {
                     if step == Step::Devices {
                         return super::devices::apply_recorded(
                             runner.runtime.as_ref(),
@@ -263,7 +307,7 @@ impl Plan {
                         );
                     }
                     runner.runtime.provision(&ticket.instance, step, &self.spec)
-                })
+                }),
             });
             match result {
                 Ok(Some(warning)) => warnings.push(warning),
@@ -325,6 +369,7 @@ fn describe(step: Step) -> &'static str {
         Step::User => "creating the dev user",
         Step::Ssh => "enabling SSH",
         Step::Devices => "adding its devices",
+        Step::Setup => "running its setup hook",
         Step::InitialSnapshot => "taking the initial-state snapshot",
         Step::Restart => "restarting it",
     }

@@ -121,6 +121,16 @@ impl<'c> Runner<'c> {
         self.ctx.work(message, work)
     }
 
+    /// Runtime work whose output is shown as it comes (see
+    /// [`Context::work_shown`]).
+    pub fn work_shown<T>(
+        &self,
+        message: impl Into<String>,
+        work: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        self.ctx.work_shown(message, work)
+    }
+
     /// Records that the operation on `ticket` is at `step`, in a short
     /// transaction, so a kill during the step shows where it stopped.
     /// `also` records what the step reserves with it (the initial snapshot).

@@ -6,6 +6,7 @@ use serde_json::json;
 use super::context::Context;
 use super::runner::{Runner, Ticket};
 use super::{checks, power};
+use crate::config::devenv::DevEnv;
 use crate::config::ledger::{Effect, OperationKind, READY, Target};
 use crate::config::model::SnapshotState;
 use crate::config::names;
@@ -158,13 +159,18 @@ fn restore_to(ctx: &Context, options: &SnapshotOptions, afterwards: Afterwards) 
     let recorded = super::devices::recorded(&project, container);
     let policy = super::devices::Policy::for_project(&project);
     let (user, _) = project.dev_user(container);
+    // And the snapshot's limits and environment: the file's are given back.
+    let wanted = DevEnv::of(project.config(), container).instance_config();
     let mut warning = None;
     let result = runner.work(format!("restoring {instance} to {snapshot}"), || {
         let runtime = runner.runtime.as_ref();
         runtime.snapshot_restore(&instance, snapshot)?;
         // One question after the restore: whether it runs (the daemon
-        // starts again an instance that ran) and which devices it has.
+        // starts again an instance that ran), its settings and devices.
         let restored = runtime.status(&instance)?;
+        if let Some(restored) = &restored {
+            super::settings::apply(runtime, &instance, &restored.settings, &wanted)?;
+        }
         if afterwards == Afterwards::Running
             && !restored.as_ref().is_some_and(|i| i.status.is_running())
         {

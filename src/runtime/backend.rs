@@ -14,7 +14,10 @@ use anyhow::Result;
 
 use super::provision::{ContainerUser, Provisioning};
 use super::rules;
-use super::types::{ExecOptions, FileKind, Image, Instance, Push, Source, StoragePool, Tags};
+use super::types::{
+    ExecOptions, FileKind, Hook, Image, Instance, LogRequest, LogSource, Push, Source, SshFacts,
+    StoragePool, Tags,
+};
 use crate::config::devices::Spec as DeviceSpec;
 use crate::config::ledger::Step;
 
@@ -22,7 +25,7 @@ use crate::config::ledger::Step;
 /// runtime fails with [`crate::error::Error::Conflict`]: it made nothing, so
 /// the caller must not record anything as made. Every other failure carries
 /// the runtime command and its stderr.
-pub trait Runtime: Files + Devices + Images + Send + Sync {
+pub trait Runtime: Files + Devices + Images + Environment + Send + Sync {
     /// `fake`, `lxd` or `incus`.
     fn name(&self) -> &'static str;
 
@@ -203,4 +206,41 @@ pub trait Images {
 
     /// Renames the alias `old` to `new`.
     fn image_rename(&self, old: &str, new: &str) -> Result<()>;
+}
+
+/// What a dev environment needs of an instance beyond making and starting
+/// it: the file's limits and environment, its hooks, its sshd, its logs.
+/// A runtime never prints: what a command in the instance prints comes
+/// back through a `line` callback, one line at a time, as it comes.
+pub trait Environment {
+    /// Sets (`Some`) or unsets (`None`) config keys of `instance`, each a
+    /// key a project file may set (`config::devenv::is_managed_key`,
+    /// checked); the sets in one change.
+    fn configure(&self, instance: &str, changes: &[(String, Option<String>)]) -> Result<()>;
+
+    /// Runs one hook command with `sh -c` inside the running `instance`,
+    /// as `hook.user` in `hook.cwd`, with the instance's environment and
+    /// no standard input; each line it prints (stdout and stderr) goes to
+    /// `line` as it comes. Returns its exit status. Never run on the host.
+    fn run_hook(&self, instance: &str, hook: &Hook<'_>, line: &mut dyn FnMut(&str)) -> Result<i32>;
+
+    /// Whether `instance` has an sshd, its host keys, and the keys `user`
+    /// accepts.
+    fn ssh_facts(&self, instance: &str, user: &str) -> Result<SshFacts>;
+
+    /// Starts the instance's sshd in inetd mode (`sshd -i`) with this
+    /// process's standard input and output as its connection, setting
+    /// `env` in the sessions it opens; returns its exit status once the
+    /// connection ends.
+    fn sshd_session(&self, instance: &str, env: &[(String, String)]) -> Result<i32>;
+
+    /// The instance's journal where systemd runs, else its console log;
+    /// each line goes to `line`. With `request.follow`, goes on until
+    /// SIGINT or SIGTERM.
+    fn logs(
+        &self,
+        instance: &str,
+        request: &LogRequest,
+        line: &mut dyn FnMut(&str),
+    ) -> Result<LogSource>;
 }

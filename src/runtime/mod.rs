@@ -20,12 +20,12 @@ use std::path::Path;
 use anyhow::Result;
 
 pub use crate::config::devices::Spec as DeviceSpec;
-pub use backend::{Devices, Files, Images, Runtime};
+pub use backend::{Devices, Environment, Files, Images, Runtime};
 pub use provision::{ContainerUser, Provisioning};
 pub use rules::{check_container_path, merged_idmap};
 pub use types::{
-    Belonging, ExecOptions, FileKind, Image, Instance, InstanceStatus, Limits, Placement, Push,
-    Source, StoragePool, Tags,
+    Belonging, ExecOptions, FileKind, Hook, HookStage, Image, Instance, InstanceStatus, Limits,
+    LogRequest, LogSource, Placement, Push, Source, SshFacts, StoragePool, Tags,
 };
 
 /// The runtime names `--runtime` accepts.

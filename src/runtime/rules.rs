@@ -126,9 +126,92 @@ pub fn merged_idmap(
     Ok(changed.then(|| lines.join("\n")))
 }
 
+/// Refuses (usage, exit 2) a config key a project file may not set
+/// (anything but `limits.cpu|memory|processes` and `environment.NAME`), or
+/// a value with a control character: a backend passes each as one
+/// `KEY=VALUE` argument and sets nothing else of an instance from a file.
+pub fn check_settings<'a>(
+    changes: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Result<()> {
+    for (key, value) in changes {
+        if !crate::config::devenv::is_managed_key(key) {
+            return Err(Error::Usage(format!(
+                "`{}` is not an instance setting lxdev may give (limits.cpu, limits.memory, \
+                 limits.processes, environment.NAME)",
+                key.escape_debug()
+            ))
+            .into());
+        }
+        if value.is_some_and(|v| v.chars().any(char::is_control)) {
+            return Err(
+                Error::Usage(format!("the value of `{key}` holds a control character")).into(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The `TYPE BASE64` of an OpenSSH public key line (a `.pub` file, an
+/// `authorized_keys` line with or without options, a host key), leaving
+/// out options and comment; `None` when the line holds no key. What a
+/// container says its keys are is checked here before lxdev writes it
+/// anywhere: no other text gets through.
+pub fn public_key(line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words.windows(2).find_map(|pair| {
+        let (kind, data) = (pair[0], pair[1]);
+        let kind_ok =
+            (kind.starts_with("ssh-") || kind.starts_with("ecdsa-") || kind.starts_with("sk-"))
+                && kind.len() <= 64
+                && kind
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-@.".contains(c));
+        let data_ok = data.len() >= 16
+            && data
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c));
+        (kind_ok && data_ok).then(|| format!("{kind} {data}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::merged_idmap;
+
+    #[test]
+    fn public_keys_are_type_and_data_only() {
+        use super::public_key;
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOlxdevTestKey";
+        assert_eq!(public_key(&format!("{key} me@host")).as_deref(), Some(key));
+        assert_eq!(
+            public_key(&format!("no-pty,command=\"x\" {key}")).as_deref(),
+            Some(key)
+        );
+        for bad in [
+            "",
+            "# comment",
+            "ssh-ed25519",
+            "* ssh-rsa AAA\nx",
+            "ssh-rsa not_base64!!!!!!!!!",
+        ] {
+            assert_eq!(public_key(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_limits_and_the_environment_may_be_set() {
+        use super::check_settings;
+        assert!(check_settings([("limits.memory", Some("1GiB")), ("environment.A", None)]).is_ok());
+        for key in [
+            "security.privileged",
+            "raw.lxc",
+            "limits.cpu.allowance",
+            "environment.A B",
+        ] {
+            assert!(check_settings([(key, Some("x"))]).is_err(), "{key}");
+        }
+        assert!(check_settings([("environment.A", Some("a\nb"))]).is_err());
+    }
 
     #[test]
     fn idmaps_gain_lines_once_and_refuse_a_second_partner() {

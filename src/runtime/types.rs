@@ -28,6 +28,10 @@ pub struct Instance {
     pub devices: BTreeMap<String, DeviceSpec>,
     /// Its `raw.idmap`: extra host IDs mapped into it (`uid H C` lines).
     pub idmap: Option<String>,
+    /// Its config keys a project file may set (`limits.*`,
+    /// `environment.*`, see `config::devenv::is_managed_key`), and only
+    /// those.
+    pub settings: BTreeMap<String, String>,
 }
 
 /// An instance's state as the runtime reports it. lxdev acts on two of
@@ -129,6 +133,10 @@ fn same_file(a: &Path, b: &Path) -> bool {
 pub struct Tags<'a> {
     pub project: &'a str,
     pub config_path: &'a Path,
+    /// The project file's limits and environment for it
+    /// (`config::devenv::DevEnv::instance_config`): given when it is made,
+    /// over what a copy brings of its source's.
+    pub settings: &'a BTreeMap<String, String>,
 }
 
 /// What a copy of an instance is made from: the instance, or one of its
@@ -230,6 +238,78 @@ impl Default for Limits {
         Limits {
             connect: std::time::Duration::from_secs(10),
             call: std::time::Duration::from_secs(600),
+        }
+    }
+}
+
+/// Which of the file's hooks runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookStage {
+    /// Once, when the container is made (a provisioning step).
+    Setup,
+    /// Each time `up` starts the container.
+    Start,
+}
+
+impl HookStage {
+    /// The file's key: `setup` or `start`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookStage::Setup => "setup",
+            HookStage::Start => "start",
+        }
+    }
+}
+
+/// One command of a hook, as a runtime runs it inside an instance (see
+/// [`Environment::run_hook`](super::backend::Environment::run_hook)).
+#[derive(Debug, Clone, Copy)]
+pub struct Hook<'a> {
+    pub stage: HookStage,
+    /// Run with `sh -c`: the file's text, as written.
+    pub command: &'a str,
+    /// Who runs it: the dev user.
+    pub user: &'a ContainerUser,
+    /// Where: the project's mount, else the user's home.
+    pub cwd: &'a str,
+}
+
+/// What lxdev needs to know to reach an instance's sshd from this host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SshFacts {
+    /// Whether it has an sshd to start.
+    pub sshd: bool,
+    /// Its host public keys, `TYPE BASE64` each (checked: nothing else).
+    pub host_keys: Vec<String>,
+    /// The `authorized_keys` lines of the user asked about, `TYPE BASE64`
+    /// each (options and comments left out).
+    pub authorized: Vec<String>,
+}
+
+/// What `logs` asks of a runtime.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogRequest {
+    /// Only the last lines; all when `None`.
+    pub lines: Option<u32>,
+    /// Go on printing new lines until interrupted (SIGINT, SIGTERM).
+    pub follow: bool,
+}
+
+/// Where an instance's logs came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogSource {
+    /// The systemd journal (`journalctl`).
+    Journal,
+    /// The console log the runtime keeps (an instance without systemd).
+    Console,
+}
+
+impl LogSource {
+    /// How `--json` says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogSource::Journal => "journal",
+            LogSource::Console => "console",
         }
     }
 }

@@ -194,6 +194,24 @@ fn every_command_prints_one_documented_json_value() {
     assert_eq!(proxied["ports"][0]["host"], port);
     assert_eq!(proxied["ports"][0]["container"], 80);
     outcome_of(&["proxy", "a", "--stop"]);
+    let logs = outcome_of(&["logs", "a", "-n", "5"]);
+    assert_eq!(logs["source"], "console", "{logs}");
+    assert!(logs["lines"].is_array(), "{logs}");
+    // No sshd in the fake runtime: one outcome, failed, saying why.
+    let home = project.dir().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let out = project
+        .lxdev(["--json", "ssh-config", "a"])
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    let config = outcome(&out);
+    assert_eq!(config["command"], "ssh-config", "{config}");
+    assert_eq!(config["exit_code"], 1, "{config}");
+    assert!(
+        config["warnings"][0].as_str().unwrap().contains("no sshd"),
+        "{config}"
+    );
     outcome_of(&["image", "create", "a", "img"]);
     outcome_of(&["image", "rename", "img", "img2"]);
     outcome_of(&["image", "delete", "img2"]);

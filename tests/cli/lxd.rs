@@ -1255,11 +1255,11 @@ fn a_restore_the_runtime_refused_leaves_the_container_as_it_was() {
 
 /// The Debian 12 image scripts/image-debian.sh imports (systemd, sudo,
 /// openssh-server).
-const DEBIAN: &str = "debian-12";
+pub(crate) const DEBIAN: &str = "debian-12";
 
 /// Whether the runtime has the Debian image; without it the test says it
 /// is skipped (or fails where the setup scripts made it: CI).
-fn debian_image(lxd: &LxdProject, test: &str) -> bool {
+pub(crate) fn debian_image(lxd: &LxdProject, test: &str) -> bool {
     if lxd.client(&["image", "info", DEBIAN]).status.success() {
         return true;
     }

@@ -8,6 +8,8 @@ mod compat;
 mod completions;
 mod concurrency;
 mod container;
+mod devenv;
+mod devenv_lxd;
 mod devices;
 mod doctor;
 mod files;

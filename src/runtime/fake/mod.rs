@@ -28,7 +28,7 @@
 //! would be given safely, and a snapshot named `..` cannot address the
 //! instance's own directory. By topic: `files.rs`, `devices.rs`,
 //! `images.rs`, `pools.rs` (storage pools: `default`, and those listed in
-//! `.lxdev/fake/pools`).
+//! `.lxdev/fake/pools`), `devenv.rs` (settings, hooks recorded and never run).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -44,6 +44,7 @@ use crate::runtime::provision::{ContainerUser, Provisioning};
 use crate::runtime::rules::{self, check_names};
 use crate::runtime::types::{ExecOptions, Instance, InstanceStatus, Source, StoragePool, Tags};
 
+mod devenv;
 mod devices;
 mod files;
 mod images;
@@ -183,14 +184,20 @@ impl FakeRuntime {
                 return Err(err).with_context(|| format!("failed to create `{}`", dir.display()));
             }
         }
+        // Each file whole or not at all (temp file, then rename): a kill
+        // between open and write would leave an empty `project` tag, which
+        // reads as another project's (`belonging`), never to be removed.
         let write = |name: &str, value: &str| {
-            std::fs::write(dir.join(name), value)
+            let temp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&temp, value)
+                .and_then(|()| std::fs::rename(&temp, dir.join(name)))
                 .with_context(|| format!("failed to write `{}`", dir.join(name).display()))
         };
         write("image", image)?;
         write("project", tags.project)?;
         write("config", &tags.config_path.to_string_lossy())?;
         write("pool", pool)?;
+        devenv::write_settings(&dir, tags.settings)?;
         write("status", InstanceStatus::Running.as_str())
     }
 
@@ -273,6 +280,11 @@ impl FakeRuntime {
         Some(Instance {
             devices,
             idmap: read("raw.idmap"),
+            settings: if has(devenv::SETTINGS) {
+                devenv::read_settings(&dir)
+            } else {
+                Default::default()
+            },
             name: name.to_string(),
             // Metadata is written just after the mkdir that creates the
             // instance; a reader in between sees it as running.
@@ -368,11 +380,22 @@ impl Runtime for FakeRuntime {
                 None => self.require_instance(source)?,
             };
             let image = std::fs::read_to_string(source_dir.join("image")).unwrap_or_default();
-            // As LXD's copy: on the source's pool unless one is asked for.
+            // As LXD's copy: on the source's pool unless one is asked for,
+            // with the source's settings under the new ones.
             let source_pool = std::fs::read_to_string(source_dir.join("pool"))
                 .unwrap_or_else(|_| pools::DEFAULT_POOL.to_owned());
             let pool = self.pool_for_new(&source_pool)?;
-            self.make_instance(instance, &image, &pool, tags)?;
+            let mut settings = devenv::read_settings(&source_dir);
+            settings.extend(tags.settings.iter().map(|(k, v)| (k.clone(), v.clone())));
+            self.make_instance(
+                instance,
+                &image,
+                &pool,
+                &Tags {
+                    settings: &settings,
+                    ..tags.clone()
+                },
+            )?;
             // As LXD's copy: the devices come along, but what a copy drops.
             let devices = self.require_instance(source)?.join("devices");
             let source_devices = self
@@ -602,6 +625,7 @@ mod tests {
         let tags = Tags {
             project: "demo",
             config_path: &dir.path().join("containers.yaml"),
+            settings: &Default::default(),
         };
         fake.create("demo-web", "busybox", &tags).unwrap();
         fake.snapshot_create("demo-web", "clean").unwrap();

@@ -148,9 +148,16 @@ impl From<ApiInstance> for Instance {
                 (name, DeviceSpec { kind, config })
             })
             .collect();
+        let settings = api
+            .config
+            .iter()
+            .filter(|(key, _)| crate::config::devenv::is_managed_key(key))
+            .filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned())))
+            .collect();
         Instance {
             devices,
             idmap,
+            settings,
             name: api.name,
             status: api.status.into(),
             snapshots,

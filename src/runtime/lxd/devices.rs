@@ -99,7 +99,7 @@ impl Devices for LxdRuntime {
 impl LxdRuntime {
     /// Runs `change` to an instance's config, again (up to 5 times, after
     /// a short pause) while another change wins the daemon's race.
-    fn config_retried(&self, change: impl Fn() -> Result<()>) -> Result<()> {
+    pub(super) fn config_retried(&self, change: impl Fn() -> Result<()>) -> Result<()> {
         let mut tries = 0;
         loop {
             match change() {

@@ -19,7 +19,8 @@
 //! verbs, and where calls go), `api.rs` (the REST answers), `busy.rs`
 //! (work that outlives a killed lxdev), and the topics of the trait:
 //! `devices.rs`, `files.rs`, `images.rs`, `scripts.rs` (provisioning),
-//! `steps.rs` (the provisioning steps in one `exec`).
+//! `steps.rs` (the provisioning steps in one `exec`), `devenv.rs` (the
+//! file's settings, hooks, sshd, logs).
 //!
 //! Limits: with no `remote:` or `runtime_project:`, the client's default
 //! remote and current project are used as configured; every call is
@@ -30,10 +31,12 @@ mod api;
 mod busy;
 mod client;
 mod connect;
+mod devenv;
 mod devices;
 mod failure;
 mod files;
 mod images;
+mod relay;
 mod run;
 mod scripts;
 mod steps;
@@ -219,16 +222,27 @@ impl LxdRuntime {
         };
     }
 
-    /// `--config` flags for the tags lxdev puts on every instance it makes.
-    fn tag_args(tags: &Tags<'_>) -> Vec<OsString> {
+    /// `--config` flags for the tags lxdev puts on every instance it
+    /// makes, and the file's settings for it (checked: limits and
+    /// environment only).
+    fn tag_args(tags: &Tags<'_>) -> Result<Vec<OsString>> {
+        rules::check_settings(
+            tags.settings
+                .iter()
+                .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
+        )?;
         let mut config = OsString::from("user.lxdev.config=");
         config.push(tags.config_path.as_os_str());
-        vec![
+        let mut args: Vec<OsString> = vec![
             "-c".into(),
             format!("user.lxdev.project={}", tags.project).into(),
             "-c".into(),
             config,
-        ]
+        ];
+        for (key, value) in tags.settings {
+            args.extend(["-c".into(), format!("{key}={value}").into()]);
+        }
+        Ok(args)
     }
 
     /// Starts the instance `made_by` just made (a `copy`, when `copy`),
@@ -368,7 +382,7 @@ impl Runtime for LxdRuntime {
         let mut args = self.client.verb(Verb::Create);
         args.extend(self.client.target());
         args.extend(self.client.storage());
-        args.extend(Self::tag_args(tags));
+        args.extend(Self::tag_args(tags)?);
         for config in DOCKER_READY {
             args.extend(["-c".into(), (*config).into()]);
         }
@@ -392,7 +406,7 @@ impl Runtime for LxdRuntime {
         if snapshot.is_none() {
             args.push("--instance-only".into());
         }
-        args.extend(Self::tag_args(tags));
+        args.extend(Self::tag_args(tags)?);
         args.push("--".into());
         match snapshot {
             Some(snap) => args.push(self.client.at(&format!("{source}/{snap}")).into()),
@@ -599,7 +613,7 @@ impl Runtime for LxdRuntime {
                 }
                 out.done_or_warning("enabling SSH")
             }
-            Step::InitialSnapshot | Step::Devices | Step::Restart => {
+            Step::InitialSnapshot | Step::Devices | Step::Setup | Step::Restart => {
                 bail!("step `{step}` is runtime work, not a script")
             }
         }

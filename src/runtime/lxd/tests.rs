@@ -122,6 +122,7 @@ fn bad_names_are_refused_before_a_client_is_spawned() {
     let tags = Tags {
         project: "web",
         config_path: std::path::Path::new("/tmp/containers.yaml"),
+        settings: &Default::default(),
     };
     let usage = |result: Result<()>| match result {
         Err(err) => match err.downcast_ref::<Error>() {
@@ -339,6 +340,7 @@ fn a_target_and_a_pool_reach_create_and_copy_only() {
         let tags = Tags {
             project: "web",
             config_path: std::path::Path::new("/p/containers.yaml"),
+            settings: &Default::default(),
         };
         assert!(rt.create("web-a", "busybox", &tags).is_err());
         assert!(rt.clone_instance("web-a", None, "web-b", &tags).is_err());
