@@ -281,7 +281,7 @@ impl FakeRuntime {
             devices,
             idmap: read("raw.idmap"),
             settings: if has(devenv::SETTINGS) {
-                devenv::read_settings(&dir)
+                devenv::read_settings(dir)
             } else {
                 Default::default()
             },
