@@ -28,6 +28,7 @@
 //! failure messages are the client's own, in English (`LC_ALL=C`).
 
 mod api;
+mod attached;
 mod busy;
 mod client;
 mod connect;
@@ -46,7 +47,6 @@ mod tests;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -576,9 +576,7 @@ impl Runtime for LxdRuntime {
             (true, None) => args.extend(LOGIN_SHELL.iter().map(OsString::from)),
             (false, _) => args.extend(command.iter().map(OsString::from)),
         }
-        let status = Command::new(self.client.program)
-            .args(&args)
-            .status()
+        let status = attached::run(self.client.program, &args)
             .with_context(|| format!("failed to run `{}`", self.cmdline(&args)))?;
         if let Some(code) = status.code() {
             return Ok(code);
