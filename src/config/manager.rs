@@ -25,6 +25,7 @@ use anyhow::{Context, Result};
 
 use super::document::Frozen;
 use super::model::{self, Config};
+use super::progress::{self, Progress};
 use super::project::Project;
 use crate::error::Error;
 use crate::fs::atomic;
@@ -164,6 +165,12 @@ impl ConfigManager {
         std::fs::canonicalize(&self.real_path).unwrap_or_else(|_| self.real_path.clone())
     }
 
+    /// Where operations note their provisioning steps (`config::progress`):
+    /// beside the real file, as its lock is.
+    pub fn progress(&self) -> Progress {
+        Progress::new(self.real_path.parent().unwrap_or(Path::new(".")))
+    }
+
     pub fn lock_path(&self) -> &Path {
         &self.lock_path
     }
@@ -176,6 +183,8 @@ impl ConfigManager {
     pub fn load(&self) -> Result<Project> {
         let bytes = self.read_bytes()?;
         let (config, doc) = self.parse(&bytes)?;
+        // Steps of operations in flight are noted beside the file.
+        let config = progress::overlay(&self.progress(), config);
         // parse has checked UTF-8.
         let text = String::from_utf8(bytes).expect("validated as UTF-8");
         Ok(Project::new(self.real_path.clone(), text, config, doc))

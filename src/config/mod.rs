@@ -11,6 +11,7 @@ mod manager;
 pub mod model;
 pub mod names;
 mod plain;
+pub mod progress;
 mod project;
 mod text;
 mod tree;

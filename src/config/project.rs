@@ -396,6 +396,19 @@ impl Project {
     /// `target` is failed with `error`: the runtime may be left half done.
     pub fn fail(&mut self, target: &Target, error: &str) -> Result<()> {
         let base = target.path();
+        // The steps not done, as read (a step note may have said more than
+        // the file's record): kept in the file once the note is gone.
+        if let Target::Container(name) = target {
+            let pending = self
+                .config()
+                .containers
+                .get(name)
+                .map(|c| c.pending_steps.clone())
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                self.set_pending_steps(name, &pending)?;
+            }
+        }
         self.remove_key(&base, "operation")?;
         let failed = match target {
             Target::Container(_) => ContainerState::Failed.as_str(),

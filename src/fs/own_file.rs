@@ -21,9 +21,31 @@ use anyhow::{Context, Result};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
+/// How far a replacement is made to last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced, and its folder: it survives a power loss once this returns.
+    Synced,
+    /// Renamed into place only: whole or absent for every reader, and
+    /// after a kill; a power loss may take it back (a progress note whose
+    /// loss costs only detail).
+    Unsynced,
+}
+
 /// Replaces `dir/name` with `contents`, mode `mode` (see the module
 /// comment). `dir` must be a real folder the caller checked.
 pub fn replace(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<()> {
+    replace_with(dir, name, contents, mode, Durability::Synced)
+}
+
+/// [`replace`], synced or not as `durability` says.
+pub fn replace_with(
+    dir: &Path,
+    name: &str,
+    contents: &[u8],
+    mode: u32,
+    durability: Durability,
+) -> Result<()> {
     let path = dir.join(name);
     let context = || format!("failed to write `{}`", path.display());
     let prefix = super::atomic::temp_prefix(name);
@@ -38,10 +60,15 @@ pub fn replace(dir: &Path, name: &str, contents: &[u8], mode: u32) -> Result<()>
     temp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))
         .with_context(context)?;
-    temp.as_file().sync_all().with_context(context)?;
+    if durability == Durability::Synced {
+        temp.as_file().sync_all().with_context(context)?;
+    }
     temp.persist(&path)
         .map_err(|err| err.error)
         .with_context(context)?;
+    if durability == Durability::Unsynced {
+        return Ok(());
+    }
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(context)

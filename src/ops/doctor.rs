@@ -305,6 +305,22 @@ pub fn doctor(ctx: &Context, options: &DoctorOptions) -> Result<()> {
         {
             ctx.manager.sweep_temp_files()?;
         }
+        // Step notes whose operation is settled (a kill between a settle
+        // and the note's removal): judged under the lock, where every
+        // reserved operation is in the file before its first note.
+        let progress = ctx.manager.progress();
+        let swept = ctx.manager.update(|current| {
+            let orphans = progress.orphans(current.config());
+            for path in &orphans {
+                let _ = std::fs::remove_file(path);
+            }
+            Ok(orphans.len())
+        })?;
+        if swept > 0 {
+            fixed.push(format!(
+                "removed {swept} step note(s) of settled operations"
+            ));
+        }
         for finding in &findings {
             if let Finding::LeftStopped { instance, .. } = finding {
                 ctx.work(format!("starting {instance}"), || runtime.start(instance))?;

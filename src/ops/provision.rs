@@ -243,7 +243,6 @@ impl Plan {
     ) -> Vec<(Ticket, Result<()>)> {
         let mut ticket = ticket.clone();
         let mut warnings: Vec<String> = Vec::new();
-        let container = ticket.target.container().to_owned();
         // The scripts' steps (ready, user, ssh) come first and go to the
         // runtime together, which may run them in one call; each is
         // recorded before its work starts, as any step.
@@ -256,9 +255,7 @@ impl Plan {
             let described: Vec<&str> = self.steps[..scripts].iter().map(|&s| describe(s)).collect();
             let mut begin = |step: Step| {
                 let done = self.steps.iter().position(|&s| s == step).unwrap_or(0);
-                runner.step(&ticket, step, |project, _| {
-                    project.set_pending_steps(&container, &self.steps[done..])
-                })?;
+                runner.note_step(&ticket, step, &self.steps[done..])?;
                 super::context::refuse_if_interrupted()
             };
             let result = runner.work(
@@ -283,10 +280,7 @@ impl Plan {
                 ticket.warning = (!warnings.is_empty()).then(|| warnings.join("; "));
                 return self.initial_snapshot(runner, ticket);
             }
-            let pending = &self.steps[done..];
-            let begun = runner.step(&ticket, step, |project, _| {
-                project.set_pending_steps(&container, pending)
-            });
+            let begun = runner.note_step(&ticket, step, &self.steps[done..]);
             line.set(describe(step));
             let message = format!("{}: {}", ticket.instance, describe(step));
             let result = begun.and_then(|()| match &self.setup {
@@ -328,17 +322,21 @@ impl Plan {
             ticket.target.container().to_string(),
             INITIAL_SNAPSHOT.into(),
         );
-        let reserved = runner.step(&ticket, step, |project, op| {
-            project.set_pending_steps(target.container(), &[step])?;
-            let snapshot = Ticket::new(project, target.clone(), Effect::Makes);
-            project.insert_snapshot(
-                target.container(),
-                INITIAL_SNAPSHOT,
-                Some(INITIAL_DESCRIPTION),
-                &op.started_at,
-                Some(op),
-            )?;
-            Ok(snapshot)
+        // The note first: the transaction below records the same step,
+        // and a note of an earlier step must not be read over it.
+        let reserved = runner.note_step(&ticket, step, &[step]).and_then(|()| {
+            runner.step(&ticket, step, |project, op| {
+                project.set_pending_steps(target.container(), &[step])?;
+                let snapshot = Ticket::new(project, target.clone(), Effect::Makes);
+                project.insert_snapshot(
+                    target.container(),
+                    INITIAL_SNAPSHOT,
+                    Some(INITIAL_DESCRIPTION),
+                    &op.started_at,
+                    Some(op),
+                )?;
+                Ok(snapshot)
+            })
         });
         let snapshot = match reserved {
             Ok(snapshot) => snapshot,

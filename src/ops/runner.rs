@@ -131,6 +131,17 @@ impl<'c> Runner<'c> {
         self.ctx.work_shown(message, work)
     }
 
+    /// Notes that the operation on container `ticket` is at provisioning
+    /// `step`, with `pending` (from `step` on) not done, so a kill during
+    /// the step shows where it stopped. A note beside the file, not a
+    /// transaction: see `config::progress` for why that is enough.
+    pub fn note_step(&self, ticket: &Ticket, step: Step, pending: &[Step]) -> Result<()> {
+        self.ctx
+            .manager
+            .progress()
+            .record(ticket.target.container(), &self.op, step, pending)
+    }
+
     /// Records that the operation on `ticket` is at `step`, in a short
     /// transaction, so a kill during the step shows where it stopped.
     /// `also` records what the step reserves with it (the initial snapshot).
@@ -186,6 +197,13 @@ impl<'c> Runner<'c> {
                 Ok(())
             })
             .with_context(|| self.unrecorded(&judged))?;
+        // Settled: the step notes of the containers are history.
+        let progress = self.ctx.manager.progress();
+        for (ticket, ..) in &judged {
+            if let Target::Container(name) = &ticket.target {
+                progress.clear(name);
+            }
+        }
         Ok(judged
             .into_iter()
             .map(|(ticket, result, outcome)| {

@@ -278,7 +278,7 @@ fn a_failed_setup_leaves_the_entry_failed_naming_the_step_and_status() {
     assert!(!host_marker(&project).exists());
 }
 
-/// SIGKILL while `setup` runs: the file says so (`step: setup`), `doctor`
+/// SIGKILL while `setup` runs: its step note says so (`config::progress`), `doctor`
 /// names the step, `--fix` marks it failed (never ready), and `remove`
 /// and `up` make it again, this time whole.
 #[test]
@@ -295,7 +295,8 @@ fn a_kill_during_setup_is_named_by_doctor_and_settled() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !project.yaml().contains("step: setup") {
+    let note = project.dir().join(".lxdev/progress/web");
+    while !std::fs::read_to_string(&note).is_ok_and(|n| n.contains("\"step\":\"setup\"")) {
         assert!(Instant::now() < deadline, "never reached step setup");
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -132,20 +132,51 @@ fn a_kill_during_each_step_is_named_by_doctor_and_settled() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // Each step is noted beside the file as it starts (not in it:
+        // no transaction per step).
+        let note = project.dir().join(".lxdev/progress/web");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !project.yaml().contains(&format!("step: {step}")) {
+        while !std::fs::read_to_string(&note)
+            .is_ok_and(|n| n.contains(&format!("\"step\":\"{step}\"")))
+        {
             assert!(Instant::now() < deadline, "never reached step {step}");
             std::thread::sleep(Duration::from_millis(10));
         }
         child.kill().unwrap();
         child.wait().unwrap();
+        // The file still says what the reservation said: every step
+        // pending (the initial snapshot's own reservation records its step).
+        let text = project.yaml();
+        if step != "initial_snapshot" {
+            assert!(!text.contains("step:"), "{step}: {text}");
+            assert!(
+                text.contains("pending_steps: [ready, user, ssh, initial_snapshot]"),
+                "{step}: {text}"
+            );
+        }
+        // Readers see the note: list and doctor name the step.
+        let listed = project.lxdev(["--json", "list"]).assert().success();
+        let listed = String::from_utf8_lossy(&listed.get_output().stdout).into_owned();
+        assert!(
+            listed.contains(&format!("\"step\": \"{step}\"")),
+            "{listed}"
+        );
         project.lxdev(["doctor"]).assert().code(1).stdout(
             predicate::str::contains("`web`")
                 .and(predicate::str::contains(format!("step `{step}`"))),
         );
         project.lxdev(["doctor", "--fix"]).assert().success();
+        assert!(
+            !note.exists(),
+            "{step}: the settled operation's note is swept"
+        );
         let config = project.config();
         let web = &config.containers["web"];
+        // What was not done is now in the file itself.
+        let all = ["ready", "user", "ssh", "initial_snapshot"];
+        let from = all.iter().position(|s| *s == step).unwrap();
+        let pending: Vec<&str> = web.pending_steps.iter().map(|s| s.as_str()).collect();
+        assert_eq!(pending, all[from..], "{step}: {}", project.yaml());
         assert_eq!(
             web.state,
             Some(ContainerState::Failed),
@@ -170,6 +201,52 @@ fn a_kill_during_each_step_is_named_by_doctor_and_settled() {
             .success();
         project.lxdev(["doctor"]).assert().success();
     }
+}
+
+/// A power loss may take back a step note (it is not synced): doctor then
+/// reads the file's record, where the reservation wrote every step as
+/// pending. It says less, never that the container is ready.
+#[test]
+fn a_killed_create_whose_step_note_was_lost_is_still_failed_not_ready() {
+    let project = Project::new();
+    let mut child = project
+        .spawn_lxdev(["container", "create", "web", "busybox"])
+        .env("LXDEV_FAKE_DELAY_MS", "800")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let note = project.dir().join(".lxdev/progress/web");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&note).is_ok_and(|n| n.contains("\"step\":\"ssh\"")) {
+        assert!(Instant::now() < deadline, "never reached step ssh");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Emptied, as a rename not yet on disk may leave it.
+    std::fs::write(&note, "").unwrap();
+    project.lxdev(["doctor"]).assert().code(1).stdout(
+        predicate::str::contains("container `web` was left `creating`")
+            .and(predicate::str::contains("step `").not()),
+    );
+    project
+        .lxdev(["doctor", "--fix"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("never provisioned: marked failed"));
+    let config = project.config();
+    let web = &config.containers["web"];
+    assert_eq!(
+        web.state,
+        Some(ContainerState::Failed),
+        "{}",
+        project.yaml()
+    );
+    let pending: Vec<&str> = web.pending_steps.iter().map(|s| s.as_str()).collect();
+    assert_eq!(pending, ["ready", "user", "ssh", "initial_snapshot"]);
+    assert!(!note.exists());
+    project.lxdev(["doctor"]).assert().code(1);
 }
 
 #[test]
