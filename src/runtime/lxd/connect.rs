@@ -10,9 +10,9 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use super::LxdRuntime;
+use super::child::{one_line, output_within};
 use super::client::Client;
 use super::failure::{Failure, FailureKind};
-use super::run::{one_line, output_within};
 use crate::error::Error;
 use crate::runtime::types::{Limits, Placement};
 

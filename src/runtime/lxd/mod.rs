@@ -30,6 +30,7 @@
 mod api;
 mod attached;
 mod busy;
+mod child;
 mod client;
 mod connect;
 mod devenv;

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use super::api::ApiInstance;
 use super::busy::orphaned_client;
+use super::child::shell_quote;
 use super::client::Client;
 use super::failure::{Failure, FailureKind};
-use super::run::shell_quote;
 use super::*;
 use crate::error::Error;
 use crate::runtime::types::{ExecOptions, Instance, Limits, Placement, Tags};
