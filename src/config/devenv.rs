@@ -24,8 +24,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Config, Container};
-
 /// A hook: one command, or a list of commands run one after another, each
 /// with `sh -c` inside the container. `setup: make deps` and
 /// `setup: [make deps, make db]` both read.
@@ -113,11 +111,9 @@ pub struct DevEnv {
 }
 
 impl DevEnv {
-    /// Entry `name`'s environment in `config` (the defaults' alone for a
-    /// name the file does not have).
-    pub fn of(config: &Config, name: &str) -> DevEnv {
-        let defaults = &config.defaults;
-        let entry = config.containers.get(name).map(|c| c.as_ref());
+    /// An entry's environment: its own `section` over the `defaults`'
+    /// (the defaults' alone for a name the file does not have).
+    pub fn combine(defaults: &Section<'_>, entry: Option<&Section<'_>>) -> DevEnv {
         let hook = |own: Option<&Option<Commands>>, default: &Option<Commands>| {
             own.and_then(Option::as_ref)
                 .or(default.as_ref())
@@ -129,9 +125,9 @@ impl DevEnv {
             env.extend(entry.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         DevEnv {
-            setup: hook(entry.map(|e| &e.setup), &defaults.setup),
-            start: hook(entry.map(|e| &e.start), &defaults.start),
-            limits: entry.map_or(defaults.limits.clone(), |e| e.limits.over(&defaults.limits)),
+            setup: hook(entry.map(|e| e.setup), defaults.setup),
+            start: hook(entry.map(|e| e.start), defaults.start),
+            limits: entry.map_or(defaults.limits.clone(), |e| e.limits.over(defaults.limits)),
             env,
         }
     }
@@ -173,23 +169,13 @@ pub struct Refusal {
     pub why: String,
 }
 
-/// The parts of `defaults` (or of an entry) this module reads.
+/// The parts of `defaults` (or of an entry) this module reads
+/// (`Defaults::dev_section`, `Container::dev_section`).
 pub struct Section<'c> {
     pub setup: &'c Option<Commands>,
     pub start: &'c Option<Commands>,
     pub limits: &'c ResourceLimits,
     pub env: &'c BTreeMap<String, String>,
-}
-
-impl<'c> Section<'c> {
-    pub fn of_entry(entry: &'c Container) -> Section<'c> {
-        Section {
-            setup: &entry.setup,
-            start: &entry.start,
-            limits: &entry.limits,
-            env: &entry.env,
-        }
-    }
 }
 
 /// Checks one section's hooks, limits and environment; the first value

@@ -25,6 +25,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::devenv;
 pub use super::devenv::{Commands, ResourceLimits};
 pub use super::ledger::{ContainerState, DeviceState, OperationKind, SnapshotState, Step};
 
@@ -151,6 +152,37 @@ pub struct Container {
     /// else happened to it (`doctor --fix` never marks it ready).
     #[serde(default, deserialize_with = "null_as_default")]
     pub pending_steps: Vec<Step>,
+}
+
+impl Config {
+    /// Entry `name`'s hooks, limits and environment once combined with the
+    /// defaults' (the defaults' alone for a name the file does not have).
+    pub fn dev_env(&self, name: &str) -> devenv::DevEnv {
+        let entry = self.containers.get(name).map(|c| c.dev_section());
+        devenv::DevEnv::combine(&self.defaults.dev_section(), entry.as_ref())
+    }
+}
+
+impl Defaults {
+    pub fn dev_section(&self) -> devenv::Section<'_> {
+        devenv::Section {
+            setup: &self.setup,
+            start: &self.start,
+            limits: &self.limits,
+            env: &self.env,
+        }
+    }
+}
+
+impl Container {
+    pub fn dev_section(&self) -> devenv::Section<'_> {
+        devenv::Section {
+            setup: &self.setup,
+            start: &self.start,
+            limits: &self.limits,
+            env: &self.env,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -592,7 +624,7 @@ pub fn validate_device(device: &Device) -> Result<(), String> {
 /// Checks the names the typed structure cannot: the project, every
 /// container (joined with the project) and every snapshot.
 fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error::Error> {
-    use super::{devenv, names};
+    use super::names;
     let at = |key: &str| find_key_line(text, key);
     names::validate_project(&config.project).map_err(|m| invalid(path, at("project"), &m))?;
     for (key, value) in [
@@ -605,12 +637,7 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error
         }
     }
     let defaults = &config.defaults;
-    let section = devenv::Section {
-        setup: &defaults.setup,
-        start: &defaults.start,
-        limits: &defaults.limits,
-        env: &defaults.env,
-    };
+    let section = defaults.dev_section();
     let refused = |parents: &[&str], refusal: devenv::Refusal| {
         let mut keys: Vec<&str> = parents.to_vec();
         keys.extend(refusal.keys.iter().map(String::as_str));
@@ -630,7 +657,7 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<(), crate::error
                 invalid(path, at("storage"), &format!("in container `{name}`: {m}"))
             })?;
         }
-        devenv::validate(&devenv::Section::of_entry(container))
+        devenv::validate(&container.dev_section())
             .map_err(|r| refused(&["containers", name], r))?;
         for snapshot in container.snapshots.keys() {
             names::validate_snapshot(snapshot)
@@ -855,7 +882,7 @@ containers:
              limits:\n      memory: 2GiB\n      processes: 500\n    env: {B: \"2\", C: \"x y\"}\n  \
              db:\n    image: i\n    start: []\n    setup:\n",
         );
-        let web = DevEnv::of(&c, "web");
+        let web = c.dev_env("web");
         assert_eq!(web.setup, ["npm ci", "npm run build"]);
         assert_eq!(web.start, ["echo a", "echo b"]);
         assert_eq!(web.limits.cpu.as_deref(), Some("2"));
@@ -875,14 +902,14 @@ containers:
             .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect();
         assert_eq!(config, want);
-        let db = DevEnv::of(&c, "db");
+        let db = c.dev_env("db");
         // `setup:` with nothing is no key: the defaults'; `[]` is none.
         assert_eq!(db.setup, ["make deps"]);
         assert!(db.start.is_empty());
         assert_eq!(db.limits.memory.as_deref(), Some("1GiB"));
         let bare = ok("project: p\ncontainers:\n  a:\n    image: i\n");
-        assert_eq!(DevEnv::of(&bare, "a"), DevEnv::default());
-        assert!(DevEnv::of(&bare, "a").instance_config().is_empty());
+        assert_eq!(bare.dev_env("a"), DevEnv::default());
+        assert!(bare.dev_env("a").instance_config().is_empty());
     }
 
     /// A bad limit or env name is one line naming the key and its line,

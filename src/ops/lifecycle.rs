@@ -23,7 +23,6 @@ use super::power::bring_to;
 use super::provision::ProvisionOptions;
 use super::settings;
 use super::{checks, create};
-use crate::config::devenv::DevEnv;
 use crate::config::ledger::Step;
 use crate::config::model::ContainerState;
 use crate::error::Error;
@@ -157,7 +156,7 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
         }
         let mut applied = String::new();
         if !created && let Some(found) = &found {
-            let wanted = DevEnv::of(project.config(), name).instance_config();
+            let wanted = project.config().dev_env(name).instance_config();
             if let Some(said) = settings::changes(&found.settings, &wanted) {
                 line.set("applying its limits and environment");
                 ctx.work(format!("configuring {instance}"), || {
@@ -192,7 +191,7 @@ fn up_one(ctx: &Context, name: &str, line: &Line, provision: &ProvisionOptions) 
         if created {
             super::ssh::refresh_known_hosts(ctx, runtime, &project, name);
         }
-        let start = DevEnv::of(project.config(), name).start;
+        let start = project.config().dev_env(name).start;
         let ran_start = (created || changed) && provision.provision && provision.setup;
         if ran_start && !start.is_empty() {
             line.set("running its start hook");

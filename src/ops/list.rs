@@ -124,7 +124,7 @@ pub fn list(ctx: &Context) -> Result<()> {
                     step: op.step.map(|s| s.as_str()),
                 }),
                 error: c.error.as_deref(),
-                devenv: DevEnv::of(project.config(), name),
+                devenv: project.config().dev_env(name),
                 instance,
             }
         })

@@ -24,7 +24,6 @@ use super::bulk::Line;
 use super::hooks::Hooks;
 use super::runner::{Runner, Ticket};
 use crate::config::Project;
-use crate::config::devenv::DevEnv;
 use crate::config::devices::Spec;
 use crate::config::ledger::{Effect, Step, Target};
 use crate::config::names;
@@ -118,7 +117,7 @@ impl Plan {
             let _ = super::exposure::Approvals::load(&config)
                 .approve(&super::exposure::canonical_dir(project), true);
         }
-        let devenv = DevEnv::of(project.config(), name);
+        let devenv = project.config().dev_env(name);
         let setup = (args.provision && args.setup && !devenv.setup.is_empty()).then(|| Hooks {
             stage: HookStage::Setup,
             commands: devenv.setup.clone(),
@@ -192,7 +191,7 @@ impl Plan {
             policy: (!devices.is_empty()).then(|| super::devices::Policy::for_project(project)),
             devices,
             setup: None,
-            settings: DevEnv::of(project.config(), name).instance_config(),
+            settings: project.config().dev_env(name).instance_config(),
         }
     }
 

@@ -6,7 +6,6 @@ use serde_json::json;
 use super::context::Context;
 use super::runner::{Runner, Ticket};
 use super::{checks, power};
-use crate::config::devenv::DevEnv;
 use crate::config::ledger::{Effect, OperationKind, READY, Target};
 use crate::config::model::SnapshotState;
 use crate::config::names;
@@ -160,7 +159,7 @@ fn restore_to(ctx: &Context, options: &SnapshotOptions, afterwards: Afterwards) 
     let policy = super::devices::Policy::for_project(&project);
     let (user, _) = project.dev_user(container);
     // And the snapshot's limits and environment: the file's are given back.
-    let wanted = DevEnv::of(project.config(), container).instance_config();
+    let wanted = project.config().dev_env(container).instance_config();
     let mut warning = None;
     let result = runner.work(format!("restoring {instance} to {snapshot}"), || {
         let runtime = runner.runtime.as_ref();

@@ -33,7 +33,6 @@ use anyhow::{Context as _, Result, anyhow};
 
 use super::context::{Context, ReadyInstance};
 use crate::config::Project;
-use crate::config::devenv::DevEnv;
 use crate::error::Error;
 use crate::fs::lock::FileLock;
 use crate::fs::own_file;
@@ -503,7 +502,7 @@ pub fn ssh_proxy(ctx: &Context, name: &str) -> Result<u8> {
     })?;
     rules::must_run(&instance, &found)?;
     let project = ctx.manager.load()?;
-    let env: Vec<(String, String)> = DevEnv::of(project.config(), name).env.into_iter().collect();
+    let env: Vec<(String, String)> = project.config().dev_env(name).env.into_iter().collect();
     let status = runtime.sshd_session(&instance, &env)?;
     Ok(u8::try_from(status).unwrap_or(1))
 }
