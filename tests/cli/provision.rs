@@ -121,29 +121,34 @@ fn a_failed_step_leaves_the_container_failed_naming_the_step() {
     }
 }
 
+/// SIGKILLs `container create web busybox` once its step note (beside
+/// the file, not in it: no transaction per step) says it is at `step`;
+/// returns the note's path.
+fn kill_create_of_web_at(project: &Project, step: &str) -> std::path::PathBuf {
+    let mut child = project
+        .spawn_lxdev(["container", "create", "web", "busybox"])
+        .env("LXDEV_FAKE_DELAY_MS", "800")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let note = project.dir().join(".lxdev/progress/web");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&note).is_ok_and(|n| n.contains(&format!("\"step\":\"{step}\"")))
+    {
+        assert!(Instant::now() < deadline, "never reached step {step}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    note
+}
+
 #[test]
 fn a_kill_during_each_step_is_named_by_doctor_and_settled() {
     for step in ["ready", "user", "ssh", "initial_snapshot"] {
         let project = Project::new();
-        let mut child = project
-            .spawn_lxdev(["container", "create", "web", "busybox"])
-            .env("LXDEV_FAKE_DELAY_MS", "800")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Each step is noted beside the file as it starts (not in it:
-        // no transaction per step).
-        let note = project.dir().join(".lxdev/progress/web");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !std::fs::read_to_string(&note)
-            .is_ok_and(|n| n.contains(&format!("\"step\":\"{step}\"")))
-        {
-            assert!(Instant::now() < deadline, "never reached step {step}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
+        let note = kill_create_of_web_at(&project, step);
         // The file still says what the reservation said: every step
         // pending (the initial snapshot's own reservation records its step).
         let text = project.yaml();
@@ -209,21 +214,7 @@ fn a_kill_during_each_step_is_named_by_doctor_and_settled() {
 #[test]
 fn a_killed_create_whose_step_note_was_lost_is_still_failed_not_ready() {
     let project = Project::new();
-    let mut child = project
-        .spawn_lxdev(["container", "create", "web", "busybox"])
-        .env("LXDEV_FAKE_DELAY_MS", "800")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let note = project.dir().join(".lxdev/progress/web");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&note).is_ok_and(|n| n.contains("\"step\":\"ssh\"")) {
-        assert!(Instant::now() < deadline, "never reached step ssh");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let note = kill_create_of_web_at(&project, "ssh");
     // Emptied, as a rename not yet on disk may leave it.
     std::fs::write(&note, "").unwrap();
     project.lxdev(["doctor"]).assert().code(1).stdout(

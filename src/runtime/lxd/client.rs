@@ -18,6 +18,7 @@
 use std::ffi::OsString;
 use std::fmt;
 
+use crate::runtime::provision::ContainerUser;
 use crate::runtime::types::Placement;
 
 /// One thing lxdev asks of the client whose spelling differs between them.
@@ -161,6 +162,25 @@ impl Client {
         }
         self.at(&path)
     }
+}
+
+/// `exec`'s flags that run a command as `user`: its uid and gid, and the
+/// `HOME`, `USER` and `LOGNAME` a login would set.
+pub fn as_user(user: &ContainerUser) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
+        "--user".into(),
+        user.uid.to_string().into(),
+        "--group".into(),
+        user.gid.to_string().into(),
+    ];
+    for (key, value) in [
+        ("HOME", &user.home),
+        ("USER", &user.name),
+        ("LOGNAME", &user.name),
+    ] {
+        args.extend(["--env".into(), format!("{key}={value}").into()]);
+    }
+    args
 }
 
 impl fmt::Display for Client {

@@ -101,15 +101,7 @@ impl Environment for LxdRuntime {
         let user = hook.user;
         let mut args = self.client.word("exec");
         args.push("--force-noninteractive".into());
-        args.extend(["--user".into(), user.uid.to_string().into()]);
-        args.extend(["--group".into(), user.gid.to_string().into()]);
-        for (key, value) in [
-            ("HOME", &user.home),
-            ("USER", &user.name),
-            ("LOGNAME", &user.name),
-        ] {
-            args.extend(["--env".into(), format!("{key}={value}").into()]);
-        }
+        args.extend(super::client::as_user(user));
         args.extend([self.client.at(instance).into(), "--".into()]);
         args.extend(["sh", "-c", HOOK_SCRIPT, "lxdev", hook.cwd, hook.command].map(OsString::from));
         let shown = format!(

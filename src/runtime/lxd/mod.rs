@@ -551,15 +551,7 @@ impl Runtime for LxdRuntime {
         let mut args = self.client.word("exec");
         let login = command.is_empty();
         if let Some(user) = options.user.as_ref().filter(|_| !login) {
-            args.extend(["--user".into(), user.uid.to_string().into()]);
-            args.extend(["--group".into(), user.gid.to_string().into()]);
-            for (key, value) in [
-                ("HOME", &user.home),
-                ("USER", &user.name),
-                ("LOGNAME", &user.name),
-            ] {
-                args.extend(["--env".into(), format!("{key}={value}").into()]);
-            }
+            args.extend(client::as_user(user));
         }
         let home = options.user.as_ref().filter(|_| !login).map(|u| &u.home);
         if let Some(cwd) = options.cwd.as_ref().or(home) {
