@@ -330,14 +330,30 @@ fn check_state(dir: &Path) -> Result<()> {
         ))
         .into()
     };
+    // Another lxdev may change the folder while it is walked (a snapshot
+    // of the same instance deleted, a file renamed into place): what is
+    // gone meanwhile was no link of ours to refuse.
+    let gone = |err: &std::io::Error| err.kind() == std::io::ErrorKind::NotFound;
     let mut folders = vec![dir.to_path_buf()];
     while let Some(folder) = folders.pop() {
-        let entries = std::fs::read_dir(&folder)
-            .with_context(|| format!("failed to read `{}`", folder.display()))?;
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(err) if gone(&err) && folder != dir => continue,
+            Err(err) => {
+                return Err(err).with_context(|| format!("failed to read `{}`", folder.display()));
+            }
+        };
         for entry in entries {
-            let entry = entry?;
+            let entry = entry.with_context(|| format!("failed to read `{}`", folder.display()))?;
             let path = entry.path();
-            let meta = std::fs::symlink_metadata(&path)?;
+            let meta = match std::fs::symlink_metadata(&path) {
+                Ok(meta) => meta,
+                Err(err) if gone(&err) => continue,
+                Err(err) => {
+                    return Err(err)
+                        .with_context(|| format!("failed to read `{}`", path.display()));
+                }
+            };
             let kind = meta.file_type();
             if kind.is_symlink() {
                 return Err(refuse(&path, "a symbolic link"));
