@@ -78,9 +78,16 @@ pub fn replace_with(
 /// when there is no file (or a symlink, which lxdev never made and will
 /// replace).
 pub fn read(path: &Path) -> Result<Option<String>> {
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    // O_NONBLOCK: a FIFO planted at the name must not hang the open; it
+    // is then not a regular file, and read as none.
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
     match rustix::fs::open(path, flags, Mode::empty()) {
         Ok(fd) => {
+            let regular = rustix::fs::fstat(&fd)
+                .is_ok_and(|stat| rustix::fs::FileType::from_raw_mode(stat.st_mode).is_file());
+            if !regular {
+                return Ok(None);
+            }
             let mut text = String::new();
             std::fs::File::from(fd)
                 .read_to_string(&mut text)
@@ -128,5 +135,20 @@ mod tests {
         );
         // Nothing but the two files is left.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_fifo_at_the_name_reads_as_none_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("note");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        assert_eq!(read(&fifo).unwrap(), None);
     }
 }
