@@ -8,8 +8,9 @@
 //! attached helper reports before the command is executed). lxdev's own
 //! scripts run again on it (`scripts.rs`); a user's command is run again
 //! too, but only when nothing of its input can have been read: its stdin
-//! is a terminal or a device such as `/dev/null`, not a pipe or a file a
-//! failed attempt may have consumed part of.
+//! is a terminal, a device such as `/dev/null`, or a pipe already at its
+//! end before the first attempt; not a file, nor a pipe that may still
+//! carry input a failed attempt could consume part of.
 //!
 //! So that a retried failure prints nothing, the client's stderr passes
 //! through lxdev: bytes are held back only while they still spell that
@@ -25,14 +26,17 @@ use anyhow::{Context, Result};
 /// What the client prints when the daemon failed to start the command.
 const NOT_STARTED: &[u8] = b"Error: Failed to retrieve PID of executing child process\n";
 
-/// Attempts in all, and the first pause (doubled after each).
-const ATTEMPTS: u32 = 5;
+/// Attempts in all, and the first pause (doubled after each, up to
+/// [`MAX_PAUSE`]): about 2 s of pauses in all.
+const ATTEMPTS: u32 = 8;
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
+const MAX_PAUSE: Duration = Duration::from_millis(400);
 
 /// Runs `program args`, attached, again (up to [`ATTEMPTS`] times in
 /// all) while the daemon failed to start the command and its stdin may be
 /// read again.
 pub(super) fn run(program: &str, args: &[OsString]) -> Result<ExitStatus> {
+    // Judged before the first attempt, which may read it.
     run_with(program, args, stdin_is_repeatable())
 }
 
@@ -49,7 +53,7 @@ fn run_with(program: &str, args: &[OsString], repeatable: bool) -> Result<ExitSt
             return Ok(status);
         }
         std::thread::sleep(pause);
-        pause *= 2;
+        pause = (pause * 2).min(MAX_PAUSE);
     }
     unreachable!("the loop returns")
 }
@@ -101,11 +105,32 @@ fn relay(mut from: impl Read, mut to: impl Write) -> Vec<u8> {
     }
 }
 
-/// Whether a second attempt may read stdin from the start: a terminal, or
-/// a device (`/dev/null`), never a pipe or a file.
+/// Whether a second attempt may read stdin from the start: a terminal, a
+/// device (`/dev/null`), or a pipe already at its end (its writer gone,
+/// nothing left in it: what a caller that gives no input leaves); never a
+/// file, or a pipe that may still carry input.
 fn stdin_is_repeatable() -> bool {
-    rustix::fs::fstat(std::io::stdin())
-        .is_ok_and(|stat| rustix::fs::FileType::from_raw_mode(stat.st_mode).is_char_device())
+    repeatable(std::io::stdin())
+}
+
+/// [`stdin_is_repeatable`] for `input`.
+fn repeatable(input: impl std::os::fd::AsFd) -> bool {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let stdin = input.as_fd();
+    let Ok(stat) = rustix::fs::fstat(stdin) else {
+        return false;
+    };
+    match rustix::fs::FileType::from_raw_mode(stat.st_mode) {
+        rustix::fs::FileType::CharacterDevice => true,
+        rustix::fs::FileType::Fifo => {
+            let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+            let ready = poll(&mut fds, Some(&rustix::event::Timespec::default()));
+            ready.is_ok()
+                && fds[0].revents().contains(PollFlags::HUP)
+                && rustix::io::ioctl_fionread(stdin).is_ok_and(|n| n == 0)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +154,27 @@ mod tests {
         text.extend_from_slice(b"x");
         let held = relay(&text[..], &mut out);
         assert_eq!([out, held].concat(), text);
+    }
+
+    #[test]
+    fn input_is_repeatable_only_when_nothing_of_it_can_be_lost() {
+        use std::io::Write as _;
+        assert!(repeatable(std::fs::File::open("/dev/null").unwrap()));
+        let file = tempfile::NamedTempFile::new().unwrap();
+        assert!(!repeatable(file.as_file()));
+
+        // A pipe whose writer may still write: not yet.
+        let (reader, writer) = std::io::pipe().unwrap();
+        assert!(!repeatable(&reader));
+        drop(writer);
+        // At its end: nothing to lose.
+        assert!(repeatable(&reader));
+
+        // Input left in it: never.
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        writer.write_all(b"data").unwrap();
+        drop(writer);
+        assert!(!repeatable(&reader));
     }
 
     #[test]
