@@ -25,7 +25,7 @@ use anyhow::{Context, Result};
 
 use super::document::Frozen;
 use super::model::{self, Config};
-use super::progress::{self, Progress};
+use super::progress::Progress;
 use super::project::Project;
 use crate::error::Error;
 use crate::fs::atomic;
@@ -179,12 +179,19 @@ impl ConfigManager {
         self.lock_timeout
     }
 
-    /// Reads the file without the lock (saves are atomic renames).
+    /// Reads the file without the lock (saves are atomic renames), with
+    /// the step notes of the operations in flight read over it.
     pub fn load(&self) -> Result<Project> {
+        let mut project = self.read_project()?;
+        project.read_all_notes(&self.progress());
+        Ok(project)
+    }
+
+    /// The file as it is, without step notes: what a transaction starts
+    /// from (it reads the notes of the entries it settles itself).
+    fn read_project(&self) -> Result<Project> {
         let bytes = self.read_bytes()?;
         let (config, doc) = self.parse(&bytes)?;
-        // Steps of operations in flight are noted beside the file.
-        let config = progress::overlay(&self.progress(), config);
         // parse has checked UTF-8.
         let text = String::from_utf8(bytes).expect("validated as UTF-8");
         Ok(Project::new(self.real_path.clone(), text, config, doc))
@@ -303,7 +310,7 @@ impl ConfigManager {
     ) -> Result<T> {
         let (result, renamed) = {
             let _lock = self.lock(timeout)?;
-            let mut project = self.load()?;
+            let mut project = self.read_project()?;
             hold_for_crash_tests();
             let result = change(&mut project)?;
             let renamed = project

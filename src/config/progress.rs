@@ -13,6 +13,10 @@
 //!
 //! Reading: [`overlay`] puts a note over the file's record only when it
 //! names the operation the file records (kind, pid, host, start time).
+//! A lock-free read (`ConfigManager::load`) reads every note; a
+//! transaction reads only those of the entries it settles
+//! (`Project::read_notes`), so the lock is not held over every note of
+//! every create in flight.
 //! Anything else (no note, one an older operation left, one a power loss
 //! emptied) is ignored and the file's record stands. Reserving records
 //! every step as pending, so that fallback says less, never that a
@@ -142,11 +146,28 @@ fn read(path: &Path) -> Option<Note> {
 /// from its note, where the note names the operation the file records.
 /// Unchanged (the same `Arc`) when no note applies, which is the rule
 /// when nothing provisions.
-pub fn overlay(progress: &Progress, mut config: Arc<Config>) -> Arc<Config> {
+pub fn overlay(progress: &Progress, config: Arc<Config>) -> Arc<Config> {
+    overlay_where(progress, config, |_| true)
+}
+
+/// [`overlay`] for the containers `names` only: what a transaction reads
+/// under the lock, so that it opens the notes of the entries it settles,
+/// not those of every create in flight.
+pub fn overlay_named(progress: &Progress, config: Arc<Config>, names: &[&str]) -> Arc<Config> {
+    overlay_where(progress, config, |name| names.contains(&name))
+}
+
+fn overlay_where(
+    progress: &Progress,
+    mut config: Arc<Config>,
+    wanted: impl Fn(&str) -> bool,
+) -> Arc<Config> {
     let candidates: Vec<String> = config
         .containers
         .iter()
-        .filter(|(_, c)| c.operation.as_ref().is_some_and(|op| takes_notes(op.kind)))
+        .filter(|(name, c)| {
+            wanted(name) && c.operation.as_ref().is_some_and(|op| takes_notes(op.kind))
+        })
         .map(|(name, _)| name.clone())
         .collect();
     if candidates.is_empty() {

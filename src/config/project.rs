@@ -17,6 +17,7 @@ use super::document::{Document, Frozen, Value};
 use super::ledger::{ContainerState, DeviceState, Effect, SnapshotState, Step, Target};
 use super::model::{Config, Container, Operation, Port, SyncEntry};
 use super::names;
+use super::progress::{self, Progress};
 use crate::error::Error;
 
 /// The dev user when the file names none (lxc-dev-manager's default).
@@ -89,6 +90,18 @@ impl Project {
     /// The file as loaded at the start of this transaction.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Reads the step notes of every create in flight over the file's
+    /// records (see `config::progress`).
+    pub fn read_all_notes(&mut self, progress: &Progress) {
+        self.config = progress::overlay(progress, Arc::clone(&self.config));
+    }
+
+    /// Reads the step notes of containers `names` only: a transaction's
+    /// view of the entries it settles.
+    pub fn read_notes(&mut self, progress: &Progress, names: &[&str]) {
+        self.config = progress::overlay_named(progress, Arc::clone(&self.config), names);
     }
 
     pub fn name(&self) -> &str {

@@ -290,7 +290,19 @@ pub fn doctor(ctx: &Context, options: &DoctorOptions) -> Result<()> {
         // unchanged-record check excludes, changes these entries.
         let settled = runtime.list(project.name())?;
         let has = |target: &Target| exists_in(&settled, &project, target);
+        let progress = ctx.manager.progress();
+        // Only an operation in flight has a note: a stale one's says
+        // where it stopped.
+        let targets: Vec<&str> = findings
+            .iter()
+            .filter_map(|f| match f {
+                Finding::StaleOperation { target, .. } => Some(target.container()),
+                _ => None,
+            })
+            .collect();
         fixed = ctx.manager.update(|current| {
+            // Read as `project` was: with the notes of what it settles.
+            current.read_notes(&progress, &targets);
             let mut fixed = Vec::new();
             for finding in findings.iter().filter(|f| f.is_fixable()) {
                 if let Some(action) = settle(current, &project, finding, runtime.name(), &has)? {
@@ -308,7 +320,6 @@ pub fn doctor(ctx: &Context, options: &DoctorOptions) -> Result<()> {
         // Step notes whose operation is settled (a kill between a settle
         // and the note's removal): judged under the lock, where every
         // reserved operation is in the file before its first note.
-        let progress = ctx.manager.progress();
         let swept = ctx.manager.update(|current| {
             let orphans = progress.orphans(current.config());
             for path in &orphans {

@@ -177,8 +177,18 @@ impl<'c> Runner<'c> {
                 (ticket, result, outcome)
             })
             .collect();
+        let progress = self.ctx.manager.progress();
+        let containers: Vec<&str> = judged
+            .iter()
+            .filter_map(|(ticket, ..)| match &ticket.target {
+                Target::Container(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
         self.ctx
             .commit(|project| {
+                // The steps these containers had not done, as noted.
+                project.read_notes(&progress, &containers);
                 for (ticket, _, outcome) in &judged {
                     still_ours(project, &ticket.target, &self.op)?;
                     apply(
@@ -198,11 +208,8 @@ impl<'c> Runner<'c> {
             })
             .with_context(|| self.unrecorded(&judged))?;
         // Settled: the step notes of the containers are history.
-        let progress = self.ctx.manager.progress();
-        for (ticket, ..) in &judged {
-            if let Target::Container(name) = &ticket.target {
-                progress.clear(name);
-            }
+        for name in &containers {
+            progress.clear(name);
         }
         Ok(judged
             .into_iter()
