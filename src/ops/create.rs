@@ -50,9 +50,7 @@ pub fn create(ctx: &Context, options: &CreateOptions) -> Result<()> {
     names::validate_image(image).map_err(Error::Usage)?;
     let plan = Plan::for_create(&project, name, &options.provision)?;
     let target = options.target.as_deref();
-    let storage = project.storage(name);
-    let runner = Runner::placed(ctx, &project, OperationKind::Create, target, storage)?;
-    check_pool(&runner, &project, name)?;
+    let runner = runner_for_new(ctx, &project, OperationKind::Create, target, name)?;
     // Looked up before locking: keep the transaction short.
     let owner = process::current_user();
     let ticket = runner.reserve(|project, op| {
@@ -126,9 +124,7 @@ pub fn create_recorded(
 ) -> Result<bool> {
     let project = ctx.manager.load()?;
     let plan = Plan::for_create(&project, name, provision)?;
-    let storage = project.storage(name);
-    let runner = Runner::placed(ctx, &project, OperationKind::Instantiate, None, storage)?;
-    check_pool(&runner, &project, name)?;
+    let runner = runner_for_new(ctx, &project, OperationKind::Instantiate, None, name)?;
     let (ticket, image) = runner.reserve(|project, op| {
         let entry = checks::ready_container(project, name)?;
         checks::on_runtime(project, name, runner.runtime.name())?;
@@ -217,9 +213,7 @@ pub fn clone(ctx: &Context, options: &CloneOptions) -> Result<()> {
     let project = ctx.manager.load()?;
     check_name(&project, name)?;
     let target = options.target.as_deref();
-    let storage = project.storage(name);
-    let runner = Runner::placed(ctx, &project, OperationKind::Clone, target, storage)?;
-    check_pool(&runner, &project, name)?;
+    let runner = runner_for_new(ctx, &project, OperationKind::Clone, target, name)?;
     if project.config().containers.contains_key(source) {
         ctx.own_instance(runner.runtime.as_ref(), &project, source)?;
     }
@@ -280,12 +274,27 @@ pub fn clone(ctx: &Context, options: &CloneOptions) -> Result<()> {
     Ok(())
 }
 
-/// The pool the instance of entry `name` goes on (see
-/// [`Project::storage`]) must exist, checked before anything is reserved.
-fn check_pool(runner: &Runner<'_>, project: &Project, name: &str) -> Result<()> {
-    let Some(pool) = project.storage(name) else {
-        return Ok(());
-    };
+/// The runner for an operation that makes the instance of entry `name`:
+/// placed on `target` and on the pool the entry goes on (see
+/// [`Project::storage`]), which must exist, checked before anything is
+/// reserved.
+fn runner_for_new<'c>(
+    ctx: &'c Context,
+    project: &Project,
+    kind: OperationKind,
+    target: Option<&str>,
+    name: &str,
+) -> Result<Runner<'c>> {
+    let storage = project.storage(name);
+    let runner = Runner::placed(ctx, project, kind, target, storage)?;
+    if let Some(pool) = storage {
+        check_pool(&runner, project, name, pool)?;
+    }
+    Ok(runner)
+}
+
+/// Fails unless `pool`, where entry `name`'s instance goes, exists.
+fn check_pool(runner: &Runner<'_>, project: &Project, name: &str, pool: &str) -> Result<()> {
     let own = project
         .config()
         .containers
