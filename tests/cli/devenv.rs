@@ -7,7 +7,7 @@
 //! The same on real LXD and Incus is `devenv_lxd.rs`.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lxdev::config::model::{ContainerState, Step};
 use predicates::prelude::*;
@@ -294,12 +294,7 @@ fn a_kill_during_setup_is_named_by_doctor_and_settled() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let note = project.dir().join(".lxdev/progress/web");
-    while !std::fs::read_to_string(&note).is_ok_and(|n| n.contains("\"step\":\"setup\"")) {
-        assert!(Instant::now() < deadline, "never reached step setup");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    project.wait_for_noted_step("web", "setup");
     child.kill().unwrap();
     child.wait().unwrap();
     project

@@ -5,7 +5,6 @@
 //! `initial-state`. The same on real LXD is in `lxd.rs`.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use lxdev::config::model::{ContainerState, SnapshotState};
 use predicates::prelude::*;
@@ -132,13 +131,7 @@ fn kill_create_of_web_at(project: &Project, step: &str) -> std::path::PathBuf {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let note = project.dir().join(".lxdev/progress/web");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&note).is_ok_and(|n| n.contains(&format!("\"step\":\"{step}\"")))
-    {
-        assert!(Instant::now() < deadline, "never reached step {step}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let note = project.wait_for_noted_step("web", step);
     child.kill().unwrap();
     child.wait().unwrap();
     note

@@ -81,6 +81,23 @@ impl Project {
         std::fs::read_to_string(self.config_path()).unwrap()
     }
 
+    /// Waits (at most 30 s) until container `name`'s step note says its
+    /// operation is at `step`; returns the note's path.
+    pub fn wait_for_noted_step(&self, name: &str, step: &str) -> PathBuf {
+        let note = self.dir().join(".lxdev/progress").join(name);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !std::fs::read_to_string(&note)
+            .is_ok_and(|n| n.contains(&format!("\"step\":\"{step}\"")))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never reached step {step}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        note
+    }
+
     pub fn bytes(&self) -> Vec<u8> {
         std::fs::read(self.config_path()).unwrap()
     }
