@@ -194,11 +194,17 @@ pub fn readd(ctx: &Context, name: &str, devices: &[String], user: &str) -> Resul
     })?;
     let mut changed = Changed::default();
     let runtime = runner.runtime.as_ref();
+    // The devices the instance has, asked once for all the re-adds.
+    let have = std::sync::OnceLock::new();
     work_and_settle(
         &runner,
         tickets,
         "adding devices to",
-        |_| Ok(()),
+        |instance| {
+            let devices = runtime.status(instance)?.map(|i| i.devices);
+            let _ = have.set(devices.unwrap_or_default());
+            Ok(())
+        },
         |instance, device| {
             let (_, _, spec) = specs
                 .iter()
@@ -207,11 +213,10 @@ pub fn readd(ctx: &Context, name: &str, devices: &[String], user: &str) -> Resul
             map_owner(runtime, instance, spec, user)?;
             // One the runtime has in another form (read-only where this
             // machine now allows read-write) is replaced.
-            let have = runtime
-                .status(instance)?
-                .map(|i| i.devices)
-                .unwrap_or_default();
-            if have.get(device).is_some_and(|present| present != spec) {
+            let present = have
+                .get()
+                .and_then(|have: &std::collections::BTreeMap<String, Spec>| have.get(device));
+            if present.is_some_and(|present| present != spec) {
                 runtime.device_remove(instance, device)?;
             }
             runtime.device_add(instance, device, spec)
